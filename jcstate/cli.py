@@ -1,0 +1,96 @@
+"""The command line: a thin click group. Each command lives in `jcstate/commands/`."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from jcstate import __version__
+from jcstate.errors import JcstateError
+
+#: command name -> module under jcstate.commands (each exposes `command`).
+COMMANDS: dict[str, str] = {
+    "init": "init",
+    "validate": "validate",
+    "fmt": "fmt",
+    "schema": "schema",
+    "sandbox": "sandbox",
+    "plan": "plan",
+    "apply": "apply",
+    "drift": "drift",
+    "export": "export",
+}
+
+
+@dataclass
+class AppContext:
+    """Global options, passed to every command as the click context object."""
+
+    project_dir: Path | None
+    verbose: int
+    color: bool
+
+
+class LazyGroup(click.Group):
+    """Imports a command's module only when that command runs (fast start-up)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module_name = COMMANDS.get(cmd_name)
+        if module_name is None:
+            return None
+        try:
+            module = importlib.import_module(f"jcstate.commands.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"jcstate.commands.{module_name}":
+                return None
+            raise
+        command = getattr(module, "command", None)
+        return command if isinstance(command, click.Command) else None
+
+    def invoke(self, ctx: click.Context) -> object:
+        # Errors a user can meet are printed as one message (never a traceback),
+        # the same under CliRunner as from the console script.
+        try:
+            return super().invoke(ctx)
+        except JcstateError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(130)
+
+
+def use_color(no_color_flag: bool) -> bool:
+    if no_color_flag or "NO_COLOR" in os.environ:
+        return False
+    return sys.stdout.isatty()
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "-C",
+    "--project",
+    "project_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Project directory (default: the current directory or its nearest parent "
+    "holding jcstate.yaml).",
+)
+@click.option("-v", "--verbose", count=True, help="Log each API request to stderr (-vv: more).")
+@click.option("--no-color", is_flag=True, help="No colours (also: NO_COLOR set).")
+@click.version_option(__version__, prog_name="jcstate")
+@click.pass_context
+def cli(ctx: click.Context, project_dir: Path | None, verbose: int, no_color: bool) -> None:
+    """Contacts-as-code for the JustCall Contacts API."""
+    ctx.obj = AppContext(project_dir=project_dir, verbose=verbose, color=use_color(no_color))
+
+
+def main() -> None:
+    cli()

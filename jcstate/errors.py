@@ -1,0 +1,159 @@
+"""The one exception tree of jcstate.
+
+Every error a user can meet is a ``JcstateError``; the CLI prints its message
+(never a traceback) and exits with ``exit_code``. No message may contain the
+API credentials: the client builds messages from method, path and the
+server's own message only.
+
+::
+
+    JcstateError                      exit 1
+    ├── ConfigError                   bad jcstate.yaml / contacts files (many diagnostics)
+    ├── ProjectNotFoundError          no jcstate.yaml in this directory or a parent
+    ├── RefuseOverwriteError          a command would overwrite a file without --force
+    ├── CredentialsError              JUSTCALL_API_KEY / JUSTCALL_API_SECRET missing
+    ├── InsecureUrlError              http:// to a non-loopback host
+    ├── ApiError                      anything the remote API said or failed to say
+    │   ├── AuthError                 401 / 403
+    │   ├── NotFoundError             404
+    │   ├── ApiValidationError        400 / 413 / 422, with the server's message
+    │   ├── RateLimitedError          429 after the retries ran out
+    │   │   └── BudgetExhaustedError  hourly budget at zero; names the reset time
+    │   ├── ServerError               5xx after the retries ran out
+    │   ├── TransportError            connection error, timeout
+    │   └── ProtocolError             not JSON, wrong envelope, missing fields
+    ├── IncompleteListingError        a listing that is not provably complete
+    ├── PlanError
+    │   ├── UnsafePlanError           safety thresholds exceeded, no --force
+    │   ├── PlanFileError             unreadable plan file / made from different files
+    │   └── StalePlanError            remote contacts changed since the plan
+    └── ApplyError                    failures or no convergence after apply
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Diagnostic:
+    """One problem in one file, at a 1-based line and column."""
+
+    file: str
+    line: int
+    col: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}: {self.message}"
+
+
+class JcstateError(Exception):
+    """Base of every error jcstate reports to a user."""
+
+    exit_code: int = 1
+
+
+class ConfigError(JcstateError):
+    """One or more problems in the project's files, sorted by file and line."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        self.diagnostics: tuple[Diagnostic, ...] = tuple(sorted(diagnostics))
+        count = len(self.diagnostics)
+        summary = f"{count} error{'s' if count != 1 else ''} found"
+        super().__init__("\n".join([*map(str, self.diagnostics), summary]))
+
+
+class ProjectNotFoundError(JcstateError):
+    pass
+
+
+class RefuseOverwriteError(JcstateError):
+    pass
+
+
+class CredentialsError(JcstateError):
+    pass
+
+
+class InsecureUrlError(JcstateError):
+    pass
+
+
+class ApiError(JcstateError):
+    """An error from or about one API request; names the method and the path."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str = "",
+        path: str = "",
+        status: int | None = None,
+        error_code: str | None = None,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.status = status
+        self.error_code = error_code
+        self.detail = message
+        where = f"{method} {path}".strip()
+        status_text = f" ({status})" if status is not None else ""
+        super().__init__(f"{where}{status_text}: {message}" if where else message)
+
+
+class AuthError(ApiError):
+    pass
+
+
+class NotFoundError(ApiError):
+    pass
+
+
+class ApiValidationError(ApiError):
+    pass
+
+
+class RateLimitedError(ApiError):
+    pass
+
+
+class BudgetExhaustedError(RateLimitedError):
+    pass
+
+
+class ServerError(ApiError):
+    pass
+
+
+class TransportError(ApiError):
+    pass
+
+
+class ProtocolError(ApiError):
+    pass
+
+
+class IncompleteListingError(JcstateError):
+    pass
+
+
+class PlanError(JcstateError):
+    pass
+
+
+class UnsafePlanError(PlanError):
+    pass
+
+
+class PlanFileError(PlanError):
+    pass
+
+
+class StalePlanError(PlanError):
+    pass
+
+
+class ApplyError(JcstateError):
+    pass

@@ -1,0 +1,203 @@
+"""Models of the project's files (pydantic) and the plain values the core works on.
+
+The pydantic models describe what a user writes. The frozen dataclasses
+(`DesiredContact`, `RemoteContact`, `DesiredState`, `RemoteState`) are what
+the pure core (plan, drift, render) consumes: already normalised, cheap to
+build for 100,000 contacts, and free of I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SUPPORTED_VERSIONS = (1,)
+
+#: The standard contact fields jcstate manages besides the phone (the seed's contact object).
+STANDARD_FIELDS: tuple[str, ...] = ("first_name", "last_name", "email", "company")
+
+#: Every key a contact entry may carry, in canonical (fmt) order.
+CONTACT_KEYS: tuple[str, ...] = ("id", "phone", *STANDARD_FIELDS, "custom_fields")
+
+CustomFieldType = Literal["string", "integer", "number", "boolean", "date", "enum"]
+
+#: A custom-field value after normalisation: dates are ISO "YYYY-MM-DD" strings.
+CustomValue = str | int | float | bool
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RateLimit(_Strict):
+    per_minute: int | None = Field(default=None, gt=0)
+    per_hour: int | None = Field(default=None, gt=0)
+
+
+class ApiSettings(_Strict):
+    url: str = "https://api.justcall.io"
+    rate_limit: RateLimit | None = None
+    concurrency: int = Field(default=4, ge=1, le=32)
+
+
+class CustomFieldDef(_Strict):
+    type: CustomFieldType = "string"
+    values: list[str] | None = None
+
+
+class Ownership(_Strict):
+    field: str = Field(min_length=1)
+    value: str = Field(min_length=1)
+
+
+class Safety(_Strict):
+    max_delete_percent: float = Field(default=10, ge=0, le=100)
+    max_update_percent: float = Field(default=30, ge=0, le=100)
+    min_existing: int = Field(default=10, ge=0)
+    protected: list[str] = Field(default_factory=list)
+
+
+class ProjectConfig(_Strict):
+    """`jcstate.yaml`."""
+
+    version: int
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    default_region: str = "US"
+    contacts: list[str] = Field(default_factory=lambda: ["contacts/*.yaml"])
+    custom_fields: dict[str, CustomFieldDef] = Field(default_factory=dict)
+    ownership: Ownership | None = None
+    safety: Safety = Field(default_factory=Safety)
+
+
+class ContactEntry(_Strict):
+    """One contact as written in a contacts file (before normalisation).
+
+    Which fields are *managed* is `model_fields_set` (after `defaults`):
+    an omitted field is unmanaged, an explicit `null` means "must be empty".
+    """
+
+    id: int | None = Field(default=None, gt=0)
+    phone: str
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    company: str | None = None
+    custom_fields: dict[str, Any] | None = None
+
+
+class ContactsFile(_Strict):
+    """A contacts file: `version`, `defaults`, `contacts`."""
+
+    version: int
+    defaults: dict[str, Any] = Field(default_factory=dict)
+    contacts: list[dict[str, Any]] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------
+# Plain values for the functional core
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class SourceRef:
+    """Where a declared contact was written (1-based line and column)."""
+
+    file: str
+    line: int
+    col: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredContact:
+    """A declared contact, normalised. Only managed fields appear in the mappings.
+
+    `fields` maps standard field names to a normalised value or None ("must be
+    empty"); `custom_fields` maps declared custom keys the same way.
+    """
+
+    phone: str
+    fields: Mapping[str, str | None]
+    custom_fields: Mapping[str, CustomValue | None]
+    id: int | None = None
+    source: SourceRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteContact:
+    """A contact as the API returned it, after tolerant parsing.
+
+    `phone` is E.164 when the remote value parses, else the raw string.
+    `fields` holds every standard field (None when absent/empty); custom
+    values are as the server sent them (the plan normalises them by type).
+    """
+
+    id: int
+    phone: str
+    fields: Mapping[str, str | None]
+    custom_fields: Mapping[str, Any]
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+def fingerprint(contact: RemoteContact) -> str:
+    """A stable digest of a remote contact's content, for saved-plan staleness checks."""
+    payload = {
+        "id": contact.id,
+        "phone": contact.phone,
+        "fields": {k: contact.fields.get(k) for k in sorted(contact.fields)},
+        "custom_fields": {k: contact.custom_fields[k] for k in sorted(contact.custom_fields)},
+    }
+    raw = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """Two or more remote contacts share one phone; the lowest id is the match."""
+
+    phone: str
+    ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    contacts: tuple[DesiredContact, ...]
+    custom_field_defs: Mapping[str, CustomFieldDef] = field(default_factory=dict)
+    ownership: Ownership | None = None
+    safety: Safety = field(default_factory=Safety)
+    default_region: str = "US"
+
+
+@dataclass(frozen=True)
+class RemoteState:
+    """The remote account (or the part of it that was looked up).
+
+    `complete` is True for a full, verified listing; False for a targeted
+    refresh (per-phone lookups), which must never be used to prune.
+    """
+
+    contacts: tuple[RemoteContact, ...]
+    complete: bool = True
+    conflicts: tuple[Conflict, ...] = ()
+
+
+@dataclass(frozen=True)
+class Project:
+    """A loaded, validated project: what every command starts from."""
+
+    root: Path
+    config_path: Path
+    config: ProjectConfig
+    contact_files: tuple[Path, ...]
+    desired: DesiredState
+    #: sha256 over jcstate.yaml and every contacts file, in path order.
+    digest: str
