@@ -1,0 +1,1 @@
+"""Renderers: pure functions from plain values (Plan, drift report) to strings."""
