@@ -1,0 +1,110 @@
+"""Apply report renderers (pure): ApplyReport -> text or JSON.
+
+The JSON keys `summary`, `requests` and `converged` are a stable contract for
+scripts (see README, "apply"); new keys may be added, none renamed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from jcstate.apply import ApplyReport, ItemResult, Outcome
+from jcstate.plan import Action
+
+REPORT_FORMAT_VERSION = 1
+#: the request kinds every report carries, in this order (missing ones count 0)
+REQUEST_KEYS = ("total", "bulk", "put", "delete", "get", "retries")
+_SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-"}
+
+
+def report_to_dict(report: ApplyReport) -> dict[str, Any]:
+    requests = {key: int(report.requests.get(key, 0)) for key in REQUEST_KEYS}
+    requests.update(
+        {key: int(value) for key, value in report.requests.items() if key not in requests}
+    )
+    return {
+        "format_version": REPORT_FORMAT_VERSION,
+        "summary": report.summary,
+        "requests": requests,
+        "requests_by_stage": dict(report.requests_by_stage),
+        "converged": report.converged,
+        "remaining": [
+            {"action": change.action.value, "phone": change.phone, "id": change.id}
+            for change in report.remaining
+        ],
+        "aborted": report.aborted,
+        "warnings": list(report.warnings),
+        "duration_s": round(report.duration_s, 3),
+        "items": [
+            {
+                "action": item.action.value,
+                "phone": item.phone,
+                "id": item.id,
+                "outcome": item.outcome.value,
+                "message": item.message,
+            }
+            for item in report.items
+        ],
+    }
+
+
+def render_report_json(report: ApplyReport) -> str:
+    return json.dumps(report_to_dict(report), indent=2) + "\n"
+
+
+def _item_line(item: ItemResult) -> str:
+    who = f"{item.phone} (id {item.id})" if item.id is not None else item.phone
+    message = f": {item.message}" if item.message else ""
+    return f"  {_SYMBOL[item.action]} {who}{message}"
+
+
+def _listed(title: str, lines: list[str], limit: int) -> list[str]:
+    if not lines:
+        return []
+    shown = lines[:limit]
+    if len(lines) > limit:
+        shown.append(f"  ... and {len(lines) - limit} more (see --format json or the journal)")
+    return ["", title, *shown]
+
+
+def render_report_text(report: ApplyReport, *, limit: int = 50) -> str:
+    """A short summary: counts, what failed or was skipped, warnings, requests, convergence."""
+    summary = report.summary
+    counts = (
+        f"{summary['created']} created, {summary['updated']} updated, "
+        f"{summary['deleted']} deleted, {summary['failed']} failed, "
+        f"{summary['skipped']} skipped."
+    )
+    headline = "Apply complete: " if report.ok else "Apply finished with errors: "
+    lines = [headline + counts]
+    if report.aborted:
+        lines += ["", f"Stopped early: {report.aborted}"]
+    failed = [_item_line(i) for i in report.items if i.outcome is Outcome.FAILED]
+    skipped = [_item_line(i) for i in report.items if i.outcome is Outcome.SKIPPED]
+    lines += _listed("Failed:", failed, limit)
+    lines += _listed("Skipped:", skipped, limit)
+    lines += _listed("Warnings:", [f"  - {w}" for w in report.warnings], limit)
+    if not report.converged:
+        remaining = [
+            f"  {_SYMBOL[c.action]} {c.phone}" + (f" (id {c.id})" if c.id is not None else "")
+            for c in report.remaining
+        ]
+        lines += _listed(
+            f"Not converged: {len(report.remaining)} change(s) still needed "
+            "(run `jcstate apply` again):",
+            remaining,
+            limit,
+        )
+    requests = report.requests
+    kinds = ", ".join(
+        f"{key} {int(requests.get(key, 0))}" for key in ("bulk", "put", "delete", "get")
+    )
+    retries = int(requests.get("retries", 0))
+    lines += [
+        "",
+        f"Requests: {int(requests.get('total', 0))} ({kinds}; {retries} "
+        f"{'retry' if retries == 1 else 'retries'}) in {report.duration_s:.1f} s.",
+        f"Converged: {'yes' if report.converged else 'no'}.",
+    ]
+    return "\n".join(lines) + "\n"
