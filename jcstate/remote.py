@@ -1,0 +1,208 @@
+"""Fetch the remote state: a verified full listing, or per-phone lookups.
+
+A full listing is complete or there is no result: a failed page aborts the
+whole listing, and repeated ids or a count that differs from the reported
+`total` raise `IncompleteListingError`. A partial view must never become
+creates or deletes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import sys
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any, TypeVar
+
+import click
+
+from jcstate.client import MAX_PER_PAGE, ContactPage, JustCallClient
+from jcstate.errors import IncompleteListingError, JcstateError
+from jcstate.model import Conflict, RemoteContact, RemoteState
+from jcstate.normalize import try_normalize_phone
+
+REFRESH_MODES = ("auto", "full", "targeted")
+#: A listing of more pages than this shows a progress bar (on a TTY).
+PROGRESS_MIN_PAGES = 5
+
+T = TypeVar("T")
+
+
+def find_conflicts(contacts: Iterable[RemoteContact]) -> tuple[Conflict, ...]:
+    """Phones held by more than one remote contact, with their ids (lowest first)."""
+    ids_by_phone: dict[str, list[int]] = defaultdict(list)
+    for contact in contacts:
+        ids_by_phone[contact.phone].append(contact.id)
+    return tuple(
+        Conflict(phone=phone, ids=tuple(sorted(ids)))
+        for phone, ids in sorted(ids_by_phone.items())
+        if len(ids) > 1
+    )
+
+
+def build_state(contacts: Iterable[RemoteContact], *, complete: bool) -> RemoteState:
+    ordered = tuple(sorted(contacts, key=lambda contact: contact.id))
+    return RemoteState(contacts=ordered, complete=complete, conflicts=find_conflicts(ordered))
+
+
+def check_listing(pages: Sequence[ContactPage], total: int | None) -> list[RemoteContact]:
+    """All contacts of a listing, or IncompleteListingError if it is not provably complete."""
+    contacts = [contact for page in pages for contact in page.contacts]
+    seen: set[int] = set()
+    repeated: list[int] = []
+    for contact in contacts:
+        if contact.id in seen:
+            repeated.append(contact.id)
+        seen.add(contact.id)
+    if repeated:
+        shown = ", ".join(str(contact_id) for contact_id in sorted(set(repeated))[:10])
+        raise IncompleteListingError(
+            f"the contact listing is inconsistent: ids repeated across pages ({shown}); "
+            "contacts may have changed during the listing, run again"
+        )
+    if total is not None and len(contacts) != total:
+        raise IncompleteListingError(
+            f"the contact listing is inconsistent: the API reported {total} contacts "
+            f"but {len(pages)} pages held {len(contacts)}; "
+            "contacts may have changed during the listing, run again"
+        )
+    return contacts
+
+
+def _progress_bar(length: int, enabled: bool) -> AbstractContextManager[Any]:
+    if enabled and length > PROGRESS_MIN_PAGES and sys.stderr.isatty():
+        return click.progressbar(length=length, label="Listing contacts", file=sys.stderr)
+    return nullcontext()
+
+
+async def _bounded_all(jobs: Sequence[Callable[[], Awaitable[T]]], concurrency: int) -> list[T]:
+    """Run `jobs` with at most `concurrency` at a time; the first failure cancels the rest."""
+    semaphore = asyncio.Semaphore(max(1, concurrency))
+
+    async def run(job: Callable[[], Awaitable[T]]) -> T:
+        async with semaphore:
+            return await job()
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(run(job)) for job in jobs]
+    except BaseExceptionGroup as group_error:
+        raise _first_error(group_error) from None
+    return [task.result() for task in tasks]
+
+
+def _first_error(group_error: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error to report from a failed task group (a jcstate error when there is one)."""
+    leaves: list[BaseException] = []
+    pending: list[BaseException] = [group_error]
+    while pending:
+        current = pending.pop(0)
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        else:
+            leaves.append(current)
+    for leaf in leaves:
+        if isinstance(leaf, JcstateError):
+            return leaf
+    return leaves[0]
+
+
+async def list_all(
+    client: JustCallClient, *, concurrency: int = 4, progress: bool = False
+) -> RemoteState:
+    """The full listing, verified: pages in parallel when `total` is known, else in order."""
+    first = await client.list_page(1, MAX_PER_PAGE)
+    return await _list_rest(client, first, concurrency=concurrency, progress=progress)
+
+
+async def _list_rest(
+    client: JustCallClient, first: ContactPage, *, concurrency: int, progress: bool
+) -> RemoteState:
+    per_page = max(1, first.per_page)
+    if first.total is not None:
+        page_count = max(1, math.ceil(first.total / per_page))
+        with _progress_bar(page_count, progress) as bar:
+
+            def fetch(number: int) -> Callable[[], Awaitable[ContactPage]]:
+                async def job() -> ContactPage:
+                    page = await client.list_page(number, per_page)
+                    if bar is not None:
+                        bar.update(1)
+                    return page
+
+                return job
+
+            if bar is not None:
+                bar.update(1)
+            rest = await _bounded_all([fetch(n) for n in range(2, page_count + 1)], concurrency)
+        contacts = check_listing([first, *rest], first.total)
+        return build_state(contacts, complete=True)
+
+    # No total: follow pages until a short or empty one; repeated ids catch a server
+    # that ignores `page`.
+    pages = [first]
+    current = first
+    while len(current.contacts) >= per_page:
+        current = await client.list_page(current.page + 1, per_page)
+        pages.append(current)
+    return build_state(check_listing(pages, None), complete=True)
+
+
+async def lookup_phones(
+    client: JustCallClient, phones: Iterable[str], *, concurrency: int = 4
+) -> RemoteState:
+    """The remote contacts of the given phones (one `?phone=` request each)."""
+    region = client.settings.region
+    wanted = sorted({try_normalize_phone(phone, region) for phone in phones})
+
+    def lookup(phone: str) -> Callable[[], Awaitable[list[RemoteContact]]]:
+        async def job() -> list[RemoteContact]:
+            return await client.find_by_phone(phone)
+
+        return job
+
+    results = await _bounded_all([lookup(phone) for phone in wanted], concurrency)
+    by_id = {contact.id: contact for found in results for contact in found}
+    return build_state(by_id.values(), complete=False)
+
+
+async def fetch_remote(
+    client: JustCallClient,
+    *,
+    phones: Sequence[str] | None = None,
+    refresh: str = "auto",
+    prune: bool = False,
+    concurrency: int = 4,
+    progress: bool = False,
+) -> RemoteState:
+    """The remote state: complete (full listing) or targeted (per-phone lookups), or raises.
+
+    `refresh`: `full` lists everything; `targeted` looks up `phones` one by
+    one (never with `prune`: pruning needs the full listing); `auto` looks
+    the phones up when that costs fewer requests than the listing and
+    `prune` is off, and lists everything otherwise.
+    """
+    if refresh not in REFRESH_MODES:
+        raise JcstateError(
+            f"unknown refresh mode {refresh!r}: use one of {', '.join(REFRESH_MODES)}"
+        )
+    if refresh == "targeted":
+        if prune:
+            raise JcstateError(
+                "--refresh targeted cannot be combined with --prune: pruning needs the full listing"
+            )
+        if phones is None:
+            raise JcstateError("--refresh targeted needs the declared phones to look up")
+        return await lookup_phones(client, phones, concurrency=concurrency)
+    if refresh == "full" or prune or phones is None:
+        return await list_all(client, concurrency=concurrency, progress=progress)
+
+    # auto: page 1 tells how many pages a listing would take.
+    first = await client.list_page(1, MAX_PER_PAGE)
+    if first.total is not None:
+        page_count = math.ceil(first.total / max(1, first.per_page))
+        if len(set(phones)) < page_count:
+            return await lookup_phones(client, phones, concurrency=concurrency)
+    return await _list_rest(client, first, concurrency=concurrency, progress=progress)
