@@ -1,0 +1,349 @@
+"""Export: remote contacts -> contacts files in the canonical `fmt` form.
+
+The core (`build_export`, `infer_type`, `slugify`) is pure: it decides which
+contacts go to which file, with which values, and which custom-field
+definitions `jcstate.yaml` must gain. `write_export` is the shell: it renders
+everything in memory first, refuses to overwrite without `force`, then
+writes each file atomically, so an export is never half-written.
+
+Only values that validate are written (an invalid remote e-mail or a value
+that does not fit its declared type is left out, with a warning): an omitted
+field is unmanaged, so `jcstate plan` right after an export shows no change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import tempfile
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from jcstate.drift import is_marked
+from jcstate.errors import RefuseOverwriteError
+from jcstate.model import (
+    STANDARD_FIELDS,
+    CustomFieldDef,
+    CustomFieldType,
+    Ownership,
+    RemoteContact,
+)
+from jcstate.normalize import (
+    check_email,
+    normalize_custom_value,
+    normalize_field,
+    normalize_phone,
+)
+
+SplitBy = Literal["none", "company"]
+DEFAULT_FILE_NAME = "exported.yaml"
+NO_COMPANY_SLUG = "no-company"
+
+_INTEGER_RE = re.compile(r"^-?(0|[1-9][0-9]*)$")
+_NUMBER_RE = re.compile(r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$")
+_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_BOOL_TEXT = {"true", "false"}
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """One contacts file to write: `name` relative to the output directory."""
+
+    name: str
+    entries: tuple[dict[str, Any], ...]
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    files: tuple[ExportFile, ...]
+    #: remote custom keys that jcstate.yaml does not declare yet, with their inferred type
+    new_definitions: dict[str, CustomFieldType]
+    warnings: tuple[str, ...]
+
+    @property
+    def contacts(self) -> int:
+        return sum(len(f.entries) for f in self.files)
+
+
+# ---------------------------------------------------------------------------
+# Pure core
+# ---------------------------------------------------------------------------
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _is_integer(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    if isinstance(value, float):
+        return value.is_integer()
+    return isinstance(value, str) and bool(_INTEGER_RE.match(value.strip()))
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return True
+    return isinstance(value, str) and bool(_NUMBER_RE.match(value.strip()))
+
+
+def _is_boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return True
+    return isinstance(value, str) and value.strip().lower() in _BOOL_TEXT
+
+
+def _is_date(value: Any) -> bool:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return True
+    if not isinstance(value, str) or not _DATE_RE.match(value.strip()):
+        return False
+    try:
+        dt.date.fromisoformat(value.strip())
+    except ValueError:
+        return False
+    return True
+
+
+def infer_type(values: Iterable[Any]) -> CustomFieldType:
+    """The custom-field type the remote values show: `string` unless all agree on another.
+
+    Deliberately strict, so nothing is lost: "00123" (a zip code) stays a
+    string, and only `true`/`false` make a boolean.
+    """
+    present = [value for value in values if not _is_empty(value)]
+    if not present:
+        return "string"
+    for kind, check in (
+        ("boolean", _is_boolean),
+        ("integer", _is_integer),
+        ("number", _is_number),
+        ("date", _is_date),
+    ):
+        if all(check(value) for value in present):
+            return kind  # type: ignore[return-value]
+    return "string"
+
+
+def slugify(text: str | None) -> str:
+    """A file-name-safe slug: "Acme Corp, Inc." -> "acme-corp-inc"."""
+    if text is None:
+        return NO_COMPANY_SLUG
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:80].rstrip("-") or NO_COMPANY_SLUG
+
+
+def build_export(
+    contacts: Sequence[RemoteContact],
+    *,
+    defs: Mapping[str, CustomFieldDef],
+    ownership: Ownership | None = None,
+    split_by: SplitBy = "none",
+    file_name: str = DEFAULT_FILE_NAME,
+    skip_phones: frozenset[str] = frozenset(),
+) -> ExportPlan:
+    """Decide the files, entries and new custom-field definitions of an export.
+
+    With `ownership`, only marked contacts are exported, and the marker is not
+    written (jcstate adds it itself). Remote duplicates export their lowest id.
+    Phones in `skip_phones` (already declared elsewhere) are left out.
+    """
+    warnings: list[str] = []
+    chosen: dict[str, RemoteContact] = {}
+    for contact in contacts:
+        if not is_marked(contact, ownership):
+            continue
+        try:
+            phone = normalize_phone(contact.phone)
+        except ValueError as exc:
+            warnings.append(f"contact id {contact.id} skipped: {exc}")
+            continue
+        if phone in skip_phones:
+            continue
+        current = chosen.get(phone)
+        if current is not None:
+            keep, drop = (current, contact) if current.id < contact.id else (contact, current)
+            warnings.append(
+                f"{phone}: remote duplicate id {drop.id} skipped (id {keep.id} is exported)"
+            )
+            chosen[phone] = keep
+        else:
+            chosen[phone] = contact
+
+    marker = ownership.field if ownership is not None else None
+    remote_values: dict[str, list[Any]] = defaultdict(list)
+    for contact in chosen.values():
+        for key, value in contact.custom_fields.items():
+            if key != marker and key not in defs:
+                remote_values[key].append(value)
+    new_definitions: dict[str, CustomFieldType] = {
+        key: infer_type(values) for key, values in sorted(remote_values.items())
+    }
+    all_defs: dict[str, CustomFieldDef] = dict(defs)
+    all_defs.update({key: CustomFieldDef(type=kind) for key, kind in new_definitions.items()})
+
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    companies: dict[str, set[str | None]] = defaultdict(set)
+    for phone in sorted(chosen):
+        contact = chosen[phone]
+        entry = _entry(phone, contact, all_defs, marker, warnings)
+        if split_by == "company":
+            company = entry.get("company")
+            name = f"{slugify(company)}.yaml"
+            companies[name].add(company)
+        else:
+            name = file_name
+        groups[name].append(entry)
+
+    files: list[ExportFile] = []
+    if not groups and split_by == "none":
+        groups[file_name] = []
+    for name in sorted(groups):
+        entries = groups[name]
+        defaults: dict[str, Any] = {}
+        company_set = companies.get(name, set())
+        if split_by == "company" and len(company_set) == 1:
+            (company,) = company_set
+            if company is not None and len(entries) > 1:
+                defaults = {"company": company}
+                entries = [{k: v for k, v in e.items() if k != "company"} for e in entries]
+        files.append(ExportFile(name=name, entries=tuple(entries), defaults=defaults))
+    return ExportPlan(files=tuple(files), new_definitions=new_definitions, warnings=tuple(warnings))
+
+
+def _entry(
+    phone: str,
+    contact: RemoteContact,
+    defs: Mapping[str, CustomFieldDef],
+    marker: str | None,
+    warnings: list[str],
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {"phone": phone}
+    for name in STANDARD_FIELDS:
+        value = normalize_field(name, contact.fields.get(name))
+        if value is None:
+            continue
+        if name == "email":
+            try:
+                check_email(value)
+            except ValueError as exc:
+                warnings.append(f"{phone}: email left out: {exc}")
+                continue
+        entry[name] = value
+    custom: dict[str, Any] = {}
+    for key in sorted(contact.custom_fields):
+        if key == marker:
+            continue
+        raw = contact.custom_fields[key]
+        if _is_empty(raw):
+            continue
+        try:
+            typed = normalize_custom_value(raw, defs[key])
+        except ValueError as exc:
+            warnings.append(f"{phone}: custom field {key!r} left out: {exc}")
+            continue
+        if typed is None:
+            continue
+        # A date is written as a YAML date (unquoted), as a user would type it.
+        custom[key] = dt.date.fromisoformat(str(typed)) if defs[key].type == "date" else typed
+    if custom:
+        entry["custom_fields"] = custom
+    return entry
+
+
+def contacts_dir_of(globs: Sequence[str]) -> str:
+    """The directory part of the first contacts glob before any wildcard ("contacts")."""
+    for pattern in globs:
+        parts = Path(pattern).parts
+        fixed: list[str] = []
+        for part in parts[:-1]:
+            if any(ch in part for ch in "*?["):
+                break
+            fixed.append(part)
+        return str(Path(*fixed)) if fixed else "."
+    return "contacts"
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """`Path.glob` semantics: `*` and `?` stay within one directory, `**/` spans any depth."""
+    out: list[str] = []
+    index = 0
+    while index < len(pattern):
+        if pattern.startswith("**/", index):
+            out.append("(?:.*/)?")
+            index += 3
+        elif pattern.startswith("**", index):
+            out.append(".*")
+            index += 2
+        elif pattern[index] == "*":
+            out.append("[^/]*")
+            index += 1
+        elif pattern[index] == "?":
+            out.append("[^/]")
+            index += 1
+        else:
+            out.append(re.escape(pattern[index]))
+            index += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def matches_globs(relative_path: str, globs: Sequence[str]) -> bool:
+    """True when a path relative to the project root matches one of `globs`."""
+    path = Path(relative_path).as_posix().removeprefix("./")
+    return any(_glob_regex(pattern.removeprefix("./")).match(path) for pattern in globs)
+
+
+# ---------------------------------------------------------------------------
+# Shell: writing files without half-applying
+# ---------------------------------------------------------------------------
+
+
+def check_overwrite(paths: Iterable[Path], *, force: bool, root: Path) -> None:
+    existing = [p for p in paths if p.exists()]
+    if existing and not force:
+        names = ", ".join(_display(p, root) for p in existing)
+        raise RefuseOverwriteError(
+            f"refusing to overwrite {names} (pass --force to replace "
+            f"{'it' if len(existing) == 1 else 'them'})"
+        )
+
+
+def write_atomically(files: Mapping[Path, str]) -> None:
+    """Write every file through a temporary file and a rename: each is whole or untouched."""
+    temporaries: list[tuple[Path, Path]] = []
+    try:
+        for path, text in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+            with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
+                out.write(text)
+            temporaries.append((Path(temp_name), path))
+        for temp, path in temporaries:
+            if path.exists():
+                os.chmod(temp, path.stat().st_mode & 0o777)
+            else:
+                os.chmod(temp, 0o644)
+            os.replace(temp, path)
+    finally:
+        for temp, _ in temporaries:
+            if temp.exists():
+                temp.unlink()
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
