@@ -113,9 +113,10 @@ def render_text(report: DriftReport, *, color: bool = False) -> str:
             lines.append(paint(f"  + {_remote_label(contact)}", "green"))
         lines.append("")
     if report.undeclared_custom_fields:
+        count = len(report.undeclared_custom_fields)
         lines.append(
-            f"Undeclared custom fields ({len(report.undeclared_custom_fields)} "
-            "remote keys not in jcstate.yaml):"
+            f"Undeclared custom fields ({_plural(count, 'remote key')} "
+            "not declared in jcstate.yaml):"
         )
         for key in report.undeclared_custom_fields:
             lines.append(f"  ? {key.key} (on {_plural(key.contacts, 'contact')})")
