@@ -1,1 +1,17 @@
 """Shared fixtures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.sandbox_server import SandboxServer, start_sandbox
+
+
+@pytest.fixture
+def sandbox_server(tmp_path: Path) -> Iterator[SandboxServer]:
+    """A `jcstate sandbox serve` subprocess on a free loopback port, fresh database."""
+    with start_sandbox(tmp_path / "sandbox.db") as server:
+        yield server

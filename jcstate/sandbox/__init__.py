@@ -1,0 +1,5 @@
+"""The sandbox: a local JustCall Contacts API (FastAPI on SQLite), with faults.
+
+`app.create_app(SandboxConfig(...))` is the app; `store` holds the contacts;
+`faults` the rate limiter and fault injector; `serve` runs it under uvicorn.
+"""

@@ -1,0 +1,164 @@
+"""Rate limiting and fault injection for the sandbox, reproducible from a seed.
+
+Both are plain objects driven by an explicit clock value / a seeded
+`random.Random`, so tests can predict exactly which request fails.
+
+Draw order, per request, from one `random.Random(fault_seed)`:
+1. when `fail_rate > 0`: one draw; below the rate -> 503 before anything runs;
+2. for writes (POST/PUT/DELETE) when `ambiguous_rate > 0`: one draw; below the
+   rate -> the write commits and the answer is lost; in mode `mixed` a second
+   draw picks a 500 (< 0.5) or a dropped connection.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+from dataclasses import dataclass
+from typing import Literal
+
+import httpx
+
+AmbiguousMode = Literal["mixed", "error", "drop"]
+Ambiguity = Literal["error", "drop"]
+
+
+class ConnectionDropped(httpx.RemoteProtocolError):
+    """Raised after a committed write to make the server close the connection unanswered.
+
+    Under uvicorn the connection is closed mid-response; in-process (httpx's
+    ASGI transport) the client sees this exception, which is the same kind
+    (`httpx.RemoteProtocolError`) a real dropped connection raises.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("Server disconnected without sending a complete response")
+
+
+@dataclass(frozen=True, slots=True)
+class RateDecision:
+    allowed: bool
+    headers: tuple[tuple[str, str], ...]
+    retry_after: int
+
+
+@dataclass(slots=True)
+class _Window:
+    limit: int
+    seconds: int
+    start: int = 0
+    used: int = 0
+
+    def roll(self, now: float) -> None:
+        start = int(now // self.seconds) * self.seconds
+        if start != self.start:
+            self.start, self.used = start, 0
+
+    @property
+    def reset(self) -> int:
+        return self.start + self.seconds
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.used)
+
+
+class RateLimiter:
+    """Fixed windows aligned to the clock (minute burst, hour budget), as JustCall does.
+
+    Headers (only for the limits that are set): `X-Rate-Limit-Limit`,
+    `-Remaining`, `-Reset` for the hour and `X-Rate-Limit-Burst-Limit`,
+    `-Burst-Remaining`, `-Burst-Reset` for the minute; resets are epoch seconds.
+    A refused request does not use up the budget.
+    """
+
+    def __init__(self, per_minute: int | None, per_hour: int | None) -> None:
+        self._minute = _Window(per_minute, 60) if per_minute else None
+        self._hour = _Window(per_hour, 3600) if per_hour else None
+        self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        return self._minute is not None or self._hour is not None
+
+    def _headers(self) -> tuple[tuple[str, str], ...]:
+        headers: list[tuple[str, str]] = []
+        if self._hour is not None:
+            headers += [
+                ("X-Rate-Limit-Limit", str(self._hour.limit)),
+                ("X-Rate-Limit-Remaining", str(self._hour.remaining)),
+                ("X-Rate-Limit-Reset", str(self._hour.reset)),
+            ]
+        if self._minute is not None:
+            headers += [
+                ("X-Rate-Limit-Burst-Limit", str(self._minute.limit)),
+                ("X-Rate-Limit-Burst-Remaining", str(self._minute.remaining)),
+                ("X-Rate-Limit-Burst-Reset", str(self._minute.reset)),
+            ]
+        return tuple(headers)
+
+    def peek(self, now: float) -> tuple[tuple[str, str], ...]:
+        """The headers without using the budget (for requests that are not counted)."""
+        with self._lock:
+            for window in (self._minute, self._hour):
+                if window is not None:
+                    window.roll(now)
+            return self._headers()
+
+    def acquire(self, now: float) -> RateDecision:
+        with self._lock:
+            exhausted: list[_Window] = []
+            for window in (self._minute, self._hour):
+                if window is not None:
+                    window.roll(now)
+                    if window.used >= window.limit:
+                        exhausted.append(window)
+            if exhausted:
+                wait = max(window.reset for window in exhausted) - now
+                return RateDecision(False, self._headers(), max(1, math.ceil(wait)))
+            for window in (self._minute, self._hour):
+                if window is not None:
+                    window.used += 1
+            return RateDecision(True, self._headers(), 0)
+
+
+class FaultInjector:
+    """Seeded decisions: fail before doing anything, or lose the answer to a write."""
+
+    def __init__(
+        self,
+        *,
+        fail_rate: float = 0.0,
+        ambiguous_rate: float = 0.0,
+        ambiguous_mode: AmbiguousMode = "mixed",
+        seed: int | None = None,
+    ) -> None:
+        for name, rate in (("fail_rate", fail_rate), ("ambiguous_rate", ambiguous_rate)):
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1, got {rate}")
+        self.fail_rate = fail_rate
+        self.ambiguous_rate = ambiguous_rate
+        self.ambiguous_mode: AmbiguousMode = ambiguous_mode
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        return self.fail_rate > 0 or self.ambiguous_rate > 0
+
+    def should_fail(self) -> bool:
+        if self.fail_rate <= 0:
+            return False
+        with self._lock:
+            return self._random.random() < self.fail_rate
+
+    def ambiguity(self, is_write: bool) -> Ambiguity | None:
+        if not is_write or self.ambiguous_rate <= 0:
+            return None
+        with self._lock:
+            if self._random.random() >= self.ambiguous_rate:
+                return None
+            if self.ambiguous_mode == "mixed":
+                return "error" if self._random.random() < 0.5 else "drop"
+            return self.ambiguous_mode

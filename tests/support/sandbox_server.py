@@ -1,0 +1,139 @@
+"""Start `jcstate sandbox serve` as a real subprocess on a free loopback port.
+
+with start_sandbox(tmp_path / "sandbox.db", "--fail-rate", "0.5") as server:
+    httpx.get(server.url + "/v2/contacts", headers=server.auth_headers)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_LISTENING = re.compile(r"^Listening on (http://\S+)$")
+_CREDENTIALS = re.compile(r"JUSTCALL_API_KEY=(\S+) JUSTCALL_API_SECRET=(\S+)")
+START_TIMEOUT_S = 30.0
+
+
+@dataclass
+class SandboxServer:
+    url: str
+    api_key: str
+    api_secret: str = field(repr=False)
+    db_path: Path
+    process: subprocess.Popen[str] = field(repr=False)
+    stderr_path: Path = field(repr=False)
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"{self.api_key}:{self.api_secret}"}
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment for a jcstate subprocess talking to this server."""
+        return {
+            "JCSTATE_API_URL": self.url,
+            "JUSTCALL_API_KEY": self.api_key,
+            "JUSTCALL_API_SECRET": self.api_secret,
+        }
+
+    def stderr_text(self) -> str:
+        return self.stderr_path.read_text(errors="replace")
+
+    def stop(self, kill: bool = False) -> None:
+        """Stop the server (SIGTERM, or SIGKILL with `kill=True`) and wait for it."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+def _drain(stream: object) -> None:
+    # Keep reading so the server never blocks on a full stdout pipe.
+    try:
+        for _line in stream:  # type: ignore[attr-defined]
+            pass
+    except (OSError, ValueError):
+        pass
+
+
+def launch_sandbox(db_path: Path, *args: str) -> SandboxServer:
+    """Start a server and wait until it listens; the caller must `stop()` it."""
+    stderr_file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - lives as long as the server
+        prefix="sandbox-stderr-", suffix=".log", delete=False
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "jcstate",
+        "sandbox",
+        "serve",
+        "--db",
+        str(db_path),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        *args,
+    ]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("JCSTATE_SANDBOX_API_KEY", None)
+    env.pop("JCSTATE_SANDBOX_API_SECRET", None)
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=stderr_file, text=True, env=env
+    )
+    stderr_path = Path(stderr_file.name)
+    stderr_file.close()
+    url: str | None = None
+    credentials: tuple[str, str] | None = None
+    deadline = time.monotonic() + START_TIMEOUT_S
+    assert process.stdout is not None
+    while time.monotonic() < deadline and (url is None or credentials is None):
+        line = process.stdout.readline()
+        if not line:
+            break
+        line = line.rstrip("\n")
+        if match := _LISTENING.match(line):
+            url = match.group(1)
+        elif match := _CREDENTIALS.search(line):
+            credentials = (match.group(1), match.group(2))
+    if url is None or credentials is None:
+        process.kill()
+        process.wait(timeout=10)
+        raise RuntimeError(
+            "sandbox did not start: " + stderr_path.read_text(errors="replace")[-2000:]
+        )
+    threading.Thread(target=_drain, args=(process.stdout,), daemon=True).start()
+    return SandboxServer(
+        url=url,
+        api_key=credentials[0],
+        api_secret=credentials[1],
+        db_path=db_path,
+        process=process,
+        stderr_path=stderr_path,
+    )
+
+
+@contextmanager
+def start_sandbox(db_path: Path, *args: str) -> Iterator[SandboxServer]:
+    """A running sandbox on `db_path` with the extra `serve` flags `args`; stopped on exit."""
+    server = launch_sandbox(db_path, *args)
+    try:
+        yield server
+    finally:
+        server.stop()
+        server.stderr_path.unlink(missing_ok=True)
