@@ -170,37 +170,32 @@ def _differing(
     remote: RemoteContact,
     defs: Mapping[str, CustomFieldDef],
 ) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """The managed attributes as (remote, desired) flat dicts, or None when all are equal.
+    """The managed attributes that may differ, as (remote, desired) flat dicts.
 
-    The fast path compares the raw remote value with the normalised declared
-    value; only when they differ is the remote value normalised, so the common
-    "nothing changed" case costs a dict lookup and a comparison per field.
+    Only attributes whose raw remote value is not already the declared value
+    are normalised and kept, so deepdiff sees just the candidates; None when
+    normalisation shows every attribute equal.
     """
     have: dict[str, Any] = {}
     want: dict[str, Any] = {}
     differs = False
     remote_fields = remote.fields
     for name, wanted_text in desired.fields.items():
-        wanted: Any = wanted_text
         raw = remote_fields.get(name)
-        if raw is wanted or (raw == wanted and type(raw) is type(wanted)):
-            have[name] = wanted
-        else:
-            have[name] = normalize_field(name, raw)
-            if not differs and not _same(have[name], wanted):
-                differs = True
-        want[name] = wanted
+        if raw is wanted_text or (raw == wanted_text and type(raw) is type(wanted_text)):
+            continue
+        have[name] = normalize_field(name, raw)
+        want[name] = wanted_text
+        differs = differs or not _same(have[name], wanted_text)
     remote_custom = remote.custom_fields
     for key, wanted in desired.custom_fields.items():
-        label = CUSTOM_PREFIX + key
         raw = remote_custom.get(key)
         if raw is wanted or (raw == wanted and type(raw) is type(wanted)):
-            have[label] = wanted
-        else:
-            have[label] = _remote_custom(raw, defs.get(key))
-            if not differs and not _same(have[label], wanted):
-                differs = True
+            continue
+        label = CUSTOM_PREFIX + key
+        have[label] = _remote_custom(raw, defs.get(key))
         want[label] = wanted
+        differs = differs or not _same(have[label], wanted)
     return (have, want) if differs else None
 
 
@@ -464,6 +459,16 @@ def _conflicts(
     )
 
 
+def _holders(
+    phone: str,
+    first_holder: Mapping[str, RemoteContact],
+    duplicates: Mapping[str, Sequence[RemoteContact]],
+) -> Sequence[RemoteContact]:
+    if phone in duplicates:
+        return duplicates[phone]
+    return [first_holder[phone]] if phone in first_holder else []
+
+
 def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOptions) -> Plan:
     """The changes that make `remote` match `desired`. Pure."""
     defs = desired.custom_field_defs
@@ -475,20 +480,23 @@ def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOption
     notes: list[str] = []
     unsafe: list[str] = []
 
-    by_id: dict[int, RemoteContact] = {}
+    # Remote duplicates are rare: index the first holder of each phone, and
+    # keep full (id-sorted) lists only for the phones held more than once.
+    by_id: dict[int, RemoteContact] = {r.id: r for r in remote.contacts}
+    first_holder: dict[str, RemoteContact] = {}
     by_phone: dict[str, list[RemoteContact]] = {}
     for held in remote.contacts:
-        by_id[held.id] = held
-        by_phone.setdefault(held.phone, []).append(held)
-    for same_phone in by_phone.values():
-        if len(same_phone) > 1:
-            same_phone.sort(key=lambda r: r.id)
+        first = first_holder.setdefault(held.phone, held)
+        if first is not held:
+            by_phone.setdefault(held.phone, [first]).append(held)
+    for phone, same_phone in by_phone.items():
+        same_phone.sort(key=lambda r: r.id)
+        first_holder[phone] = same_phone[0]
 
     wanted = [d for d in desired.contacts if targets is None or d.phone in targets]
 
     # 1. Matching: id pins claim their remote contact before any phone match.
     claimed: set[int] = set()
-    matches: list[tuple[DesiredContact, RemoteContact | None]] = []
     pinned: dict[int, RemoteContact] = {}
     for index, contact in enumerate(wanted):
         if contact.id is None:
@@ -502,23 +510,42 @@ def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOption
             continue
         claimed.add(found.id)
         pinned[index] = found
-    for index, contact in enumerate(wanted):
-        match = pinned.get(index)
-        if match is None:
-            for candidate in by_phone.get(contact.phone, ()):
-                if candidate.id not in claimed:
-                    match = candidate
-                    claimed.add(candidate.id)
-                    break
-        matches.append((contact, match))
 
-    # 2. Creates and updates.
+    # 2. Creates and updates. The fast path is the common "nothing changed"
+    # case: dict item views compare in C; `True == 1` slips through that
+    # comparison, so numeric and boolean keys get a type check.
+    typed_keys = tuple(key for key, d in defs.items() if d.type in ("integer", "number", "boolean"))
     changes: list[Change] = []
     unchanged = 0
-    for contact, match in matches:
+    for index, contact in enumerate(wanted):
+        match = pinned.get(index) if pinned else None
         if match is None:
-            changes.append(_create(contact, marker))
-            continue
+            match = first_holder.get(contact.phone)
+            if match is not None and match.id in claimed:
+                match = next(
+                    (r for r in by_phone.get(contact.phone, ()) if r.id not in claimed), None
+                )
+            if match is None:
+                changes.append(_create(contact, marker))
+                continue
+        claimed.add(match.id)
+        remote_custom = match.custom_fields
+        if (
+            contact.fields.items() <= match.fields.items()
+            and contact.custom_fields.items() <= remote_custom.items()
+            and (contact.id is None or contact.phone == match.phone)
+            and (marker is None or remote_custom.get(marker[0]) == marker[1])
+        ):
+            same_types = True
+            for key in typed_keys:
+                if key in contact.custom_fields and isinstance(
+                    contact.custom_fields[key], bool
+                ) is not isinstance(remote_custom[key], bool):
+                    same_types = False
+                    break
+            if same_types:
+                unchanged += 1
+                continue
         update = _update(contact, match, defs, marker, region)
         if update is None:
             unchanged += 1
@@ -556,7 +583,7 @@ def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOption
         )
 
     # 4. Order, and phone moves onto phones that stay taken.
-    remote_phone = {r.id: r.phone for r in remote.contacts}
+    remote_phone = {c.id: by_id[c.id].phone for c in changes if c.id in by_id}
     ordered, order_warnings = order_changes(changes, remote_phone)
     warnings.extend(order_warnings)
     deleted_ids = {c.id for c in deletes}
@@ -565,7 +592,7 @@ def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOption
             new_phone = str(change.body["phone"])
             holder_ids = [
                 r.id
-                for r in by_phone.get(new_phone, ())
+                for r in _holders(new_phone, first_holder, by_phone)
                 if r.id != change.id and r.id not in deleted_ids and r.id not in claimed
             ]
             if holder_ids:
