@@ -210,6 +210,20 @@ def batches(items: Sequence[T], size: int) -> list[list[T]]:
     return [list(items[start : start + size]) for start in range(0, len(items), size)]
 
 
+def phase_moves_phones_within(phase: Sequence[Change]) -> bool:
+    """True when a change of `phase` frees a phone that another change of it takes."""
+    freed: set[str] = set()
+    claimed: set[str] = set()
+    for change in phase:
+        if change.action is Action.DELETE:
+            freed.add(change.phone)
+        new_phone = change.body.get("phone")
+        if change.action is Action.UPDATE and isinstance(new_phone, str):
+            claimed.add(new_phone)
+            freed.update(str(fc.old) for fc in change.changes if fc.field == "phone" and fc.old)
+    return bool(freed & claimed)
+
+
 def classify_bulk_answer(
     batch: Sequence[Change], answer: BulkResultLike, *, label: str
 ) -> tuple[list[ItemResult], list[str]]:
@@ -447,6 +461,11 @@ async def execute_plan(
                 _create_batch(client, chunk, semaphore, run, f"bulk batch {index}/{len(chunks)}")
                 for index, chunk in enumerate(chunks, start=1)
             ]
+        elif phase_moves_phones_within(phase):
+            # One change frees a phone another one here takes: keep the plan's order.
+            for change in phase:
+                results.extend(await _single(client, change, semaphore, run))
+            continue
         else:
             jobs = [_single(client, change, semaphore, run) for change in phase]
         for chunk_items in await asyncio.gather(*jobs):

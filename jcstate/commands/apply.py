@@ -1,0 +1,353 @@
+"""`jcstate apply [PLANFILE]`: make the account match the files (thin shell over jcstate.apply)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from jcstate.errors import ApplyError, JcstateError, PlanFileError, UnsafePlanError
+
+if TYPE_CHECKING:
+    from jcstate.apply import ApplyReport, ItemResult
+    from jcstate.model import Project
+    from jcstate.plan import Plan
+
+CONFIRM_PROMPT = (
+    "\nDo you want to perform these actions?\n"
+    "  jcstate will perform the actions described above.\n"
+    "  Only 'yes' will be accepted to approve.\n"
+)
+NOT_A_TERMINAL = (
+    "refusing to apply without confirmation: stdin is not a terminal; pass --auto-approve"
+)
+
+
+@dataclass(frozen=True)
+class ApplyArgs:
+    planfile: Path | None
+    prune: bool
+    targets: tuple[str, ...]
+    auto_approve: bool
+    force: bool
+    skip_stale: bool
+    output_format: str
+    refresh: str
+    batch_size: int
+    api_url: str | None
+    insecure_http: bool
+
+
+@click.command("apply")
+@click.argument("planfile", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--prune", is_flag=True, help="Delete remote contacts that are not declared.")
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="PHONE",
+    help="Only plan and apply these phones (repeatable).",
+)
+@click.option("--auto-approve", is_flag=True, help="Apply without asking for 'yes'.")
+@click.option("--force", is_flag=True, help="Apply a plan the safety rules mark unsafe.")
+@click.option(
+    "--skip-stale",
+    is_flag=True,
+    help="Saved plan: leave contacts changed since the plan alone, apply the rest.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="The apply report on stdout.",
+)
+@click.option(
+    "--refresh",
+    type=click.Choice(["auto", "full", "targeted"]),
+    default="auto",
+    show_default=True,
+    help="How to read the remote state for a fresh plan.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 5000),
+    default=5000,
+    show_default=True,
+    help="Creates per bulk request.",
+)
+@click.option("--api-url", help="API base URL (overrides JCSTATE_API_URL and api.url).")
+@click.option("--insecure-http", is_flag=True, help="Allow http:// to a non-loopback host.")
+@click.pass_context
+def command(
+    ctx: click.Context,
+    planfile: Path | None,
+    prune: bool,
+    targets: tuple[str, ...],
+    auto_approve: bool,
+    force: bool,
+    skip_stale: bool,
+    output_format: str,
+    refresh: str,
+    batch_size: int,
+    api_url: str | None,
+    insecure_http: bool,
+) -> None:
+    """Apply the changes: a fresh plan (asks for 'yes'), or the saved PLANFILE."""
+    from jcstate.commands._project import project_from_ctx
+
+    args = ApplyArgs(
+        planfile,
+        prune,
+        targets,
+        auto_approve,
+        force,
+        skip_stale,
+        output_format,
+        refresh,
+        batch_size,
+        api_url,
+        insecure_http,
+    )
+    if planfile is not None and (prune or targets or refresh != "auto"):
+        raise PlanFileError(
+            "--prune, --target and --refresh shape a fresh plan; a saved plan "
+            "already carries its choices (make a new one with `jcstate plan --out`)"
+        )
+    project = project_from_ctx(ctx)
+    verbose = int(getattr(ctx.obj, "verbose", 0) or 0)
+    report = asyncio.run(_run(project, args, verbose))
+    if report is None:
+        return
+    _emit_report(report, output_format)
+    if not report.ok:
+        ctx.exit(1)
+
+
+def _emit_report(report: ApplyReport, output_format: str) -> None:
+    from jcstate.render.report import render_report_json, render_report_text
+
+    if output_format == "json":
+        click.echo(render_report_json(report), nl=False)
+    else:
+        click.echo("\n" + render_report_text(report), nl=False)
+
+
+def _normalise_targets(targets: Sequence[str], region: str) -> frozenset[str] | None:
+    from jcstate.normalize import normalize_phone
+
+    if not targets:
+        return None
+    phones: set[str] = set()
+    for raw in targets:
+        try:
+            phones.add(normalize_phone(raw, region))
+        except ValueError as exc:
+            raise JcstateError(f"--target: {exc}") from None
+    return frozenset(phones)
+
+
+def _show_plan(plan: Plan, output_format: str, color: bool) -> None:
+    """The plan as `jcstate plan` prints it; on stderr when stdout carries JSON."""
+    from jcstate.render.text import render_text
+
+    to_stderr = output_format == "json"
+    click.echo(render_text(plan, color=color and not to_stderr), err=to_stderr, nl=False)
+
+
+def _confirm(auto_approve: bool) -> None:
+    if auto_approve:
+        return
+    if not click.get_text_stream("stdin").isatty():
+        raise ApplyError(NOT_A_TERMINAL)
+    click.echo(CONFIRM_PROMPT, err=True)
+    answer = click.prompt("  Enter a value", default="", show_default=False, err=True)
+    if answer.strip() != "yes":
+        raise ApplyError("apply cancelled (only 'yes' approves)")
+
+
+def _refuse_unsafe(plan: Plan, force: bool) -> None:
+    if plan.safe or force:
+        return
+    reasons = "\n".join(f"  - {reason}" for reason in plan.unsafe_reasons)
+    raise UnsafePlanError(
+        f"refusing to apply an unsafe plan (pass --force to apply it anyway):\n{reasons}"
+    )
+
+
+class _Progress:
+    """A click progress bar on stderr, only on a terminal and without NO_COLOR."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty() and "NO_COLOR" not in os.environ
+        self._bar: Any = None
+
+    def start(self, total: int) -> None:
+        if self.enabled and total > 0:
+            self._bar = click.progressbar(length=total, label="Applying", file=sys.stderr)
+            self._bar.__enter__()
+
+    def on_item(self, _item: ItemResult) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
+
+    def finish(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+
+async def _run(project: Project, args: ApplyArgs, verbose: int) -> ApplyReport | None:
+    from jcstate.apply import apply_plan
+    from jcstate.client import JustCallClient, resolve_settings
+    from jcstate.journal import Journal
+    from jcstate.plan import PlanOptions
+    from jcstate.remote import fetch_remote
+
+    started = time.monotonic()
+    settings = resolve_settings(
+        project,
+        api_url=args.api_url,
+        env=os.environ,
+        insecure_http=args.insecure_http,
+        verbose=verbose,
+    )
+    api_url = _settings_url(settings)
+    color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    concurrency = project.config.api.concurrency
+    saved_plan = None
+    if args.planfile is not None:
+        saved_plan = _load_saved_plan(args.planfile, project, api_url)
+
+    async with JustCallClient(settings) as client:
+        stages: dict[str, int] = {}
+        if saved_plan is not None:
+            plan = saved_plan
+            _refuse_unsafe(plan, args.force)
+        else:
+            from jcstate.pipeline import make_plan
+
+            rate = project.config.api.rate_limit
+            options = PlanOptions(
+                prune=args.prune,
+                targets=_normalise_targets(args.targets, project.desired.default_region),
+                bulk_batch_size=args.batch_size,
+                per_minute=rate.per_minute if rate else None,
+                per_hour=rate.per_hour if rate else None,
+            )
+            progress = sys.stderr.isatty() and "NO_COLOR" not in os.environ
+            planned = await make_plan(
+                project, client, options, refresh=args.refresh, progress=progress
+            )
+            plan = planned.plan
+            stages["refresh"] = client.stats.total
+            if not plan.has_changes:
+                click.echo("No changes.", err=args.output_format == "json")
+                if args.output_format == "json":
+                    return await _empty_report(client, stages, started)
+                return None
+            _show_plan(plan, args.output_format, color)
+            _refuse_unsafe(plan, args.force)
+            _confirm(args.auto_approve)
+
+        async def fetch_touched(phones: frozenset[str]) -> Any:
+            return await fetch_remote(
+                client, phones=sorted(phones), refresh="auto", concurrency=concurrency
+            )
+
+        async def list_all() -> Any:
+            return await fetch_remote(client, refresh="full", concurrency=concurrency)
+
+        progress_bar = _Progress()
+        secrets = (getattr(settings, "api_key", ""), getattr(settings, "api_secret", ""))
+        with Journal.create(project.root, secrets=secrets) as journal:
+            previous_hook = getattr(client, "on_request", None)
+
+            def record(request: Any) -> None:
+                journal.record_request(request)
+                if previous_hook is not None:
+                    previous_hook(request)
+
+            client.on_request = record
+            journal.event(
+                "start",
+                mode="saved" if saved_plan is not None else "fresh",
+                plan_file=str(args.planfile) if args.planfile else None,
+                api_url=api_url,
+                plan=plan.summary,
+            )
+            progress_bar.start(len(plan.changes))
+            try:
+                report = await apply_plan(
+                    plan,
+                    client,
+                    project.desired,
+                    fetch_touched=fetch_touched,
+                    saved=saved_plan is not None,
+                    skip_stale=args.skip_stale,
+                    list_all=list_all,
+                    batch_size=args.batch_size,
+                    concurrency=concurrency,
+                    journal=journal,
+                    on_item=progress_bar.on_item if progress_bar.enabled else None,
+                    requests_before=stages,
+                    started=started,
+                )
+            finally:
+                progress_bar.finish()
+                client.on_request = previous_hook
+        return report
+
+
+async def _empty_report(client: Any, stages: dict[str, int], started: float) -> ApplyReport:
+    from jcstate.apply import ApplyReport
+
+    return ApplyReport(
+        items=(),
+        warnings=(),
+        requests={key: int(value) for key, value in client.stats.as_dict().items()},
+        requests_by_stage=stages,
+        converged=True,
+        remaining=(),
+        duration_s=time.monotonic() - started,
+    )
+
+
+def _settings_url(settings: Any) -> str:
+    for name in ("api_url",):
+        value = getattr(settings, name, None)
+        if value:
+            return str(value)
+    raise JcstateError("cannot tell the API URL from the client settings")  # pragma: no cover
+
+
+def _same_api(saved_url: str | None, current_url: str) -> bool:
+    def canonical(url: str) -> str:
+        return url.rstrip("/")
+
+    return saved_url is not None and canonical(saved_url) == canonical(current_url)
+
+
+def _load_saved_plan(path: Path, project: Project, api_url: str) -> Plan:
+    from jcstate.planfile import load_plan
+
+    saved = load_plan(path)
+    if saved.config_digest != project.digest:
+        raise PlanFileError(
+            f"{path}: this plan was made from different files (jcstate.yaml or the "
+            "contacts changed since); run `jcstate plan --out` again"
+        )
+    if not _same_api(saved.api_url, api_url):
+        raise PlanFileError(
+            f"{path}: this plan was made for {saved.api_url}, not {api_url}; "
+            "apply it against the same API or make a new plan"
+        )
+    return saved.plan
