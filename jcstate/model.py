@@ -82,8 +82,18 @@ class ContactEntry(_Strict):
     an omitted field is unmanaged, an explicit `null` means "must be empty".
     """
 
-    id: int | None = Field(default=None, gt=0)
+    id: int | None = Field(default=None, gt=0, strict=True)
     phone: str
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    company: str | None = None
+    custom_fields: dict[str, Any] | None = None
+
+
+class ContactDefaults(_Strict):
+    """`defaults` of a contacts file: what every contact of the file gets unless it says so."""
+
     first_name: str | None = None
     last_name: str | None = None
     email: str | None = None

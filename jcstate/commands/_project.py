@@ -1,0 +1,20 @@
+"""The shared project load of every command: `-C DIR` from the global options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from jcstate.config import load_project
+from jcstate.model import Project
+
+
+def project_dir_from_ctx(ctx: click.Context) -> Path | None:
+    app = ctx.find_root().obj
+    return getattr(app, "project_dir", None)
+
+
+def project_from_ctx(ctx: click.Context) -> Project:
+    """Load and validate the project the global options point at (raises ConfigError)."""
+    return load_project(project_dir_from_ctx(ctx))
