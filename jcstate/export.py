@@ -24,8 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
 from jcstate.drift import is_marked
-from jcstate.errors import RefuseOverwriteError
+from jcstate.errors import ConfigError, Diagnostic, RefuseOverwriteError
 from jcstate.model import (
     STANDARD_FIELDS,
     CustomFieldDef,
@@ -39,6 +41,7 @@ from jcstate.normalize import (
     normalize_field,
     normalize_phone,
 )
+from jcstate.yamlio import YamlProblem, dump_roundtrip_str, load_roundtrip
 
 SplitBy = Literal["none", "company"]
 DEFAULT_FILE_NAME = "exported.yaml"
@@ -153,12 +156,14 @@ def build_export(
     split_by: SplitBy = "none",
     file_name: str = DEFAULT_FILE_NAME,
     skip_phones: frozenset[str] = frozenset(),
+    add_definitions: bool = True,
 ) -> ExportPlan:
     """Decide the files, entries and new custom-field definitions of an export.
 
     With `ownership`, only marked contacts are exported, and the marker is not
     written (jcstate adds it itself). Remote duplicates export their lowest id.
-    Phones in `skip_phones` (already declared elsewhere) are left out.
+    Phones in `skip_phones` (already declared elsewhere) are left out. Without
+    `add_definitions`, remote custom keys that `defs` does not declare are left out.
     """
     warnings: list[str] = []
     chosen: dict[str, RemoteContact] = {}
@@ -184,7 +189,7 @@ def build_export(
 
     marker = ownership.field if ownership is not None else None
     remote_values: dict[str, list[Any]] = defaultdict(list)
-    for contact in chosen.values():
+    for contact in chosen.values() if add_definitions else ():
         for key, value in contact.custom_fields.items():
             if key != marker and key not in defs:
                 remote_values[key].append(value)
@@ -198,7 +203,7 @@ def build_export(
     companies: dict[str, set[str | None]] = defaultdict(set)
     for phone in sorted(chosen):
         contact = chosen[phone]
-        entry = _entry(phone, contact, all_defs, marker, warnings)
+        entry = remote_entry(phone, contact, all_defs, marker, warnings)
         if split_by == "company":
             company = entry.get("company")
             name = f"{slugify(company)}.yaml"
@@ -223,13 +228,17 @@ def build_export(
     return ExportPlan(files=tuple(files), new_definitions=new_definitions, warnings=tuple(warnings))
 
 
-def _entry(
+def remote_entry(
     phone: str,
     contact: RemoteContact,
     defs: Mapping[str, CustomFieldDef],
     marker: str | None,
     warnings: list[str],
 ) -> dict[str, Any]:
+    """A contacts-file entry holding the remote contact's values that validate.
+
+    Custom keys that `defs` does not declare, and the ownership `marker`, are left out.
+    """
     entry: dict[str, Any] = {"phone": phone}
     for name in STANDARD_FIELDS:
         value = normalize_field(name, contact.fields.get(name))
@@ -244,7 +253,7 @@ def _entry(
         entry[name] = value
     custom: dict[str, Any] = {}
     for key in sorted(contact.custom_fields):
-        if key == marker:
+        if key == marker or key not in defs:
             continue
         raw = contact.custom_fields[key]
         if _is_empty(raw):
@@ -303,6 +312,96 @@ def matches_globs(relative_path: str, globs: Sequence[str]) -> bool:
     """True when a path relative to the project root matches one of `globs`."""
     path = Path(relative_path).as_posix().removeprefix("./")
     return any(_glob_regex(pattern.removeprefix("./")).match(path) for pattern in globs)
+
+
+#: jcstate.yaml's top-level keys in the order `init` writes them
+_PROJECT_KEYS = (
+    "version",
+    "api",
+    "default_region",
+    "contacts",
+    "custom_fields",
+    "ownership",
+    "safety",
+)
+
+
+def load_for_edit(path: Path, root: Path) -> Any:
+    """A file in round-trip mode; a YAML problem becomes a `file:line:col` ConfigError."""
+    try:
+        return load_roundtrip(path)
+    except YamlProblem as exc:
+        where = _relative_posix(path, root)
+        raise ConfigError([Diagnostic(where, exc.line, exc.col, exc.message)]) from None
+
+
+def edit_project_file(
+    config_path: Path,
+    root: Path,
+    *,
+    files: Iterable[Path] = (),
+    new_definitions: Mapping[str, CustomFieldType] | None = None,
+) -> str | None:
+    """The new text of jcstate.yaml, or None when it needs no change.
+
+    Adds a contacts glob for any of `files` that no glob matches yet (the
+    directory's `*.yaml`), and the `new_definitions` to `custom_fields`.
+    Round-trip mode: the user's comments and layout stay.
+    """
+    data = load_for_edit(config_path, root)
+    if not isinstance(data, CommentedMap):
+        raise ConfigError([Diagnostic(str(config_path), 1, 1, "jcstate.yaml is not a mapping")])
+    changed = False
+    globs = data.get("contacts")
+    if globs is None:
+        globs = CommentedSeq(["contacts/*.yaml"])
+        globs.fa.set_flow_style()
+        _insert_top(data, "contacts", globs)
+    if not isinstance(globs, list):
+        raise ConfigError([Diagnostic(str(config_path), 1, 1, "`contacts` is not a list")])
+    for path in files:
+        relative = _relative_posix(path, root)
+        if not matches_globs(relative, [str(g) for g in globs]):
+            parent = Path(relative).parent.as_posix()
+            globs.append("*.yaml" if parent == "." else f"{parent}/*.yaml")
+            changed = True
+    if new_definitions:
+        defs = data.get("custom_fields")
+        if not isinstance(defs, CommentedMap):
+            defs = CommentedMap()
+            if "custom_fields" in data:
+                data["custom_fields"] = defs
+            else:
+                _insert_top(data, "custom_fields", defs)
+        for key, kind in new_definitions.items():
+            if key in defs:
+                continue
+            definition = CommentedMap({"type": kind})
+            definition.fa.set_flow_style()
+            defs[key] = definition
+            changed = True
+    return dump_roundtrip_str(data) if changed else None
+
+
+def _insert_top(data: CommentedMap, key: str, value: Any) -> None:
+    rank = {name: index for index, name in enumerate(_PROJECT_KEYS)}
+    for index, existing in enumerate(data):
+        if rank.get(existing, len(rank)) > rank[key]:
+            data.insert(index, key, value)
+            return
+    data[key] = value
+
+
+def _relative_posix(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return Path(os.path.relpath(path.resolve(), root.resolve())).as_posix()
+
+
+def ensure_globs(config_path: Path, root: Path, files: Iterable[Path]) -> str | None:
+    """jcstate.yaml's new text when a glob must be added so that `files` are read."""
+    return edit_project_file(config_path, root, files=files)
 
 
 # ---------------------------------------------------------------------------

@@ -1,0 +1,202 @@
+"""`jcstate export`: write the remote account as contacts files (thin shell over jcstate.export)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import click
+
+from jcstate.errors import RefuseOverwriteError
+
+if TYPE_CHECKING:
+    from jcstate.model import Project, ProjectConfig, RemoteState
+
+#: warnings shown one by one before they are summarised
+MAX_WARNINGS_SHOWN = 20
+
+
+def _shell_project(config_path: Path, config: ProjectConfig) -> Project:
+    """The project as far as the client needs it: no contacts are read for an export."""
+    from jcstate.model import DesiredState, Project
+
+    return Project(
+        root=config_path.parent,
+        config_path=config_path,
+        config=config,
+        contact_files=(),
+        desired=DesiredState(contacts=()),
+        digest="",
+    )
+
+
+async def _fetch(
+    project: Project, api_url: str | None, insecure_http: bool, verbose: int
+) -> RemoteState:
+    from jcstate.client import JustCallClient, resolve_settings
+    from jcstate.remote import fetch_remote
+
+    settings = resolve_settings(
+        project, api_url=api_url, env=os.environ, insecure_http=insecure_http, verbose=verbose
+    )
+    async with JustCallClient(settings) as client:
+        return await fetch_remote(
+            client,
+            refresh="full",
+            prune=True,
+            concurrency=project.config.api.concurrency,
+            progress=sys.stderr.isatty(),
+        )
+
+
+def _declaring_files(
+    root: Path, config: ProjectConfig, config_path: Path, replaceable: Callable[[Path], bool]
+) -> list[Path]:
+    """Contacts files matched by the globs that declare contacts and that the export keeps."""
+    from jcstate.config import expand_globs
+    from jcstate.yamlio import YamlProblem, parse_fast, read_limited
+
+    paths, _ = expand_globs(root, config.contacts, config_path)
+    declaring: list[Path] = []
+    for path in paths:
+        if replaceable(path.resolve()):
+            continue
+        try:
+            data = parse_fast(read_limited(path)).data
+        except (YamlProblem, OSError):
+            declaring.append(path)
+            continue
+        if isinstance(data, dict) and data.get("contacts"):
+            declaring.append(path)
+    return declaring
+
+
+@click.command("export")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory for the contacts files (default: the directory of the first "
+    "contacts glob, e.g. contacts/).",
+)
+@click.option(
+    "--split-by",
+    type=click.Choice(["none", "company"]),
+    default="none",
+    show_default=True,
+    help="none: one file, exported.yaml; company: one file per company (slugified name).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Overwrite existing files; with contacts declared in other files, export only "
+    "the remote contacts not declared yet.",
+)
+@click.option("--api-url", metavar="URL", help="API base URL (overrides api.url).")
+@click.option(
+    "--insecure-http",
+    is_flag=True,
+    help="Allow plain http:// to a host that is not loopback.",
+)
+@click.pass_context
+def command(
+    ctx: click.Context,
+    out_dir: Path | None,
+    split_by: Literal["none", "company"],
+    force: bool,
+    api_url: str | None,
+    insecure_http: bool,
+) -> None:
+    """Write the remote contacts (all, or the ownership scope) as contacts files.
+
+    Canonical `fmt` form, phones in E.164, sorted by phone. Remote custom-field
+    keys that jcstate.yaml does not declare are added to it (typed `string`
+    unless all values are integers, numbers, booleans or dates), and a contacts
+    glob is added if none matches the written files. Right after an export,
+    `jcstate plan` shows no changes.
+    """
+    from jcstate.commands._project import project_dir_from_ctx
+    from jcstate.config import load_config_only, load_project
+    from jcstate.export import (
+        DEFAULT_FILE_NAME,
+        build_export,
+        check_overwrite,
+        contacts_dir_of,
+        edit_project_file,
+        write_atomically,
+    )
+    from jcstate.yamlio import render_contacts_file
+
+    config_path, config = load_config_only(project_dir_from_ctx(ctx))
+    root = config_path.parent
+    directory = (Path.cwd() / out_dir) if out_dir else root / contacts_dir_of(config.contacts)
+    directory = directory.resolve()
+
+    default_target = directory / DEFAULT_FILE_NAME
+
+    def replaceable(path: Path) -> bool:
+        # The files this export may write: exported.yaml, or any file of the directory
+        # with --split-by company (one per company, known only after the listing).
+        return path == default_target if split_by == "none" else path.parent == directory
+
+    declaring = _declaring_files(root, config, config_path, replaceable)
+    if declaring and not force:
+        names = ", ".join(os.path.relpath(path) for path in declaring)
+        raise RefuseOverwriteError(
+            f"the project already declares contacts in {names}: an export would declare them "
+            "twice, or leave them to be created. Delete those files first (in a new project: "
+            "the example `jcstate init` wrote), or pass --force to export only the remote "
+            "contacts that are not declared there"
+        )
+    skip_phones: frozenset[str] = frozenset()
+    if declaring:
+        project = load_project(project_dir_from_ctx(ctx))
+        skip_phones = frozenset(
+            contact.phone
+            for contact in project.desired.contacts
+            if contact.source is None
+            or not replaceable(Path(os.path.abspath(contact.source.file)).resolve())
+        )
+
+    verbose = int(getattr(ctx.find_root().obj, "verbose", 0))
+    remote = asyncio.run(
+        _fetch(_shell_project(config_path, config), api_url, insecure_http, verbose)
+    )
+    plan = build_export(
+        remote.contacts,
+        defs=config.custom_fields,
+        ownership=config.ownership,
+        split_by=split_by,
+        skip_phones=skip_phones,
+    )
+    texts: dict[Path, str] = {
+        directory / exported.name: render_contacts_file(exported.entries, exported.defaults)
+        for exported in plan.files
+    }
+    check_overwrite(texts, force=force, root=Path.cwd())
+    project_text = edit_project_file(
+        config_path, root, files=list(texts), new_definitions=plan.new_definitions
+    )
+    if project_text is not None:
+        texts[config_path] = project_text
+    write_atomically(texts)
+
+    for warning in plan.warnings[:MAX_WARNINGS_SHOWN]:
+        click.echo(f"Warning: {warning}", err=True)
+    if len(plan.warnings) > MAX_WARNINGS_SHOWN:
+        click.echo(f"Warning: … and {len(plan.warnings) - MAX_WARNINGS_SHOWN} more", err=True)
+    written = [os.path.relpath(path) for path in texts if path != config_path]
+    where = (
+        written[0] if len(written) == 1 else f"{len(written)} files in {os.path.relpath(directory)}"
+    )
+    click.echo(f"Exported {plan.contacts} contacts to {where}.")
+    if plan.new_definitions:
+        added = ", ".join(f"{key} ({kind})" for key, kind in plan.new_definitions.items())
+        click.echo(f"Declared custom fields in {os.path.relpath(config_path)}: {added}.")
+    if project_text is not None and not plan.new_definitions:
+        click.echo(f"Added a contacts glob to {os.path.relpath(config_path)}.")
+    click.echo("Next: `jcstate plan` should show no changes.")
