@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from jcstate.drift import is_marked
 from jcstate.errors import ConfigError, Diagnostic, RefuseOverwriteError
@@ -363,7 +364,8 @@ def edit_project_file(
         relative = _relative_posix(path, root)
         if not matches_globs(relative, [str(g) for g in globs]):
             parent = Path(relative).parent.as_posix()
-            globs.append("*.yaml" if parent == "." else f"{parent}/*.yaml")
+            pattern = "*.yaml" if parent == "." else f"{parent}/*.yaml"
+            globs.append(DoubleQuotedScalarString(pattern))
             changed = True
     if new_definitions:
         defs = data.get("custom_fields")

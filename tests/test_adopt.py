@@ -185,7 +185,7 @@ def test_adopt_unmanaged_into_a_file_outside_the_globs_adds_a_glob(project_dir: 
     result = adopt_unmanaged(project, report, Path("more/new.yaml"))
     assert "jcstate.yaml" in result.files
     config = (project_dir / "jcstate.yaml").read_text()
-    assert 'contacts: ["contacts/*.yaml", more/*.yaml]' in config
+    assert 'contacts: ["contacts/*.yaml", "more/*.yaml"]' in config
     assert config.startswith("# Adopt golden project")
     assert [c.phone for c in load().desired.contacts if c.phone == "+13125550177"]
 
