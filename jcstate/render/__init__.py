@@ -1,1 +1,63 @@
-"""Renderers: pure functions from plain values (Plan, drift report) to strings."""
+"""Renderers: pure functions from plain values (Plan, drift report) to strings.
+
+Shared helpers for the plan renderers (text, markdown, json) live here.
+"""
+
+from __future__ import annotations
+
+import json as _json  # `json` is also the name of the submodule render/json.py
+from typing import Any
+
+from jcstate.plan import CostEstimate, Plan
+
+
+def plan_summary_line(plan: Plan) -> str:
+    """The last line of `jcstate plan` (a contract for scripts)."""
+    counts = plan.summary
+    return (
+        f"Plan: {counts['create']} to create, {counts['update']} to update, "
+        f"{counts['delete']} to delete, {counts['unchanged']} unchanged."
+    )
+
+
+def format_value(value: Any) -> str:
+    """A value as the user would write it in YAML: null, true, 42, "text"."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return _json.dumps(str(value), ensure_ascii=False)
+
+
+def format_duration(seconds: float) -> str:
+    """`3725` -> "1 h 2 min"; `200` -> "3 min 20 s"; `4` -> "4 s"."""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    return f"{count} {word if count == 1 else (many or word + 's')}"
+
+
+def cost_line(cost: CostEstimate) -> str:
+    """The API cost estimate: requests by kind and the time at the configured rate limit."""
+    parts = (
+        f"{plural(cost.bulk, 'bulk request')}, {plural(cost.put, 'PUT')}, "
+        f"{plural(cost.delete, 'DELETE')}"
+    )
+    total = plural(cost.total, "request")
+    if cost.total == 0:
+        return "Cost: no API requests."
+    if cost.seconds > 0:
+        timing = f"about {format_duration(cost.seconds)} at the configured rate limit"
+    else:
+        timing = "no rate limit configured"
+    return f"Cost: {total} ({parts}); {timing}."

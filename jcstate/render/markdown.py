@@ -1,0 +1,161 @@
+"""The plan as one GitHub pull-request comment (markdown).
+
+Pure: `render_markdown(plan, mask_pii=...) -> str`. A summary table, the
+unsafe reasons and warnings up front (GitHub alert blocks), then one
+collapsible `<details>` section per action holding a `diff` block. The result
+always stays under GitHub's 65,536-character comment limit: when the details
+do not fit, the last ones are left out and a note says how many.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from jcstate.plan import Action, Change, Plan
+from jcstate.render import cost_line, format_value, plan_summary_line, plural
+from jcstate.render.mask import mask_text
+
+#: GitHub refuses comments longer than this many characters.
+MARKDOWN_LIMIT = 65_536
+#: at most this many warning lines before "... and N more"
+MAX_WARNINGS = 50
+
+_TITLES = {Action.CREATE: "Create", Action.UPDATE: "Update", Action.DELETE: "Delete"}
+_SIGN = {Action.CREATE: "+", Action.UPDATE: "!", Action.DELETE: "-"}
+
+
+def _fence(body: str) -> str:
+    longest = 2
+    run = 0
+    for char in body:
+        run = run + 1 if char == "`" else 0
+        longest = max(longest, run)
+    return "`" * (longest + 1)
+
+
+def _entry(change: Change) -> str:
+    """One change as lines of a ```diff block (GitHub colours + green, - red, ! orange)."""
+    sign = _SIGN[change.action]
+    head = f"{sign} {change.phone}"
+    if change.id is not None:
+        head += f"  (id {change.id})"
+    if change.adopt:
+        head += "  adopt"
+    if change.source is not None:
+        head += f"  # {change.source}"
+    lines = [head]
+    for item in change.changes:
+        if change.action is Action.UPDATE:
+            value = f"{format_value(item.old)} -> {format_value(item.new)}"
+        elif change.action is Action.CREATE:
+            value = format_value(item.new)
+        else:
+            value = format_value(item.old)
+        lines.append(f"{sign}     {item.field}: {value}")
+    return "\n".join(lines) + "\n"
+
+
+def _bullets(items: Sequence[str], clean: Callable[[str], str]) -> list[str]:
+    shown = [f"> - {clean(item)}" for item in items[:MAX_WARNINGS]]
+    if len(items) > MAX_WARNINGS:
+        shown.append(f"> - ... and {len(items) - MAX_WARNINGS} more")
+    return shown
+
+
+def _head(plan: Plan, clean: Callable[[str], str]) -> str:
+    counts = plan.summary
+    out = [
+        "### jcstate plan",
+        "",
+        f"**{plan_summary_line(plan)}**",
+        "",
+        "| Action | Contacts |",
+        "| --- | ---: |",
+        f"| ➕ Create | {counts['create']} |",
+        f"| ✏️ Update | {counts['update']} |",
+        f"| ➖ Delete | {counts['delete']} |",
+        f"| Unchanged | {counts['unchanged']} |",
+        "",
+    ]
+    if not plan.safe:
+        out += ["> [!CAUTION]", "> **Unsafe plan**: `jcstate apply` refuses it without `--force`."]
+        out += _bullets(plan.unsafe_reasons, clean)
+        out.append("")
+    if plan.warnings:
+        out += ["> [!WARNING]", f"> **{plural(len(plan.warnings), 'warning')}**"]
+        out += _bullets(plan.warnings, clean)
+        out.append("")
+    notes = [*plan.notes]
+    if plan.undeclared_custom_fields:
+        keys = ", ".join(f"`{k}`" for k in plan.undeclared_custom_fields[:MAX_WARNINGS])
+        if len(plan.undeclared_custom_fields) > MAX_WARNINGS:
+            keys += f" and {len(plan.undeclared_custom_fields) - MAX_WARNINGS} more"
+        notes.append(f"Undeclared remote custom fields (left untouched): {keys}")
+    if notes:
+        out += ["> [!NOTE]", *_bullets(notes, clean), ""]
+    out += [cost_line(plan.cost), "", ""]
+    return "\n".join(out)
+
+
+def _section(action: Action, total: int, entries: Sequence[str], left_out: int) -> str:
+    out = [f"<details><summary><b>{_TITLES[action]}</b> ({total:,})</summary>", ""]
+    if entries:
+        body = "".join(entries)
+        fence = _fence(body)
+        out += [f"{fence}diff", body.rstrip("\n"), fence, ""]
+    if left_out:
+        more = f"{left_out:,} more" if entries else f"All {left_out:,}"
+        out += [f"_{more} not shown (comment size limit)._", ""]
+    out += ["</details>", ""]
+    return "\n".join(out)
+
+
+#: which details get the room first when not everything fits: destructive first
+_PRIORITY = (Action.DELETE, Action.UPDATE, Action.CREATE)
+
+
+def render_markdown(plan: Plan, *, mask_pii: bool = False, limit: int = MARKDOWN_LIMIT) -> str:
+    """One PR comment, shorter than `limit` characters.
+
+    When the details do not all fit, deletes get the room first, then updates,
+    then creates; each section says how many of its changes it leaves out.
+    """
+
+    def clean(text: str) -> str:
+        return mask_text(text) if mask_pii else text
+
+    head = _head(plan, clean)
+    if not plan.changes:
+        return head + "No changes. The remote contacts match the declared ones.\n"
+    groups = {action: [c for c in plan.changes if c.action is action] for action in Action}
+    # Room for the section wrappers and the closing note, measured generously.
+    reserve = 600 + 200 * len(Action)
+    budget = limit - len(head) - reserve
+    shown: dict[Action, list[str]] = {action: [] for action in Action}
+    for action in _PRIORITY:
+        for change in groups[action]:
+            entry = clean(_entry(change))
+            if len(entry) > budget:
+                break
+            budget -= len(entry)
+            shown[action].append(entry)
+    sections: list[str] = []
+    omitted = 0
+    for action in Action:
+        if not groups[action]:
+            continue
+        left_out = len(groups[action]) - len(shown[action])
+        omitted += left_out
+        sections.append(_section(action, len(groups[action]), shown[action], left_out))
+    tail = ""
+    if omitted:
+        changes = f"{omitted:,} change{'' if omitted == 1 else 's'}"
+        tail = (
+            f"\n> [!NOTE]\n> {changes} left out of this comment to stay "
+            f"under GitHub's {limit:,}-character limit; run `jcstate plan` or read the JSON "
+            "plan (`--format json`) for every change.\n"
+        )
+    text = head + "\n".join(sections) + tail
+    if len(text) >= limit:  # only when the head alone is huge; never exceed the limit
+        text = text[: limit - 100] + "\n\n_(cut to fit GitHub's comment size limit)_\n"
+    return text

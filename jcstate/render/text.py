@@ -1,0 +1,80 @@
+"""The plan as text, like Terraform: `+` create, `~` update, `-` delete.
+
+Pure: `render_text(plan, color=..., mask_pii=...) -> str`. Unchanged contacts
+are hidden; changed attributes show as `old -> new`. The cost line comes
+just before the last line, which is always
+``Plan: N to create, N to update, N to delete, N unchanged.``
+"""
+
+from __future__ import annotations
+
+import click
+
+from jcstate.plan import Action, Change, Plan
+from jcstate.render import cost_line, format_value, plan_summary_line
+from jcstate.render.mask import mask_text
+
+_SIGN = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-"}
+_COLOR = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.DELETE: "red"}
+
+
+def _header(change: Change) -> str:
+    parts = [f"{_SIGN[change.action]} {change.phone}"]
+    if change.id is not None:
+        parts.append(f"(id {change.id})")
+    if change.adopt:
+        parts.append("adopt")
+    if change.source is not None:
+        parts.append(f"# {change.source}")
+    return "  ".join(parts)
+
+
+def _change_lines(change: Change) -> list[str]:
+    lines = []
+    for field_change in change.changes:
+        if change.action is Action.UPDATE:
+            value = f"{format_value(field_change.old)} -> {format_value(field_change.new)}"
+        elif change.action is Action.CREATE:
+            value = format_value(field_change.new)
+        else:
+            value = format_value(field_change.old)
+        lines.append(f"      {field_change.field}: {value}")
+    return lines
+
+
+def render_text(plan: Plan, *, color: bool = False, mask_pii: bool = False) -> str:
+    """The plan for a terminal or a CI log; ends with the summary line and a newline."""
+
+    def paint(text: str, colour: str, bold: bool = False) -> str:
+        return click.style(text, fg=colour, bold=bold) if color else text
+
+    def clean(text: str) -> str:
+        return mask_text(text) if mask_pii else text
+
+    out: list[str] = []
+    if plan.changes:
+        out.append("jcstate will perform the following actions:")
+        out.append("")
+        for change in plan.changes:
+            colour = _COLOR[change.action]
+            out.append(paint(clean("  " + _header(change)), colour, bold=True))
+            out.extend(paint(clean(line), colour) for line in _change_lines(change))
+            out.append("")
+    else:
+        out.append("No changes. The remote contacts match the declared ones.")
+        out.append("")
+    if not plan.safe:
+        out.append(paint("UNSAFE PLAN: apply refuses it without --force:", "red", bold=True))
+        out.extend(paint(clean(f"  ! {reason}"), "red") for reason in plan.unsafe_reasons)
+        out.append("")
+    if plan.warnings:
+        out.append(paint("Warnings:", "yellow", bold=True))
+        out.extend(clean(f"  - {warning}") for warning in plan.warnings)
+        out.append("")
+    if plan.undeclared_custom_fields:
+        keys = ", ".join(plan.undeclared_custom_fields)
+        out.append(f"Undeclared remote custom fields (left untouched): {keys}")
+    out.extend(clean(f"Note: {note}") for note in plan.notes)
+    out.append(cost_line(plan.cost))
+    out.append(paint(plan_summary_line(plan), "white", bold=True))
+    return "\n".join(out) + "\n"
