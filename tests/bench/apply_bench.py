@@ -166,13 +166,16 @@ def run(contacts: int, smoke: bool) -> list[BenchRow]:
     measured = _measure(limited, RATE_LIMIT, "--rate-limit-per-minute", str(RATE_LIMIT))
     total = measured.report.requests["total"]
     achieved = total / measured.wall_s * 60
+    # The limit is a per-minute window: N requests need at least (ceil(N/L) - 1) minutes.
+    floor_s = (math.ceil(total / RATE_LIMIT) - 1) * 60
     rows.append(
         BenchRow(
-            f"apply {limited.creates} creates + {limited.updates} updates at "
-            f"{RATE_LIMIT}/min",
-            f"{achieved:.0f}/min achieved ({achieved / RATE_LIMIT:.0%} of the limit), "
-            f"{total} requests in {measured.wall_s:.1f} s, {measured.rate_limited} x 429",
-            f"<= {RATE_LIMIT}/min, few 429s",
+            f"apply {limited.creates} creates + {limited.updates} updates at {RATE_LIMIT}/min",
+            f"{total} requests in {measured.wall_s:.1f} s = {achieved:.0f}/min "
+            f"(the {RATE_LIMIT}/min windows allow it in >= {floor_s} s: "
+            f"{floor_s / measured.wall_s:.0%} of the possible pace), "
+            f"{measured.rate_limited} x 429",
+            "near the limit, <= 2 x 429",
             verdict(measured.report.ok and measured.rate_limited <= 2),
         )
     )
