@@ -57,8 +57,12 @@ class _Window:
             self.start, self.used = now, 0
 
     @property
+    def ends(self) -> float:
+        return self.start + self.seconds
+
+    @property
     def reset(self) -> int:
-        return math.ceil(self.start + self.seconds)
+        return math.ceil(self.ends)
 
     @property
     def remaining(self) -> int:
@@ -119,7 +123,7 @@ class RateLimiter:
                     if window.used >= window.limit:
                         exhausted.append(window)
             if exhausted:
-                wait = max(window.reset for window in exhausted) - now
+                wait = max(window.ends for window in exhausted) - now
                 return RateDecision(False, self._headers(), max(1, math.ceil(wait)))
             for window in (self._minute, self._hour):
                 if window is not None:
