@@ -53,13 +53,13 @@ class SavedPlan:
 
 
 def public_url(url: str) -> str:
-    """The URL without any user:password part or query (nothing secret is ever saved)."""
+    """The URL without any user:password part (credentials are never saved)."""
     parts = urlsplit(url)
     if parts.scheme in ("http", "https") and (parts.username or parts.password):
         host = parts.hostname or ""
         netloc = f"{host}:{parts.port}" if parts.port else host
         parts = parts._replace(netloc=netloc)
-    return urlunsplit(parts._replace(query="", fragment=""))
+    return urlunsplit(parts)
 
 
 def options_to_dict(options: PlanOptions) -> dict[str, Any]:

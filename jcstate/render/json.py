@@ -1,7 +1,8 @@
 """The plan as JSON: `plan_to_dict` (schema in README, section "plan"), pretty-printed.
 
-Pure: `render_json(plan) -> str`. Never masked: a masked plan would name
-phones that do not exist. `jcstate plan --format json --mask-pii` is refused.
+Pure: `render_json(plan, mask_pii=False) -> str`. Masking JSON is a separate,
+explicit choice (`--mask-pii --mask-pii-json`): a masked plan no longer names
+real phones, so scripts cannot act on it. Plan files (`--out`) are never masked.
 """
 
 from __future__ import annotations
@@ -9,8 +10,10 @@ from __future__ import annotations
 import json
 
 from jcstate.plan import Plan, plan_to_dict
+from jcstate.render.mask import mask_text
 
 
-def render_json(plan: Plan) -> str:
+def render_json(plan: Plan, *, mask_pii: bool = False) -> str:
     """Stable key order (as built by plan_to_dict), two-space indent, trailing newline."""
-    return json.dumps(plan_to_dict(plan), indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(plan_to_dict(plan), indent=2, ensure_ascii=False) + "\n"
+    return mask_text(text) if mask_pii else text

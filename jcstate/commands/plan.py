@@ -1,0 +1,221 @@
+"""`jcstate plan`: fetch the remote contacts and show what apply would change.
+
+A thin shell: load the project, fetch and diff (`jcstate.pipeline`), render
+(`jcstate.render`), optionally save the plan file, and pick the exit code:
+0 ok, 1 error, 2 changes (with --detailed-exitcode).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from jcstate.errors import JcstateError
+
+if TYPE_CHECKING:
+    from jcstate.model import Project
+    from jcstate.pipeline import PlanRun
+    from jcstate.plan import Plan, PlanOptions
+
+EXIT_CHANGES = 2
+
+
+def normalise_targets(targets: Sequence[str], region: str) -> frozenset[str] | None:
+    """`--target` values as E.164 (numbers without +country use the project's region)."""
+    from jcstate.normalize import normalize_phone
+
+    if not targets:
+        return None
+    phones: set[str] = set()
+    for raw in targets:
+        try:
+            phones.add(normalize_phone(raw, region))
+        except ValueError as exc:
+            raise JcstateError(f"--target {raw!r}: {exc}") from None
+    return frozenset(phones)
+
+
+async def _plan(
+    project: Project,
+    options: PlanOptions,
+    *,
+    api_url: str | None,
+    insecure_http: bool,
+    verbose: int,
+    refresh: str,
+    parse_seconds: float,
+) -> tuple[PlanRun, str]:
+    from jcstate.client import JustCallClient, resolve_settings
+    from jcstate.pipeline import make_plan
+
+    settings = resolve_settings(
+        project, api_url=api_url, env=os.environ, insecure_http=insecure_http, verbose=verbose
+    )
+    progress = sys.stderr.isatty() and "NO_COLOR" not in os.environ
+    async with JustCallClient(settings) as client:
+        run = await make_plan(
+            project,
+            client,
+            options,
+            refresh=refresh,
+            progress=progress,
+            parse_seconds=parse_seconds,
+        )
+    return run, settings.api_url
+
+
+def render(plan: Plan, output_format: str, *, color: bool, mask_pii: bool) -> str:
+    if output_format == "markdown":
+        from jcstate.render.markdown import render_markdown
+
+        return render_markdown(plan, mask_pii=mask_pii)
+    if output_format == "json":
+        from jcstate.render.json import render_json
+
+        return render_json(plan, mask_pii=mask_pii)
+    from jcstate.render.text import render_text
+
+    return render_text(plan, color=color, mask_pii=mask_pii)
+
+
+@click.command("plan")
+@click.option(
+    "--prune", is_flag=True, help="Delete in-scope remote contacts that are not declared."
+)
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="PHONE",
+    help="Plan only this phone (repeatable; without +country the project's default_region).",
+)
+@click.option(
+    "--refresh",
+    type=click.Choice(["auto", "full", "targeted"]),
+    default="auto",
+    show_default=True,
+    help="full: list every contact; targeted: look up the declared phones one by one; "
+    "auto: whichever takes fewer requests (always full with --prune).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="The document on stdout (markdown: one pull-request comment).",
+)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Also save the plan to FILE (JSON, mode 0600) for `jcstate apply FILE`.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 2 when the plan has changes (0: none, 1: error).",
+)
+@click.option(
+    "--mask-pii",
+    is_flag=True,
+    help="Mask phones and e-mail addresses in text and markdown output (not in --out files).",
+)
+@click.option(
+    "--mask-pii-json",
+    is_flag=True,
+    help="With --format json and --mask-pii: mask the JSON too (scripts can then no "
+    "longer act on it).",
+)
+@click.option("--api-url", metavar="URL", help="API base URL (overrides JCSTATE_API_URL, api.url).")
+@click.option(
+    "--insecure-http", is_flag=True, help="Allow plain http:// to a host that is not loopback."
+)
+@click.option("--timings", is_flag=True, help="Print the time of each stage to stderr.")
+@click.pass_context
+def command(
+    ctx: click.Context,
+    prune: bool,
+    targets: tuple[str, ...],
+    refresh: str,
+    output_format: str,
+    out_file: Path | None,
+    detailed_exitcode: bool,
+    mask_pii: bool,
+    mask_pii_json: bool,
+    api_url: str | None,
+    insecure_http: bool,
+    timings: bool,
+) -> None:
+    """Show the changes that would make JustCall match the declared contacts.
+
+    Creates (+), updates (~) and, with --prune, deletes (-); the last line is
+    `Plan: N to create, N to update, N to delete, N unchanged.` Read-only.
+    Exit code 0 ok, 1 error, 2 changes with --detailed-exitcode.
+    """
+    from jcstate.commands._project import project_from_ctx
+    from jcstate.pipeline import options_for
+
+    if mask_pii and output_format == "json" and not mask_pii_json:
+        raise JcstateError(
+            "--mask-pii does not mask JSON silently: JSON is for scripts that need the real "
+            "phones; add --mask-pii-json to mask it anyway, or use --format text|markdown"
+        )
+    if mask_pii_json and not mask_pii:
+        raise JcstateError("--mask-pii-json only makes sense with --mask-pii")
+
+    app = ctx.find_root().obj
+    started = time.perf_counter()
+    project = project_from_ctx(ctx)
+    parse_seconds = time.perf_counter() - started
+    options = options_for(
+        project,
+        prune=prune,
+        targets=normalise_targets(targets, project.config.default_region),
+    )
+    run, used_url = asyncio.run(
+        _plan(
+            project,
+            options,
+            api_url=api_url,
+            insecure_http=insecure_http,
+            verbose=int(getattr(app, "verbose", 0)),
+            refresh=refresh,
+            parse_seconds=parse_seconds,
+        )
+    )
+    started = time.perf_counter()
+    text = render(
+        run.plan,
+        output_format,
+        color=bool(getattr(app, "color", False)),
+        mask_pii=mask_pii,
+    )
+    stage_times = {**run.timings, "render": time.perf_counter() - started}
+    click.echo(text, nl=False)
+
+    if out_file is not None:
+        from jcstate.planfile import save_plan
+
+        save_plan(out_file, run.plan, project=project, api_url=used_url, options=options)
+        click.echo(
+            f"Saved the plan to {out_file}; apply exactly these changes with "
+            f"`jcstate apply {out_file}`.",
+            err=True,
+        )
+    if timings:
+        order = ("parse", "fetch", "diff", "render")
+        shown = ", ".join(
+            f"{name} {stage_times[name]:.3f} s" for name in order if name in stage_times
+        )
+        click.echo(f"Timings: {shown}", err=True)
+    if detailed_exitcode and run.plan.has_changes:
+        ctx.exit(EXIT_CHANGES)
