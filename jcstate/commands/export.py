@@ -120,6 +120,7 @@ def command(
     `jcstate plan` shows no changes.
     """
     from jcstate.commands._project import project_dir_from_ctx
+    from jcstate.commands.init import CONTACTS_SCHEMA
     from jcstate.config import load_config_only, load_project
     from jcstate.export import (
         DEFAULT_FILE_NAME,
@@ -127,9 +128,9 @@ def command(
         check_overwrite,
         contacts_dir_of,
         edit_project_file,
+        render_contacts_text,
         write_atomically,
     )
-    from jcstate.yamlio import render_contacts_file
 
     config_path, config = load_config_only(project_dir_from_ctx(ctx))
     root = config_path.parent
@@ -173,8 +174,13 @@ def command(
         split_by=split_by,
         skip_phones=skip_phones,
     )
+    schema = root / CONTACTS_SCHEMA
+    # Editors validate the files against the schema `jcstate init` wrote, when there is one.
+    schema_url = Path(os.path.relpath(schema, directory)).as_posix() if schema.exists() else None
     texts: dict[Path, str] = {
-        directory / exported.name: render_contacts_file(exported.entries, exported.defaults)
+        directory / exported.name: render_contacts_text(
+            exported.entries, exported.defaults, schema_url=schema_url
+        )
         for exported in plan.files
     }
     check_overwrite(texts, force=force, root=Path.cwd())
