@@ -157,6 +157,10 @@ def resolve_settings(
             raise JcstateError(f"API URL {url!r}: sandbox:// needs a database path")
         root = project.root if project is not None else Path.cwd()
         declared = tuple(project.config.custom_fields) if project is not None else ()
+        # The ownership marker is a custom field of the account too (creates carry it).
+        ownership = project.config.ownership if project is not None else None
+        if ownership is not None and ownership.field not in declared:
+            declared = (*declared, ownership.field)
         return ClientSettings(
             api_url=url,
             api_key=key or SANDBOX_API_KEY,
