@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import phonenumbers
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from jcstate.model import (
     CONTACT_KEYS,
@@ -366,12 +366,12 @@ class _FieldChecker:
 
 
 def _entry_issues(
-    exc: ValidationError, file: str, base: DocPath, mark: tuple[int, int] | None
+    errors: Sequence[Any], file: str, base: DocPath, mark: tuple[int, int] | None
 ) -> tuple[list[Issue], set[Any]]:
     """Translate a contact's pydantic errors into plain messages; also the keys at fault."""
     issues: list[Issue] = []
     bad: set[Any] = set()
-    for error in exc.errors():
+    for error in errors:
         loc = tuple(error["loc"])
         kind = error["type"]
         value = error.get("input")
@@ -407,6 +407,22 @@ def _entry_issues(
     return issues, bad
 
 
+_ENTRIES = TypeAdapter(list[ContactEntry])
+
+
+def _entry_errors(entries: list[Any]) -> dict[int, list[Any]]:
+    """pydantic's errors for each contact of a file, by index (one call for the whole list)."""
+    try:
+        _ENTRIES.validate_python(entries)
+    except ValidationError as exc:
+        grouped: dict[int, list[Any]] = {}
+        for error in exc.errors():
+            index, *rest = error["loc"]
+            grouped.setdefault(int(index), []).append({**error, "loc": tuple(rest)})
+        return grouped
+    return {}
+
+
 def check_contacts(
     config: ProjectConfig, docs: Sequence[ContactsDoc]
 ) -> tuple[tuple[DesiredContact, ...], list[Issue]]:
@@ -420,7 +436,8 @@ def check_contacts(
         entries, defaults_fields, defaults_custom = _check_contacts_file(config, doc, issues)
         checker = _FieldChecker(config, doc.file, issues)
         marks = doc.item_marks
-        for index, item in entries:
+        errors_by_item = _entry_errors(entries)
+        for index, item in enumerate(entries):
             base: DocPath = ("contacts", index)
             mark = marks[index] if index < len(marks) else None
             source = SourceRef(doc.file, mark[0], mark[1]) if mark else None
@@ -432,10 +449,9 @@ def check_contacts(
                 issues.append(Issue(doc.file, base, message, "item", mark))
                 continue
             bad: set[Any] = set()
-            try:
-                ContactEntry.model_validate(item)
-            except ValidationError as exc:
-                found, bad = _entry_issues(exc, doc.file, base, mark)
+            errors = errors_by_item.get(index)
+            if errors:
+                found, bad = _entry_issues(errors, doc.file, base, mark)
                 issues.extend(found)
             phone: str | None = None
             if "phone" not in bad:
@@ -478,7 +494,7 @@ def check_contacts(
 
 def _check_contacts_file(
     config: ProjectConfig, doc: ContactsDoc, issues: list[Issue]
-) -> tuple[list[tuple[int, Any]], dict[str, str | None], dict[str, CustomValue | None]]:
+) -> tuple[list[Any], dict[str, str | None], dict[str, CustomValue | None]]:
     """File-level checks; returns the entries to check and the normalised defaults."""
     data = doc.data
     file = doc.file
@@ -525,7 +541,7 @@ def _check_contacts_file(
         try:
             ContactDefaults.model_validate(defaults)
         except ValidationError as exc:
-            found, bad = _entry_issues(exc, file, ("defaults",), None)
+            found, bad = _entry_issues(exc.errors(), file, ("defaults",), None)
             issues.extend(found)
         checker = _FieldChecker(config, file, issues)
         defaults_fields, defaults_custom = checker.fields(defaults, ("defaults",), bad)
@@ -543,7 +559,7 @@ def _check_contacts_file(
     if not isinstance(entries, list):
         issues.append(Issue(file, ("contacts",), f"contacts must be a list, not {_kind(entries)}"))
         return [], defaults_fields, defaults_custom
-    return list(enumerate(entries)), defaults_fields, defaults_custom
+    return entries, defaults_fields, defaults_custom
 
 
 def build_desired_state(config: ProjectConfig, contacts: Sequence[DesiredContact]) -> DesiredState:

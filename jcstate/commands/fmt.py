@@ -1,0 +1,50 @@
+"""`jcstate fmt`: rewrite contacts files in canonical form, keeping comments."""
+
+from __future__ import annotations
+
+import click
+
+from jcstate.commands._project import project_from_ctx
+from jcstate.config import display_path
+from jcstate.fmt import format_contacts_text
+
+
+@click.command("fmt")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Change nothing; list the files that would change and exit 1 if any would.",
+)
+@click.pass_context
+def command(ctx: click.Context, check: bool) -> None:
+    """Format every contacts file: canonical key order and quoting, phones as E.164.
+
+    Comments are kept. The project must validate first (fix what
+    `jcstate validate` reports), so formatting never changes what a file
+    declares.
+    """
+    project = project_from_ctx(ctx)
+    region = project.config.default_region
+    changed: list[str] = []
+    for path in project.contact_files:
+        text = path.read_text(encoding="utf-8")
+        formatted = format_contacts_text(text, region)
+        if formatted == text:
+            continue
+        name = display_path(path, path.cwd())
+        changed.append(name)
+        if check:
+            click.echo(name)
+        else:
+            tmp = path.with_name(f".{path.name}.jcstate-fmt")
+            tmp.write_text(formatted, encoding="utf-8")
+            tmp.replace(path)
+            click.echo(f"formatted {name}")
+    total = len(project.contact_files)
+    if check:
+        if changed:
+            click.echo(f"{len(changed)} of {total} files would be reformatted", err=True)
+            ctx.exit(1)
+        click.echo(f"{total} files already formatted", err=True)
+    else:
+        click.echo(f"{len(changed)} of {total} files reformatted", err=True)

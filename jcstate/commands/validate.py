@@ -1,0 +1,75 @@
+"""`jcstate validate`: check every project file, offline; exit 0 valid, 1 invalid."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import click
+
+from jcstate.commands._project import project_from_ctx
+from jcstate.errors import ConfigError, Diagnostic
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_annotation(diagnostic: Diagnostic) -> str:
+    """A GitHub Actions workflow command that annotates the file at the line."""
+    return (
+        f"::error file={_escape_property(diagnostic.file)},line={diagnostic.line},"
+        f"col={diagnostic.col}::{_escape_data(diagnostic.message)}"
+    )
+
+
+def render_failure(diagnostics: Sequence[Diagnostic], output_format: str) -> str:
+    summary = f"{_plural(len(diagnostics), 'error')} found"
+    if output_format == "json":
+        errors = [
+            {"file": d.file, "line": d.line, "col": d.col, "message": d.message}
+            for d in diagnostics
+        ]
+        return json.dumps({"valid": False, "errors": errors}, indent=2)
+    if output_format == "github":
+        return "\n".join([*map(github_annotation, diagnostics), summary])
+    return "\n".join([*map(str, diagnostics), summary])
+
+
+def render_success(contacts: int, files: int, output_format: str) -> str:
+    if output_format == "json":
+        return json.dumps({"valid": True, "errors": [], "contacts": contacts, "files": files})
+    return f"OK: {_plural(contacts, 'contact')} in {_plural(files, 'file')}"
+
+
+@click.command("validate")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="text: file:line:col: message; json: one document; github: workflow annotations.",
+)
+@click.pass_context
+def command(ctx: click.Context, output_format: str) -> None:
+    """Check jcstate.yaml and every contacts file, offline. Exit 0 if valid, 1 if not.
+
+    Every problem is reported with its file, line and column, all at once.
+    """
+    try:
+        project = project_from_ctx(ctx)
+    except ConfigError as exc:
+        click.echo(render_failure(exc.diagnostics, output_format))
+        ctx.exit(1)
+    click.echo(
+        render_success(len(project.desired.contacts), len(project.contact_files), output_format)
+    )
