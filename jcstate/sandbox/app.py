@@ -83,7 +83,8 @@ def json_response(payload: Any, status: int = 200) -> Response:
 
 
 def error_body(message: str) -> bytes:
-    return dumps({"status": "error", "message": message})
+    # ASCII-escaped: a message may quote request text that is not valid Unicode.
+    return json.dumps({"status": "error", "message": message}, separators=(",", ":")).encode()
 
 
 class BodyTooLarge(Exception):

@@ -6,6 +6,7 @@ Every problem is an `InputError` naming the field, so the API can answer
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -42,12 +43,21 @@ class ContactInput:
     custom_fields: Mapping[str, CustomScalar | None] | None
 
 
+def _encodable(name: str, text: str) -> str:
+    # JSON may carry lone surrogates ("\ud800"); they cannot be stored as UTF-8.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(name, "is not valid Unicode text") from None
+    return text
+
+
 def _text(name: str, value: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
         raise InputError(name, "must be a string or null")
-    text = value.strip()
+    text = _encodable(name, value).strip()
     if len(text) > MAX_TEXT_LENGTH:
         raise InputError(name, f"longer than {MAX_TEXT_LENGTH} characters")
     return text or None
@@ -59,6 +69,7 @@ def validate_phone(value: Any, region: str = "US") -> str:
         raise InputError("phone", "is required")
     if not isinstance(value, str):
         raise InputError("phone", "must be a string")
+    _encodable("phone", value)
     try:
         return normalize_phone(value, region)
     except ValueError as exc:
@@ -87,6 +98,7 @@ def validate_custom_fields(
     for key, item in value.items():
         if not isinstance(key, str) or not key.strip():
             raise InputError("custom_fields", "keys must be non-empty strings")
+        _encodable("custom_fields", key)
         if allowed_keys is not None and key not in allowed_keys:
             defined = ", ".join(sorted(allowed_keys)) or "none"
             raise InputError(
@@ -95,8 +107,14 @@ def validate_custom_fields(
             )
         if item is not None and not isinstance(item, str | int | float | bool):
             raise InputError(f"custom_fields.{key}", "must be a string, number, boolean or null")
-        if isinstance(item, str) and len(item) > MAX_TEXT_LENGTH:
-            raise InputError(f"custom_fields.{key}", f"longer than {MAX_TEXT_LENGTH} characters")
+        if isinstance(item, float) and not math.isfinite(item):
+            raise InputError(f"custom_fields.{key}", "must be a finite number")
+        if isinstance(item, str):
+            _encodable(f"custom_fields.{key}", item)
+            if len(item) > MAX_TEXT_LENGTH:
+                raise InputError(
+                    f"custom_fields.{key}", f"longer than {MAX_TEXT_LENGTH} characters"
+                )
         out[key] = item
     return out
 
