@@ -199,3 +199,20 @@ def test_no_project_is_an_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["-C", str(tmp_path), "plan"])
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: ")
+
+
+def test_pinned_phone_change_is_an_update_with_targeted_refresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("JCSTATE_API_URL", raising=False)
+    project = make_project(tmp_path, REMOTE)
+    (project / "contacts" / "team.yaml").write_text(
+        "version: 1\ncontacts:\n  - id: 2\n    phone: '+14155550109'\n    first_name: Sam\n"
+    )
+    for refresh in ("targeted", "full"):
+        result = plan(project, "--refresh", refresh, "--format", "json")
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.stdout)
+        assert [(c["action"], c["id"], c.get("patch")) for c in data["changes"]] == [
+            ("update", 2, {"phone": "+14155550109"})
+        ], refresh
