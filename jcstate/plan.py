@@ -330,13 +330,14 @@ def _base_key(change: Change) -> tuple[int, str, int]:
     return (_ACTION_RANK[change.action], change.phone, change.id or 0)
 
 
-def _freed_phone(change: Change, remote_phone: Mapping[int, str]) -> str | None:
-    if change.id is None:
-        return None
+def _freed_phone(change: Change) -> str | None:
+    """The phone a change frees: a delete's, or the old phone of a phone move."""
     if change.action is Action.DELETE:
         return change.phone
     if change.action is Action.UPDATE and "phone" in change.body:
-        return remote_phone.get(change.id)
+        for item in change.changes:
+            if item.field == "phone" and item.old is not None:
+                return str(item.old)
     return None
 
 
@@ -348,9 +349,7 @@ def _claimed_phone(change: Change) -> str | None:
     return None
 
 
-def order_changes(
-    changes: Iterable[Change], remote_phone: Mapping[int, str]
-) -> tuple[tuple[Change, ...], list[str]]:
+def order_changes(changes: Iterable[Change]) -> tuple[tuple[Change, ...], list[str]]:
     """The documented order, and warnings about phone moves that cannot be ordered.
 
     Creates, then updates, then deletes, each sorted by phone. A change that
@@ -370,7 +369,7 @@ def order_changes(
     indegree = [0] * len(base)
     freeing: set[int] = set()
     for index, change in enumerate(base):
-        phone = _freed_phone(change, remote_phone)
+        phone = _freed_phone(change)
         if phone is None:
             continue
         for target in claimers.get(phone, ()):
@@ -482,23 +481,28 @@ def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOption
 
     # Remote duplicates are rare: index the first holder of each phone, and
     # keep full (id-sorted) lists only for the phones held more than once.
-    by_id: dict[int, RemoteContact] = {r.id: r for r in remote.contacts}
-    first_holder: dict[str, RemoteContact] = {}
+    contacts = remote.contacts
+    # Later holders of a phone lose to earlier ones in a reversed comprehension.
+    first_holder: dict[str, RemoteContact] = {r.phone: r for r in reversed(contacts)}
     by_phone: dict[str, list[RemoteContact]] = {}
-    for held in remote.contacts:
-        first = first_holder.setdefault(held.phone, held)
-        if first is not held:
-            by_phone.setdefault(held.phone, [first]).append(held)
+    if len(first_holder) != len(contacts):
+        for held in contacts:
+            if first_holder[held.phone] is not held:
+                by_phone.setdefault(held.phone, [first_holder[held.phone]]).append(held)
     for phone, same_phone in by_phone.items():
         same_phone.sort(key=lambda r: r.id)
         first_holder[phone] = same_phone[0]
 
-    wanted = [d for d in desired.contacts if targets is None or d.phone in targets]
+    wanted: Sequence[DesiredContact] = desired.contacts
+    if targets is not None:
+        wanted = [d for d in desired.contacts if d.phone in targets]
+    has_pins = any(d.id is not None for d in wanted)
+    by_id: dict[int, RemoteContact] = {r.id: r for r in contacts} if has_pins else {}
 
     # 1. Matching: id pins claim their remote contact before any phone match.
     claimed: set[int] = set()
     pinned: dict[int, RemoteContact] = {}
-    for index, contact in enumerate(wanted):
+    for index, contact in enumerate(wanted if has_pins else ()):
         if contact.id is None:
             continue
         found = by_id.get(contact.id)
@@ -512,9 +516,10 @@ def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOption
         pinned[index] = found
 
     # 2. Creates and updates. The fast path is the common "nothing changed"
-    # case: dict item views compare in C; `True == 1` slips through that
-    # comparison, so numeric and boolean keys get a type check.
-    typed_keys = tuple(key for key, d in defs.items() if d.type in ("integer", "number", "boolean"))
+    # case: dict item views compare in C. `True == 1` slips through that
+    # comparison, and a remote boolean never normalises to a number, so
+    # integer and number keys get a type check.
+    numeric_keys = tuple(key for key, d in defs.items() if d.type in ("integer", "number"))
     changes: list[Change] = []
     unchanged = 0
     for index, contact in enumerate(wanted):
@@ -537,10 +542,8 @@ def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOption
             and (marker is None or remote_custom.get(marker[0]) == marker[1])
         ):
             same_types = True
-            for key in typed_keys:
-                if key in contact.custom_fields and isinstance(
-                    contact.custom_fields[key], bool
-                ) is not isinstance(remote_custom[key], bool):
+            for key in numeric_keys:
+                if key in contact.custom_fields and type(remote_custom[key]) is bool:
                     same_types = False
                     break
             if same_types:
@@ -556,7 +559,7 @@ def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOption
     if marker is not None:
         in_scope = [r for r in remote.contacts if _marker_value(r, marker[0]) == marker[1]]
     else:
-        in_scope = list(remote.contacts)
+        in_scope = list(contacts)
     undeclared = [
         r for r in in_scope if r.id not in claimed and (targets is None or r.phone in targets)
     ]
@@ -583,8 +586,7 @@ def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOption
         )
 
     # 4. Order, and phone moves onto phones that stay taken.
-    remote_phone = {c.id: by_id[c.id].phone for c in changes if c.id in by_id}
-    ordered, order_warnings = order_changes(changes, remote_phone)
+    ordered, order_warnings = order_changes(changes)
     warnings.extend(order_warnings)
     deleted_ids = {c.id for c in deletes}
     for change in ordered:
