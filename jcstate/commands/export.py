@@ -153,6 +153,9 @@ def command(
             "the example `jcstate init` wrote), or pass --force to export only the remote "
             "contacts that are not declared there"
         )
+    if split_by == "none":
+        # Refuse before the listing, which may take a while on a large account.
+        check_overwrite([default_target], force=force, root=Path.cwd())
     skip_phones: frozenset[str] = frozenset()
     if declaring:
         project = load_project(project_dir_from_ctx(ctx))
