@@ -209,7 +209,9 @@ def _contacts_yaml(remote: list[dict[str, Any]], changed_every: int) -> str:
             "company": company,
         }
         entries.append(entry)
-    return json.dumps({"version": 1, "contacts": entries}, indent=1)  # JSON is valid YAML
+    from jcstate.yamlio import render_contacts_file
+
+    return render_contacts_file(entries)
 
 
 def end_to_end_rows(count: int) -> list[BenchRow]:
