@@ -9,6 +9,7 @@ store keeps the sorted id list of the current snapshot in memory and turns a
 page into an id range. The snapshot key is (sqlite_sequence.seq, COUNT(*)):
 ids are never reused (AUTOINCREMENT), so any insert raises `seq` and a
 delete without an insert lowers the count; equal keys mean equal id sets.
+The count is kept in `contacts_meta` by triggers, so the key costs one lookup.
 """
 
 from __future__ import annotations
@@ -44,6 +45,13 @@ _WRITABLE = ("first_name", "last_name", "phone", "email", "company")
 
 Row = tuple[Any, ...]
 
+#: One row as the API's contact object, in SQLite's JSON functions (same keys as `row_to_contact`).
+_JSON_CONTACT = (
+    "json_object('id', id, 'first_name', first_name, 'last_name', last_name, 'phone', phone,"
+    " 'email', email, 'company', company, 'custom_fields', json(custom_fields),"
+    " 'created_at', created_at, 'updated_at', updated_at)"
+)
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS contacts (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -59,6 +67,18 @@ CREATE TABLE IF NOT EXISTS contacts (
 CREATE INDEX IF NOT EXISTS contacts_phone ON contacts (phone);
 CREATE INDEX IF NOT EXISTS contacts_email ON contacts (email COLLATE NOCASE);
 CREATE INDEX IF NOT EXISTS contacts_company ON contacts (company COLLATE NOCASE);
+-- The row count, kept by triggers: COUNT(*) scans an index (milliseconds at 100,000
+-- rows), and the unfiltered listing needs the count on every page.
+CREATE TABLE IF NOT EXISTS contacts_meta (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    total INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO contacts_meta (singleton, total)
+    VALUES (1, (SELECT COUNT(*) FROM contacts));
+CREATE TRIGGER IF NOT EXISTS contacts_counted_insert AFTER INSERT ON contacts
+    BEGIN UPDATE contacts_meta SET total = total + 1 WHERE singleton = 1; END;
+CREATE TRIGGER IF NOT EXISTS contacts_counted_delete AFTER DELETE ON contacts
+    BEGIN UPDATE contacts_meta SET total = total - 1 WHERE singleton = 1; END;
 """
 
 # SQLite's default limit on bound parameters is 32766; stay well below it.
@@ -212,9 +232,11 @@ class ContactStore:
     # -- reads -------------------------------------------------------------
 
     def _sorted_ids(self, conn: sqlite3.Connection) -> array[int]:
-        seq_row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'contacts'").fetchone()
-        count = conn.execute("SELECT COUNT(*) FROM contacts").fetchone()[0]
-        key = (int(seq_row[0]) if seq_row else 0, int(count))
+        seq, count = conn.execute(
+            "SELECT (SELECT seq FROM sqlite_sequence WHERE name = 'contacts'),"
+            " (SELECT total FROM contacts_meta WHERE singleton = 1)"
+        ).fetchone()
+        key = (int(seq or 0), int(count))
         with self._ids_lock:
             if self._ids_key != key:
                 ids = array("q")
@@ -246,6 +268,37 @@ class ContactStore:
             ).fetchall()
             return rows, int(total)
 
+    def list_page_json(
+        self, filters: ContactFilters, page: int, per_page: int
+    ) -> tuple[str, int, int]:
+        """Like `list_page`, with the page as a JSON array of API contacts built by SQLite.
+
+        Returns (json_array_text, contacts_on_the_page, total). Building the
+        JSON in SQLite is several times cheaper than decoding custom fields
+        and re-encoding every row in Python, which is most of a list request.
+        """
+        offset = (page - 1) * per_page
+        with self._transaction(write=False) as conn:
+            if filters.is_empty():
+                ids = self._sorted_ids(conn)
+                window = ids[offset : offset + per_page]
+                if not window:
+                    return "[]", 0, len(ids)
+                inner = f"{_SELECT} WHERE id BETWEEN ? AND ? ORDER BY id"
+                params: list[Any] = [window[0], window[-1]]
+                total = len(ids)
+            else:
+                where, params = filters_sql(filters)
+                total = conn.execute(
+                    f"SELECT COUNT(*) FROM contacts WHERE {where}", params
+                ).fetchone()[0]
+                inner = f"{_SELECT} WHERE {where} ORDER BY id LIMIT ? OFFSET ?"
+                params = [*params, per_page, offset]
+            data, count = conn.execute(
+                f"SELECT json_group_array({_JSON_CONTACT}), COUNT(*) FROM ({inner})", params
+            ).fetchone()
+            return str(data), int(count), int(total)
+
     def get(self, contact_id: int) -> Row | None:
         with self._transaction(write=False) as conn:
             row: Row | None = conn.execute(f"{_SELECT} WHERE id = ?", (contact_id,)).fetchone()
@@ -253,7 +306,8 @@ class ContactStore:
 
     def count(self) -> int:
         with self._transaction(write=False) as conn:
-            return int(conn.execute("SELECT COUNT(*) FROM contacts").fetchone()[0])
+            row = conn.execute("SELECT total FROM contacts_meta WHERE singleton = 1").fetchone()
+            return int(row[0])
 
     # -- writes ------------------------------------------------------------
 

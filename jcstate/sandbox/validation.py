@@ -76,6 +76,21 @@ def validate_phone(value: Any, region: str = "US") -> str:
         raise InputError("phone", str(exc), status=422) from None
 
 
+def int_param(name: str, raw: str | None, default: int, minimum: int, maximum: int) -> int:
+    """An integer query parameter within bounds (absent or empty: the default)."""
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise InputError(name, "must be an integer") from None
+    if value < minimum:
+        raise InputError(name, f"must be at least {minimum}")
+    if value > maximum:
+        raise InputError(name, f"must be at most {maximum}")
+    return value
+
+
 def validate_email(value: Any) -> str | None:
     text = _text("email", value)
     if text is None:
@@ -107,6 +122,8 @@ def validate_custom_fields(
             )
         if item is not None and not isinstance(item, str | int | float | bool):
             raise InputError(f"custom_fields.{key}", "must be a string, number, boolean or null")
+        if isinstance(item, int) and not isinstance(item, bool) and abs(item) >= 2**63:
+            raise InputError(f"custom_fields.{key}", "integer out of range (64-bit)")
         if isinstance(item, float) and not math.isfinite(item):
             raise InputError(f"custom_fields.{key}", "must be a finite number")
         if isinstance(item, str):

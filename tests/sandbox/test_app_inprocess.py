@@ -129,3 +129,24 @@ def test_openapi_describes_the_six_operations_without_auth(config: SandboxConfig
         assert schema["properties"]["contacts"]["maxItems"] == 5000
 
     run_with(config, check)
+
+
+def test_listing_and_get_return_the_same_contact_object(config: SandboxConfig) -> None:
+    body = {
+        "phone": "+14155550101",
+        "first_name": 'Zoë "Z" \\ Ünal',
+        "last_name": "李",
+        "email": "zoe@example.com",
+        "custom_fields": {"seats": 12, "ratio": 0.25, "vip": True, "note": "line\nbreak"},
+    }
+
+    async def check(client: httpx.AsyncClient) -> None:
+        created = (await client.post("/v2/contacts", json=body)).json()["data"]
+        got = (await client.get(f"/v2/contacts/{created['id']}")).json()["data"]
+        listed = (await client.get("/v2/contacts")).json()["data"]
+        searched = (await client.get("/v2/contacts", params={"search": "zoë"})).json()["data"]
+        assert listed == [got] == [created] == searched
+        assert got["custom_fields"] == body["custom_fields"]
+        assert got["company"] is None
+
+    run_with(config, check)
