@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import sys
 import time
@@ -166,7 +167,7 @@ def _show_plan(plan: Plan, output_format: str, color: bool) -> None:
 def _confirm(auto_approve: bool) -> None:
     if auto_approve:
         return
-    if not click.get_text_stream("stdin").isatty():
+    if not sys.stdin.isatty():
         raise ApplyError(NOT_A_TERMINAL)
     click.echo(CONFIRM_PROMPT, err=True)
     answer = click.prompt("  Enter a value", default="", show_default=False, err=True)
@@ -209,7 +210,6 @@ async def _run(project: Project, args: ApplyArgs, verbose: int) -> ApplyReport |
     from jcstate.apply import apply_plan
     from jcstate.client import JustCallClient, resolve_settings
     from jcstate.journal import Journal
-    from jcstate.plan import PlanOptions
     from jcstate.remote import fetch_remote
 
     started = time.monotonic()
@@ -233,15 +233,15 @@ async def _run(project: Project, args: ApplyArgs, verbose: int) -> ApplyReport |
             plan = saved_plan
             _refuse_unsafe(plan, args.force)
         else:
-            from jcstate.pipeline import make_plan
+            from jcstate.pipeline import make_plan, options_for
 
-            rate = project.config.api.rate_limit
-            options = PlanOptions(
-                prune=args.prune,
-                targets=_normalise_targets(args.targets, project.desired.default_region),
+            options = dataclasses.replace(
+                options_for(
+                    project,
+                    prune=args.prune,
+                    targets=_normalise_targets(args.targets, project.desired.default_region),
+                ),
                 bulk_batch_size=args.batch_size,
-                per_minute=rate.per_minute if rate else None,
-                per_hour=rate.per_hour if rate else None,
             )
             progress = sys.stderr.isatty() and "NO_COLOR" not in os.environ
             planned = await make_plan(
@@ -250,6 +250,8 @@ async def _run(project: Project, args: ApplyArgs, verbose: int) -> ApplyReport |
             plan = planned.plan
             stages["refresh"] = client.stats.total
             if not plan.has_changes:
+                for line in (*plan.warnings, *plan.notes):
+                    click.echo(f"Note: {line}", err=True)
                 click.echo("No changes.", err=args.output_format == "json")
                 if args.output_format == "json":
                     return await _empty_report(client, stages, started)
@@ -330,8 +332,10 @@ def _settings_url(settings: Any) -> str:
 
 
 def _same_api(saved_url: str | None, current_url: str) -> bool:
+    from jcstate.planfile import public_url
+
     def canonical(url: str) -> str:
-        return url.rstrip("/")
+        return public_url(url).rstrip("/")
 
     return saved_url is not None and canonical(saved_url) == canonical(current_url)
 

@@ -201,7 +201,10 @@ def test_prune_guard_threshold_force_and_protected(
     refused = jcstate(root, sandbox_server, "apply", "--auto-approve", "--prune")
     assert refused.returncode == 1
     assert "refusing to apply an unsafe plan (pass --force to apply it anyway)" in refused.stderr
-    assert "5" in refused.stderr.split("unsafe plan", 1)[1]  # the reason names the threshold
+    assert (
+        "  - 4 deletes would remove 10.0% of the 40 in-scope remote contacts "
+        "(safety.max_delete_percent: 5)" in refused.stderr
+    )
     assert len(remote_by_phone(sandbox_server)) == 40
 
     forced = jcstate(

@@ -99,20 +99,21 @@ def test_kill_9_during_apply_then_apply_again_converges(tmp_path: Path) -> None:
     write_project(root, declared, max_update_percent=100, max_delete_percent=50)
     with start_sandbox(db, "--latency-ms", "40") as server:
         env = {**os.environ, **server.env, "NO_COLOR": "1"}
-        process = subprocess.Popen(
-            [sys.executable, "-m", "jcstate", "-C", str(root), "apply", "--auto-approve",
-             "--prune", "--batch-size", "20"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, env=env,
-        )  # fmt: skip
-        try:
-            journal = _wait_for_items(root / ".jcstate" / "journal", 60, process)
-            process.send_signal(signal.SIGKILL)
-            process.wait(timeout=10)
-        finally:
-            if process.poll() is None:
-                process.kill()
-            process.communicate()
+        # Output to a file: a full pipe nobody reads would stall the run, not the kill.
+        with (tmp_path / "killed-run.log").open("w") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "jcstate", "-C", str(root), "apply", "--auto-approve",
+                 "--prune", "--batch-size", "20"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, text=True, env=env,
+            )  # fmt: skip
+            try:
+                journal = _wait_for_items(root / ".jcstate" / "journal", 60, process)
+                process.send_signal(signal.SIGKILL)
+                process.wait(timeout=10)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait(timeout=10)
         assert process.returncode == -signal.SIGKILL
         killed = read_journal(journal)
         assert not any(e["event"] == "finished" for e in killed)  # it really was cut short
