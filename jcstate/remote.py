@@ -143,10 +143,16 @@ async def _list_rest(
     # No total: follow pages until a short or empty one; repeated ids catch a server
     # that ignores `page`.
     pages = [first]
+    seen = {contact.id for contact in first.contacts}
     current = first
     while len(current.contacts) >= per_page:
         current = await client.list_page(current.page + 1, per_page)
         pages.append(current)
+        # Checked page by page: a server that ignores `page` would otherwise never end.
+        ids = {contact.id for contact in current.contacts}
+        if ids & seen or len(ids) != len(current.contacts):
+            check_listing(pages, None)
+        seen |= ids
     return build_state(check_listing(pages, None), complete=True)
 
 
