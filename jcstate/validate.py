@@ -10,6 +10,7 @@ from being checked.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import types
 import typing
@@ -96,6 +97,10 @@ def version_message(value: Any) -> str:
 def _kind(value: Any) -> str:
     if value is None:
         return "null"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, dt.date):
+        return "a date"
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, int):
@@ -112,7 +117,11 @@ def _kind(value: Any) -> str:
 def _shown(value: Any) -> str:
     if isinstance(value, Mapping | list):
         return _kind(value)
-    return f"{_kind(value)} ({value!r})" if not isinstance(value, str) else repr(value)
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    return f"{_kind(value)} ({value!r})"
 
 
 _PHONE_REASONS = {
@@ -226,57 +235,74 @@ def check_project_config(data: Any, file: str) -> tuple[ProjectConfig | None, li
         return None, [Issue(file, (), message)]
     if data["version"] not in SUPPORTED_VERSIONS or isinstance(data["version"], bool):
         return None, [Issue(file, ("version",), version_message(data["version"]))]
+    issues: list[Issue] = []
+    config: ProjectConfig | None = None
     try:
         config = ProjectConfig.model_validate(data)
     except ValidationError as exc:
-        return None, pydantic_issues(exc, file, ProjectConfig)
+        issues.extend(pydantic_issues(exc, file, ProjectConfig))
+    # The checks below read the raw data, so they run (and report) even when
+    # the model above did not validate: every problem is shown at once.
+    issues.extend(_project_value_issues(data, file))
+    return (None if issues else config), issues
+
+
+def _project_value_issues(data: Mapping[str, Any], file: str) -> list[Issue]:
     issues: list[Issue] = []
-    if config.default_region not in phonenumbers.SUPPORTED_REGIONS:
-        issues.append(
-            Issue(
-                file,
-                ("default_region",),
-                f"unknown region {config.default_region!r} "
-                "(use an upper-case two-letter ISO code such as US or GB)",
-            )
+    region = data.get("default_region", "US")
+    region_ok = isinstance(region, str) and region in phonenumbers.SUPPORTED_REGIONS
+    if isinstance(region, str) and not region_ok:
+        message = (
+            f"unknown region {region!r} (use an upper-case two-letter ISO code such as US or GB)"
         )
-    if not config.api.url.startswith(URL_SCHEMES):
-        issues.append(
-            Issue(
-                file,
-                ("api", "url"),
-                f"api.url must start with https://, http:// or sandbox:// (got {config.api.url!r})",
-            )
-        )
-    if not config.contacts:
+        issues.append(Issue(file, ("default_region",), message))
+    api = data.get("api")
+    url = api.get("url") if isinstance(api, Mapping) else None
+    if isinstance(url, str) and not url.startswith(URL_SCHEMES):
+        message = f"api.url must start with https://, http:// or sandbox:// (got {url!r})"
+        issues.append(Issue(file, ("api", "url"), message))
+    if data.get("contacts", ["default"]) == []:
         issues.append(Issue(file, ("contacts",), "contacts must list at least one glob"))
-    for key, definition in config.custom_fields.items():
-        if definition.type == "enum" and not definition.values:
+    custom = data.get("custom_fields")
+    definitions = custom if isinstance(custom, Mapping) else {}
+    for key, definition in definitions.items():
+        if not isinstance(definition, Mapping):
+            continue
+        kind = definition.get("type", "string")
+        values = definition.get("values")
+        if kind == "enum" and not values:
             message = f"custom field '{key}' is an enum: list its allowed values under values"
             issues.append(Issue(file, ("custom_fields", key), message))
-        elif definition.type != "enum" and definition.values is not None:
+        elif kind != "enum" and values is not None:
             message = f"custom field '{key}': values is only allowed with type enum"
-            issues.append(Issue(file, ("custom_fields", key, "values"), message))
-    ownership = config.ownership
-    if ownership is not None and ownership.field in config.custom_fields:
-        definition = config.custom_fields[ownership.field]
-        if definition.type not in ("string", "enum"):
-            message = f"the ownership field '{ownership.field}' must be a string custom field"
-            issues.append(Issue(file, ("custom_fields", ownership.field), message))
-        elif definition.type == "enum" and ownership.value not in (definition.values or []):
+            issues.append(Issue(file, ("custom_fields", key, "values"), message, "key"))
+    ownership = data.get("ownership")
+    if isinstance(ownership, Mapping) and ownership.get("field") in definitions:
+        field = ownership["field"]
+        definition = definitions[field]
+        kind = definition.get("type", "string") if isinstance(definition, Mapping) else None
+        values = definition.get("values") if isinstance(definition, Mapping) else None
+        if kind not in ("string", "enum"):
+            message = f"the ownership field '{field}' must be a string custom field"
+            issues.append(Issue(file, ("custom_fields", field), message))
+        elif kind == "enum" and ownership.get("value") not in (values or []):
             message = (
-                f"ownership.value {ownership.value!r} is not one of the allowed values "
-                f"of custom field '{ownership.field}'"
+                f"ownership.value {ownership.get('value')!r} is not one of the allowed values "
+                f"of custom field '{field}'"
             )
             issues.append(Issue(file, ("ownership", "value"), message))
-    if config.default_region in phonenumbers.SUPPORTED_REGIONS:
-        for index, written in enumerate(config.safety.protected):
+    safety = data.get("safety")
+    protected = safety.get("protected") if isinstance(safety, Mapping) else None
+    if region_ok and isinstance(protected, list):
+        for index, written in enumerate(protected):
+            if not isinstance(written, str):
+                continue  # the model reports the type
             try:
-                normalize_phone(written, config.default_region)
+                normalize_phone(written, region)
             except ValueError:
-                message = f"safety.protected: {phone_problem(written, config.default_region)}"
+                message = f"safety.protected: {phone_problem(written, region)}"
                 issues.append(Issue(file, ("safety", "protected", index), message))
-    return (None if issues else config), issues
+    return issues
 
 
 def custom_field_defs(config: ProjectConfig) -> dict[str, CustomFieldDef]:

@@ -17,6 +17,7 @@ key, value or list item.
 from __future__ import annotations
 
 import io
+import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -154,10 +155,14 @@ def read_limited(path: Path) -> bytes:
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise YamlProblem(
-            f"file is {size / 1024 / 1024:.1f} MB; the limit is "
-            f"{MAX_FILE_BYTES // 1024 // 1024} MB per file (split it into several files)"
+            f"file is {_size(size)}; the limit is {_size(MAX_FILE_BYTES)} per file "
+            "(split it into several files)"
         )
     return path.read_bytes()
+
+
+def _size(count: int) -> str:
+    return f"{count / 1024 / 1024:.1f} MB" if count >= 1024 * 1024 else f"{count:,} bytes"
 
 
 @dataclass(frozen=True)
@@ -244,7 +249,38 @@ def check_aliases(root: Node) -> None:
         )
 
 
+def check_nesting(raw: bytes) -> None:
+    """Refuse documents nested deeper than `MAX_DEPTH` before the C composer sees them.
+
+    The C composer recurses once per level and crashes the process (stack
+    overflow) some ten thousand levels down. A block level needs one more
+    indentation or indicator character (space, tab, ``-``, ``?``, ``:``) at the
+    start of a line and a flow level one more unclosed bracket, so these two
+    cheap scans bound the depth from above (brackets inside strings can only
+    make the bound larger).
+    """
+    prefix = b"\n" + raw.translate(_INDENT_AS_SPACE)
+    if _DEEP_PREFIX in prefix:
+        raise YamlProblem(f"YAML nesting is deeper than {MAX_DEPTH} levels; refusing to load")
+    brackets = raw.translate(None, _NOT_BRACKETS)
+    if len(brackets) >= MAX_DEPTH:
+        deepest = max(itertools.accumulate(map(_BRACKET_STEP.__getitem__, brackets)))
+        if deepest >= MAX_DEPTH:
+            raise YamlProblem(
+                f"YAML nesting is deeper than {MAX_DEPTH} levels; refusing to load"
+            )
+
+
+#: Deepest nesting accepted (a contacts file needs 4).
+MAX_DEPTH = 400
+_INDENT_AS_SPACE = bytes.maketrans(b"\t-?:", b"    ")
+_DEEP_PREFIX = b"\n" + b" " * MAX_DEPTH
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+_BRACKET_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
 def _compose(raw: bytes, yaml: YAML | None = None) -> tuple[YAML, Any, Node | None]:
+    check_nesting(raw)
     yaml = yaml or fast_yaml()
     loader, parser = yaml.get_constructor_parser(raw)
     try:
