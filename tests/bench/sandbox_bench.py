@@ -5,7 +5,9 @@ A served sandbox (`jcstate sandbox serve`, real HTTP on loopback) holding
 
 1. List every contact at 100 per page with 4 concurrent requests (one httpx
    client, 4 connections): pages/s and the slowest page; the listing is
-   checked to be complete (every id once, as many as `total`).
+   checked to be complete (every id once, as many as `total`). The server's
+   CPU time per page is reported too: pages/s depends on what else runs on
+   the machine (the client shares its cores), CPU per page much less.
 2. First vs last page latency (median of sequential requests): later pages
    must not get slower as the offset grows.
 3. Bulk import of 5,000 new contacts in one request, then the same 5,000 again
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import tempfile
 import time
@@ -72,6 +75,15 @@ async def _list_all(server: SandboxServer, total: int) -> tuple[float, float, in
     return elapsed, slowest, len(seen)
 
 
+def _process_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of a process (Linux /proc), None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _median_latency(client: httpx.Client, page: int, repeats: int) -> float:
     samples = []
     for _ in range(repeats):
@@ -106,7 +118,9 @@ def run(contacts: int, smoke: bool) -> list[BenchRow]:
             BenchRow(f"seed {contacts:,} contacts (in-process)", f"{seed_s:.2f} s", "-", "info")
         )
         with start_sandbox(db_path) as server:
+            cpu_before = _process_cpu_s(server.process.pid)
             elapsed, slowest, seen = asyncio.run(_list_all(server, contacts))
+            cpu_after = _process_cpu_s(server.process.pid)
             pages = max(1, -(-contacts // PER_PAGE))
             rate = pages / elapsed
             if seen != contacts:
@@ -120,6 +134,15 @@ def run(contacts: int, smoke: bool) -> list[BenchRow]:
                     verdict(rate >= PAGES_PER_S_TARGET) if not smoke else "info",
                 )
             )
+            if cpu_before is not None and cpu_after is not None:
+                rows.append(
+                    BenchRow(
+                        "server CPU per listed page (load-independent)",
+                        f"{(cpu_after - cpu_before) / pages * 1000:.2f} ms",
+                        "-",
+                        "info",
+                    )
+                )
             repeats = 5 if smoke else 30
             with httpx.Client(
                 base_url=server.url, headers=server.auth_headers, timeout=30

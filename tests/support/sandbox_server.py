@@ -7,6 +7,7 @@ with start_sandbox(tmp_path / "sandbox.db", "--fail-rate", "0.5") as server:
 from __future__ import annotations
 
 import os
+import queue
 import re
 import signal
 import subprocess
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 _LISTENING = re.compile(r"^Listening on (http://\S+)$")
 _CREDENTIALS = re.compile(r"JUSTCALL_API_KEY=(\S+) JUSTCALL_API_SECRET=(\S+)")
@@ -62,13 +64,14 @@ class SandboxServer:
             self.process.stdout.close()
 
 
-def _drain(stream: object) -> None:
-    # Keep reading so the server never blocks on a full stdout pipe.
+def _pump(stream: IO[str], lines: queue.Queue[str | None]) -> None:
+    # Keep reading so the server never blocks on a full stdout pipe; None marks the end.
     try:
-        for _line in stream:  # type: ignore[attr-defined]
-            pass
+        for line in stream:
+            lines.put(line)
     except (OSError, ValueError):
         pass
+    lines.put(None)
 
 
 def launch_sandbox(db_path: Path, *args: str) -> SandboxServer:
@@ -98,26 +101,28 @@ def launch_sandbox(db_path: Path, *args: str) -> SandboxServer:
     )
     stderr_path = Path(stderr_file.name)
     stderr_file.close()
+    assert process.stdout is not None
+    lines: queue.Queue[str | None] = queue.Queue()
+    threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True).start()
     url: str | None = None
     credentials: tuple[str, str] | None = None
     deadline = time.monotonic() + START_TIMEOUT_S
-    assert process.stdout is not None
-    while time.monotonic() < deadline and (url is None or credentials is None):
-        line = process.stdout.readline()
-        if not line:
-            break
+    while url is None or credentials is None:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            line = None
+        if line is None:
+            process.kill()
+            process.wait(timeout=10)
+            raise RuntimeError(
+                "sandbox did not start: " + stderr_path.read_text(errors="replace")[-2000:]
+            )
         line = line.rstrip("\n")
         if match := _LISTENING.match(line):
             url = match.group(1)
         elif match := _CREDENTIALS.search(line):
             credentials = (match.group(1), match.group(2))
-    if url is None or credentials is None:
-        process.kill()
-        process.wait(timeout=10)
-        raise RuntimeError(
-            "sandbox did not start: " + stderr_path.read_text(errors="replace")[-2000:]
-        )
-    threading.Thread(target=_drain, args=(process.stdout,), daemon=True).start()
     return SandboxServer(
         url=url,
         api_key=credentials[0],
