@@ -169,7 +169,9 @@ def test_an_oversized_file_is_refused_unread(
         load_project(cwd=project_dir)
     (diagnostic,) = caught.value.diagnostics
     assert diagnostic.file == "jcstate.yaml"
-    assert diagnostic.message.endswith("the limit is 100 bytes per file (split it into several files)")
+    assert diagnostic.message == (
+        "file is 318 bytes; the limit is 100 bytes per file (split it into several files)"
+    )
 
 
 def test_empty_contacts_list_is_valid(tmp_path: Path) -> None:
