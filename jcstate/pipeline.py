@@ -42,11 +42,16 @@ def options_for(
     )
 
 
-def wanted_phones(project: Project, options: PlanOptions) -> list[str]:
-    """The phones a targeted refresh looks up: the targets, else every declared phone."""
+def wanted_phones(project: Project, options: PlanOptions) -> list[str] | None:
+    """The phones a targeted refresh looks up: the targets, else every declared phone.
+
+    None (list everything) when nothing is declared: the plan then reports how
+    many remote contacts are not declared.
+    """
     if options.targets is not None:
         return sorted(options.targets)
-    return sorted({contact.phone for contact in project.desired.contacts})
+    phones = sorted({contact.phone for contact in project.desired.contacts})
+    return phones or None
 
 
 async def add_pinned(client: JustCallClient, project: Project, state: RemoteState) -> RemoteState:
