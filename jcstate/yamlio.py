@@ -27,7 +27,7 @@ from typing import Any, Literal
 import ruamel.yaml.main as _ruamel_main
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.constructor import SafeConstructor
+from ruamel.yaml.constructor import ConstructorError, SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
@@ -124,7 +124,16 @@ class _SafeConstructor(SafeConstructor):
     def construct_non_recursive_object(self, node: Any, tag: str | None = None) -> Any:
         if tag is None and node.ctag is _DEFAULT_STR_TAG and type(node) is ScalarNode:
             return node.value
-        return super().construct_non_recursive_object(node, tag)
+        try:
+            return super().construct_non_recursive_object(node, tag)
+        except (ValueError, OverflowError) as exc:
+            # A scalar shaped like a date or a number that is none (2024-02-30, an
+            # integer of 5,000 digits) is a problem in the file, reported at its place.
+            if not isinstance(node, ScalarNode):
+                raise
+            raise ConstructorError(
+                None, None, f"{node.value[:40]!r} cannot be read: {exc}", node.start_mark
+            ) from None
 
     def flatten_mapping(self, node: Any) -> Any:
         # Only `<<` (merge) and `=` (value) keys need flattening; both resolve to
