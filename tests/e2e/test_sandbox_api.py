@@ -127,12 +127,13 @@ def test_pagination_edges(sandbox_server: SandboxServer) -> None:
         default = client.get("/v2/contacts", params={"page": 10}).json()
         assert len(default["data"]) == 25 and default["next_page_link"] is None
 
-        for params, message in [
+        bad_queries: list[tuple[dict[str, str | int], str]] = [
             ({"per_page": 101}, "per_page: must be at most 100"),
             ({"per_page": 0}, "per_page: must be at least 1"),
             ({"page": 0}, "page: must be at least 1"),
             ({"page": "two"}, "page: must be an integer"),
-        ]:
+        ]
+        for params, message in bad_queries:
             response = client.get("/v2/contacts", params=params)
             assert response.status_code == 400, params
             assert response.json() == {"status": "error", "message": message}

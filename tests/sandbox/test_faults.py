@@ -44,7 +44,7 @@ def test_refused_requests_do_not_use_the_budget() -> None:
 
 
 def test_same_seed_same_faults() -> None:
-    def sequence(seed: int) -> list[object]:
+    def sequence(seed: int) -> list[tuple[bool, str | None]]:
         faults = FaultInjector(fail_rate=0.3, ambiguous_rate=0.5, seed=seed)
         return [(faults.should_fail(), faults.ambiguity(is_write=i % 2 == 0)) for i in range(40)]
 

@@ -10,10 +10,10 @@ import pytest
 
 from jcstate.sandbox.seeddata import generated_contact, generated_phone
 from jcstate.sandbox.store import ContactFilters, ContactStore, row_to_contact
-from jcstate.sandbox.validation import validate_contact
+from jcstate.sandbox.validation import ContactInput, validate_contact
 
 
-def contact(**body: object) -> object:
+def contact(**body: object) -> ContactInput:
     return validate_contact(body, partial=False)
 
 
