@@ -255,6 +255,7 @@ def adopt_unmanaged(project: Project, report: DriftReport, target: Path) -> Adop
         ownership=project.config.ownership,
         skip_phones=declared_phones,
         add_definitions=False,
+        region=project.config.default_region,
     )
     entries = [entry for f in exported.files for entry in f.entries]
     result.skipped.extend(exported.warnings)

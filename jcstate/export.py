@@ -169,6 +169,7 @@ def build_export(
     file_name: str = DEFAULT_FILE_NAME,
     skip_phones: frozenset[str] = frozenset(),
     add_definitions: bool = True,
+    region: str = "US",
 ) -> ExportPlan:
     """Decide the files, entries and new custom-field definitions of an export.
 
@@ -183,7 +184,8 @@ def build_export(
         if not is_marked(contact, ownership):
             continue
         try:
-            phone = normalize_phone(contact.phone)
+            # Positional, like the client's call: the parse is cached per argument tuple.
+            phone = normalize_phone(contact.phone, region)
         except ValueError as exc:
             warnings.append(f"contact id {contact.id} skipped: {exc}")
             continue

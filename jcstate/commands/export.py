@@ -176,6 +176,7 @@ def command(
         ownership=config.ownership,
         split_by=split_by,
         skip_phones=skip_phones,
+        region=config.default_region,
     )
     schema = root / CONTACTS_SCHEMA
     # Editors validate the files against the schema `jcstate init` wrote, when there is one.
