@@ -423,6 +423,7 @@ def create_app(config: SandboxConfig) -> FastAPI:
     app.state.store = store
     app.state.config = config
     app.add_middleware(SandboxMiddleware, config=config)
+    describe_auth(app)
 
     @app.exception_handler(InputError)
     async def input_error(request: Request, exc: InputError) -> Response:
@@ -575,6 +576,28 @@ def create_app(config: SandboxConfig) -> FastAPI:
         return json_response({"status": "success", **summary, "data": summary})
 
     return app
+
+
+def describe_auth(app: FastAPI) -> None:
+    """Add the `Authorization: api_key:api_secret` scheme to the generated OpenAPI document."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "apiKeyPair": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "`api_key:api_secret`",
+                }
+            }
+            schema["security"] = [{"apiKeyPair": []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _not_found() -> Response:

@@ -127,6 +127,8 @@ def test_openapi_describes_the_six_operations_without_auth(config: SandboxConfig
         bulk_body = paths["/v2/contacts/bulk"]["post"]["requestBody"]
         schema = bulk_body["content"]["application/json"]["schema"]
         assert schema["properties"]["contacts"]["maxItems"] == 5000
+        scheme = response.json()["components"]["securitySchemes"]["apiKeyPair"]
+        assert (scheme["in"], scheme["name"]) == ("header", "Authorization")
 
     run_with(config, check)
 
