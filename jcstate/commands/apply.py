@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from jcstate.apply import ApplyReport, ItemResult
     from jcstate.model import Project
     from jcstate.plan import Plan
+    from jcstate.planfile import SavedPlan
 
 CONFIRM_PROMPT = (
     "\nDo you want to perform these actions?\n"
@@ -210,6 +211,7 @@ async def _run(project: Project, args: ApplyArgs, verbose: int) -> ApplyReport |
     from jcstate.apply import apply_plan
     from jcstate.client import JustCallClient, resolve_settings
     from jcstate.journal import Journal
+    from jcstate.planfile import public_url
     from jcstate.remote import fetch_remote
 
     started = time.monotonic()
@@ -223,9 +225,13 @@ async def _run(project: Project, args: ApplyArgs, verbose: int) -> ApplyReport |
     api_url = _settings_url(settings)
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     concurrency = project.config.api.concurrency
-    saved_plan = None
+    saved_plan: Plan | None = None
+    # A listing is the cheaper re-check only for a plan of the whole account.
+    may_list_all = True
     if args.planfile is not None:
-        saved_plan = _load_saved_plan(args.planfile, project, api_url)
+        saved = _load_saved_plan(args.planfile, project, api_url)
+        saved_plan = saved.plan
+        may_list_all = saved.options.targets is None
 
     async with JustCallClient(settings) as client:
         stages: dict[str, int] = {}
@@ -283,7 +289,7 @@ async def _run(project: Project, args: ApplyArgs, verbose: int) -> ApplyReport |
                 "start",
                 mode="saved" if saved_plan is not None else "fresh",
                 plan_file=str(args.planfile) if args.planfile else None,
-                api_url=api_url,
+                api_url=public_url(api_url),
                 plan=plan.summary,
             )
             progress_bar.start(len(plan.changes))
@@ -295,7 +301,7 @@ async def _run(project: Project, args: ApplyArgs, verbose: int) -> ApplyReport |
                     fetch_touched=fetch_touched,
                     saved=saved_plan is not None,
                     skip_stale=args.skip_stale,
-                    list_all=list_all,
+                    list_all=list_all if may_list_all else None,
                     batch_size=args.batch_size,
                     concurrency=concurrency,
                     journal=journal,
@@ -340,7 +346,7 @@ def _same_api(saved_url: str | None, current_url: str) -> bool:
     return saved_url is not None and canonical(saved_url) == canonical(current_url)
 
 
-def _load_saved_plan(path: Path, project: Project, api_url: str) -> Plan:
+def _load_saved_plan(path: Path, project: Project, api_url: str) -> SavedPlan:
     from jcstate.planfile import load_plan
 
     saved = load_plan(path)
@@ -354,4 +360,4 @@ def _load_saved_plan(path: Path, project: Project, api_url: str) -> Plan:
             f"{path}: this plan was made for {saved.api_url}, not {api_url}; "
             "apply it against the same API or make a new plan"
         )
-    return saved.plan
+    return saved
