@@ -202,3 +202,54 @@ def test_adopt_unmanaged_appends_to_an_existing_file_keeping_it(project_dir: Pat
         "    last_name: Ortiz\n    email: dana@initech.example\n"
         "    custom_fields:\n      plan_tier: Free\n      seats: 3\n"
     )
+
+
+def test_a_value_cleared_remotely_is_adopted_as_null(project_dir: Path) -> None:
+    project = load()
+    cleared = RemoteState(
+        tuple(
+            contact(
+                1001,
+                "+14155559876",
+                {"plan_tier": "Pro", "seats": None, "renewal_on": "2027-03-01"},
+                first_name="Jordan",
+                last_name="Lee",
+                email=None,
+                company="Acme Corp",
+            )
+            if c.id == 1001
+            else c
+            for c in REMOTE.contacts
+        )
+    )
+    result = adopt_changed(project, compute_drift(project.desired, cleared))
+    assert result.skipped == []
+    text = (project_dir / "contacts" / "team.yaml").read_text()
+    assert "    email: null                  # single-quoted on purpose\n" in text
+    assert "    custom_fields: {seats: null, renewal_on: 2027-03-01}\n" in text
+    reloaded = load()
+    jordan = {c.phone: c for c in reloaded.desired.contacts}["+14155559876"]
+    assert jordan.fields["email"] is None and jordan.custom_fields["seats"] is None
+    assert not [c for c in compute_drift(reloaded.desired, cleared).changed if c.id == 1001]
+
+
+def test_values_that_cannot_be_adopted_are_reported_not_written(project_dir: Path) -> None:
+    project = load()
+    bad = RemoteState(
+        tuple(
+            contact(1004, c.phone, {"plan_tier": "Gold"}, first_name="Marcus", last_name="Webb")
+            if c.id == 1004
+            else c
+            for c in REMOTE.contacts
+        )
+    )
+    before = (project_dir / "contacts" / "team.yaml").read_text()
+    result = adopt_changed(project, compute_drift(project.desired, bad))
+    assert any(
+        line.startswith("+16465550199: custom_fields.plan_tier not adopted") and "Gold" in line
+        for line in result.skipped
+    )
+    after = (project_dir / "contacts" / "team.yaml").read_text()
+    assert "Gold" not in after
+    # Marcus's other drift (company cleared remotely) is still adopted.
+    assert "    company: null\n" in after and after != before
