@@ -225,7 +225,7 @@ def phase_moves_phones_within(phase: Sequence[Change]) -> bool:
 
 
 def classify_bulk_answer(
-    batch: Sequence[Change], answer: BulkResultLike, *, label: str
+    batch: Sequence[Change], answer: BulkResultLike, *, label: str, maybe_resent: bool = True
 ) -> tuple[list[ItemResult], list[str]]:
     """Map a bulk answer onto the batch's creates: per-record failures by index.
 
@@ -255,10 +255,15 @@ def classify_bulk_answer(
         for index, change in enumerate(batch)
     ]
     if answer.updated:
+        cause = (
+            "someone created them meanwhile, or an earlier attempt of this batch whose "
+            "answer was lost"
+            if maybe_resent
+            else "someone created them meanwhile"
+        )
         warnings.append(
             f"{label}: {answer.updated} of {len(batch)} contacts already existed and were "
-            "updated instead of created (someone created them meanwhile, or an earlier "
-            "attempt of this batch whose answer was lost)"
+            f"updated instead of created ({cause})"
         )
     missing_details = answer.failed - len(failures)
     if unattributed or missing_details > 0:
@@ -479,6 +484,10 @@ async def execute_plan(
     )
 
 
+def _bulk_attempts(client: ApplyClient) -> int:
+    return int(getattr(client.stats, "bulk", 0))
+
+
 async def _create_batch(
     client: ApplyClient,
     batch: list[Change],
@@ -489,11 +498,15 @@ async def _create_batch(
     async with semaphore:
         if run.aborted is not None:
             return [run.not_attempted(change) for change in batch]
+        bulk_before = _bulk_attempts(client)
         try:
             answer = await client.bulk_upsert([dict(change.body) for change in batch])
         except ApiError as exc:
             return [run.fail(change, exc) for change in batch]
-    items, warnings = classify_bulk_answer(batch, answer, label=label)
+        # One bulk attempt in the window: this batch was sent once, so an "updated"
+        # count cannot come from our own lost first attempt.
+        maybe_resent = _bulk_attempts(client) - bulk_before != 1
+    items, warnings = classify_bulk_answer(batch, answer, label=label, maybe_resent=maybe_resent)
     for message in warnings:
         run.warn(message)
     return [run.record(item) for item in items]

@@ -158,7 +158,10 @@ def test_bulk_that_updates_where_creates_were_planned_warns(tmp_path: Path) -> N
             result = await execute_plan(plan, client)
             assert [i.outcome for i in result.items] == [Outcome.CREATED, Outcome.CREATED]
             assert len(result.warnings) == 1
-            assert "1 of 2 contacts already existed" in result.warnings[0]
+            assert result.warnings[0] == (
+                "bulk batch 1/1: 1 of 2 contacts already existed and were updated instead "
+                "of created (someone created them meanwhile)"
+            )
             assert (await remote_phones(client))[phone(2)] == 1
 
     run(scenario)

@@ -127,6 +127,9 @@ def test_bulk_updated_where_creates_expected_is_a_warning_not_a_failure() -> Non
     assert all(i.outcome is Outcome.CREATED for i in items)
     assert len(warnings) == 1
     assert warnings[0].startswith("bulk batch 2/3: 1 of 2 contacts already existed")
+    assert "answer was lost" in warnings[0]
+    _, sent_once = classify_bulk_answer(batch, BulkAnswer(1, 1, 0), label="b", maybe_resent=False)
+    assert sent_once[0].endswith("(someone created them meanwhile)")
 
 
 def test_unidentified_bulk_failures_are_warned_about() -> None:
