@@ -305,8 +305,8 @@ def parse_contact(raw: Mapping[str, Any], region: str = "US") -> RemoteContact:
     if isinstance(raw_id, bool) or raw_id is None:
         raise ValueError("contact without an id")
     try:
-        contact_id = int(raw_id)
-    except (TypeError, ValueError):
+        contact_id = _strict_int(raw_id)
+    except ValueError:
         raise ValueError(f"contact id {raw_id!r} is not an integer") from None
     phone_raw = raw.get("phone")
     if phone_raw is None or (isinstance(phone_raw, str) and not phone_raw.strip()):
@@ -827,12 +827,27 @@ class JustCallClient:
         return self._contact(data, method, where)
 
 
-def _int_or(value: Any, default: int) -> int:
-    if isinstance(value, bool):
-        return default
-    try:
+def _strict_int(value: Any) -> int:
+    """An integer as JSON may carry one: an int, an integral float, or digits in a string.
+
+    Anything else raises ValueError: `int()` alone would turn 1.5 into 1 (a wrong
+    id, a wrong count) and raise OverflowError for 1e999.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():  # False for inf and nan
         return int(value)
-    except (TypeError, ValueError):
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lstrip("+-").isdecimal() and len(text) - len(text.lstrip("+-")) <= 1:
+            return int(text)
+    raise ValueError(f"{value!r} is not an integer")
+
+
+def _int_or(value: Any, default: int) -> int:
+    try:
+        return _strict_int(value)
+    except ValueError:
         return default
 
 
@@ -842,8 +857,8 @@ def _optional_int(value: Any, method: str, where: str, name: str) -> int | None:
     if isinstance(value, bool):
         raise ProtocolError(f"{name!r} is not a number", method=method, path=where)
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        return _strict_int(value)
+    except ValueError:
         raise ProtocolError(
             f"{name!r} is not a number: {value!r}", method=method, path=where
         ) from None
@@ -858,8 +873,8 @@ def _require_int(body: Mapping[str, Any], name: str) -> int:
     if isinstance(value, bool) or value is None:
         raise ValueError(f"the bulk summary has no {name!r} count")
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        return _strict_int(value)
+    except ValueError:
         raise ValueError(f"the bulk summary's {name!r} is not a number: {value!r}") from None
 
 

@@ -36,7 +36,11 @@ _EPOCH_THRESHOLD = 1_000_000_000
 
 def utc_iso(epoch_s: float) -> str:
     """An epoch time as UTC ISO 8601, to the second (what users read in messages)."""
-    moment = dt.datetime.fromtimestamp(epoch_s, tz=dt.UTC).replace(microsecond=0)
+    try:
+        moment = dt.datetime.fromtimestamp(epoch_s, tz=dt.UTC).replace(microsecond=0)
+    except (OverflowError, OSError, ValueError):
+        # A reset no calendar holds (a server sent Retry-After: 1e999): say so, do not crash.
+        return "an unknown time (the server gave one out of range)"
     return moment.isoformat().replace("+00:00", "Z")
 
 
