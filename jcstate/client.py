@@ -22,6 +22,7 @@ import asyncio
 import ipaddress
 import json
 import random
+import re
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -32,6 +33,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import httpx
+import phonenumbers
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from jcstate import __version__
@@ -293,6 +295,29 @@ def _parse_custom_fields(raw: Any) -> dict[str, Any]:
     raise ValueError(f"custom_fields must be an object or a list, not {type(raw).__name__}")
 
 
+#: A NANP number already in E.164 (+1, area code and exchange starting 2-9). phonenumbers
+#: formats such a string back to itself when it is valid and keeps it as written when it
+#: is not, so it is its own normalised form; skipping the parse makes a 100,000-contact
+#: listing several seconds faster.
+_NANP_E164 = re.compile(r"\+1[2-9]\d{2}[2-9]\d{6}")
+
+
+def normalize_remote_phone(raw: str, region: str = "US") -> str:
+    """`normalize.try_normalize_phone`, with a shortcut for numbers already in canonical form."""
+    text = raw.strip()
+    if _NANP_E164.fullmatch(text):
+        return text
+    if text.startswith("+"):
+        try:
+            parsed = phonenumbers.parse(text, region)
+        except phonenumbers.NumberParseException:
+            return text
+        # Formatting back to the same text: E.164 when valid, kept as written when not.
+        if phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) == text:
+            return text
+    return try_normalize_phone(text, region)
+
+
 def parse_contact(raw: Mapping[str, Any], region: str = "US") -> RemoteContact:
     """One contact object from the API, read tolerantly.
 
@@ -317,7 +342,7 @@ def parse_contact(raw: Mapping[str, Any], region: str = "US") -> RemoteContact:
     updated = raw.get("updated_at")
     return RemoteContact(
         id=contact_id,
-        phone=try_normalize_phone(str(phone_raw), region),
+        phone=normalize_remote_phone(str(phone_raw), region),
         fields={name: normalize_field(name, raw.get(name)) for name in STANDARD_FIELDS},
         custom_fields=_parse_custom_fields(raw.get("custom_fields")),
         created_at=str(created) if created is not None else None,

@@ -8,11 +8,14 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jcstate.client import (
     BulkItemError,
     JustCallClient,
     RequestRecord,
+    normalize_remote_phone,
     parse_contact,
     resolve_settings,
 )
@@ -28,6 +31,7 @@ from jcstate.errors import (
     TransportError,
 )
 from jcstate.model import DesiredState, Project, ProjectConfig
+from jcstate.normalize import try_normalize_phone
 from tests.test_client_support import (
     API_KEY,
     API_SECRET,
@@ -153,6 +157,18 @@ def test_parse_contact_normalises_phone_and_strings_and_keeps_custom_values_raw(
     }
     assert contact.custom_fields == {"seats": "12", "vip": True}
     assert contact.created_at == "2026-03-12T14:30:00Z"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.from_regex(r"\A\+1[0-9]{10}\Z"),
+        st.from_regex(r"\A\+[0-9]{6,15}\Z"),
+        st.from_regex(r"\A ?\+?[0-9 ()-]{4,18}\Z"),
+    )
+)
+def test_the_remote_phone_shortcut_agrees_with_normalisation(raw: str) -> None:
+    assert normalize_remote_phone(raw) == try_normalize_phone(raw)
 
 
 def test_parse_contact_keeps_an_unparseable_phone_as_written() -> None:
