@@ -45,6 +45,8 @@ MAX_PER_PAGE = 100
 MAX_BULK = 5000
 #: Large enough for 5,001 generously filled contacts, so the bulk limit answers 400, not 413.
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+#: An oversized body up to this size is read (and dropped) before the 413 is sent.
+MAX_DISCARD_BYTES = 256 * 1024 * 1024
 
 #: Paths answered without credentials (the API description).
 OPEN_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect"})
@@ -156,6 +158,7 @@ class SandboxMiddleware:
             return
         length = self._content_length(scope)
         if length is not None and length > config.max_body_bytes:
+            await self._discard_body(receive, length)
             await _send_simple(send, 413, self._too_large_body(), [])
             return
         rate_headers: list[tuple[bytes, bytes]] = []
@@ -175,6 +178,20 @@ class SandboxMiddleware:
             return
         ambiguity = faults.ambiguity(scope["method"] in _WRITE_METHODS)
         await self._call_app(scope, receive, send, rate_headers, ambiguity)
+
+    @staticmethod
+    async def _discard_body(receive: Receive, length: int) -> None:
+        # Read what the client is sending before answering: a server that answers and
+        # closes with unread data makes the kernel reset the connection, and the
+        # client sees a broken pipe instead of the 413. Very large bodies are not read.
+        if length > MAX_DISCARD_BYTES:
+            return
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            more = bool(message.get("more_body", False))
 
     def _too_large_body(self) -> bytes:
         limit = self.config.max_body_bytes
@@ -214,8 +231,9 @@ class SandboxMiddleware:
         try:
             await self.app(scope, limited_receive, send_with_headers)
         except BodyTooLarge:
-            if started or ambiguity is not None:
+            if started:
                 raise
+            await self._discard_body(receive, 0)
             await _send_simple(send, 413, self._too_large_body(), rate_headers)
             return
         if ambiguity == "error":
