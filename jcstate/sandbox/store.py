@@ -176,6 +176,11 @@ def _apply_input(target: dict[str, Any], contact: ContactInput) -> None:
         )
 
 
+def _storable_id(contact_id: int) -> bool:
+    """Whether SQLite can hold this id at all (beyond 64 bits it cannot even be bound)."""
+    return -(2**63) <= contact_id < 2**63
+
+
 class ContactStore:
     """Contacts in a SQLite file. Thread-safe: one connection per thread."""
 
@@ -300,6 +305,8 @@ class ContactStore:
             return str(data), int(count), int(total)
 
     def get(self, contact_id: int) -> Row | None:
+        if not _storable_id(contact_id):
+            return None
         with self._transaction(write=False) as conn:
             row: Row | None = conn.execute(f"{_SELECT} WHERE id = ?", (contact_id,)).fetchone()
             return row
@@ -325,6 +332,8 @@ class ContactStore:
             return row
 
     def update(self, contact_id: int, contact: ContactInput) -> Row | None:
+        if not _storable_id(contact_id):
+            return None
         with self._transaction(write=True) as conn:
             current = conn.execute(f"{_SELECT} WHERE id = ?", (contact_id,)).fetchone()
             if current is None:
@@ -350,6 +359,8 @@ class ContactStore:
             return row
 
     def delete(self, contact_id: int) -> bool:
+        if not _storable_id(contact_id):
+            return False
         with self._transaction(write=True) as conn:
             cursor = conn.execute("DELETE FROM contacts WHERE id = ?", (contact_id,))
             return cursor.rowcount > 0
