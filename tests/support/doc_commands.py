@@ -599,6 +599,45 @@ class DocShell:
         self.outcomes.append(Outcome(where, "jcstate sandbox serve", 0, server.url, ""))
 
 
+# -- start states -------------------------------------------------------------------------
+
+#: The remote edit of the "applied" start state: Jordan Lee's seats, 120 in git.
+EDITED_PHONE = "+14155559876"
+EDITED_SEATS = 130
+
+
+def _invoke(project: Path, *args: str) -> None:
+    result = CliRunner().invoke(cli, ["-C", str(project), *args], env=CLEAN_ENV)
+    assert result.exit_code == 0, result.output
+
+
+async def _edit_remotely(project: Path) -> None:
+    from jcstate.client import JustCallClient, resolve_settings
+    from jcstate.config import load_project
+
+    settings = resolve_settings(load_project(project), api_url=None, env={})
+    async with JustCallClient(settings) as client:
+        (contact,) = await client.find_by_phone(EDITED_PHONE)
+        await client.update_contact(contact.id, {"custom_fields": {"seats": EDITED_SEATS}})
+
+
+def make_start_state(state: str, dest: Path) -> Path:
+    """Build the quickstart project in `state` (see `START_STATES`) at `dest`."""
+    import asyncio
+
+    assert state in START_STATES, state
+    shutil.copytree(QUICKSTART, dest, ignore=shutil.ignore_patterns(".jcstate"))
+    if state == "fresh":
+        return dest
+    _invoke(dest, "apply", "--auto-approve")
+    if state == "applied":
+        asyncio.run(_edit_remotely(dest))
+    else:
+        for contacts_file in (dest / "contacts").glob("*.yaml"):
+            contacts_file.unlink()
+    return dest
+
+
 def allowed_exit_codes(names: Sequence[str], rest: Sequence[str]) -> set[int]:
     """0, and 2 where the README documents 2 as a result rather than an error."""
     if names == ["drift"] or (names == ["plan"] and "--detailed-exitcode" in rest):

@@ -1,0 +1,340 @@
+"""The GitHub kit: example workflows and the composite action.
+
+Every file parses; every jcstate step names a real command, real options and
+real action inputs/outputs (checked against the click objects and action.yml);
+the action's run script is executed with bash and the real jcstate; the
+github-script snippets (sticky PR comment, drift issue) run under node against
+a fake GitHub API.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from tests.support.doc_commands import (
+    REPO_ROOT,
+    load_yaml,
+    make_start_state,
+    option_problems,
+    uses_jcstate_action,
+    workflow_steps,
+)
+
+ACTION_PATH = REPO_ROOT / ".github" / "actions" / "jcstate" / "action.yml"
+WORKFLOWS = sorted((REPO_ROOT / "examples" / "github").glob("*.yml")) + sorted(
+    (REPO_ROOT / ".github" / "workflows").glob("*.yml")
+)
+YAML_FILES = [*WORKFLOWS, ACTION_PATH, REPO_ROOT / ".pre-commit-hooks.yaml"]
+ACTION = load_yaml(ACTION_PATH)
+#: Paths jcstate itself writes that a workflow may upload (apply's journal).
+JCSTATE_WRITES = {".jcstate/journal/"}
+
+
+def _id(path: Path) -> str:
+    return path.relative_to(REPO_ROOT).as_posix()
+
+
+def _steps(path: Path) -> list[Mapping[str, Any]]:
+    return [step for _, step in workflow_steps(load_yaml(path))]
+
+
+@pytest.mark.parametrize("path", YAML_FILES, ids=_id)
+def test_every_file_parses_safe_and_round_trip(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    safe = YAML(typ="safe").load(text)
+    assert safe, f"{_id(path)} is empty"
+    assert YAML().load(text) == safe
+
+
+def test_the_kit_is_complete() -> None:
+    names = {path.name for path in WORKFLOWS}
+    assert {"pr-plan.yml", "apply-on-merge.yml", "drift-nightly.yml"} <= names
+    assert set(ACTION["inputs"]) >= {"command", "args", "python-version", "version"}
+    assert set(ACTION["outputs"]) >= {"exit-code", "output-file"}
+    assert ACTION["runs"]["using"] == "composite"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=_id)
+def test_workflow_shape(path: Path) -> None:
+    document = load_yaml(path)
+    # YAML 1.1 readers turn a bare `on:` into True; GitHub reads it as the key "on".
+    assert "on" in document and "jobs" in document, _id(path)
+    for job_id, job in document["jobs"].items():
+        assert "runs-on" in job, f"{_id(path)}: job {job_id} has no runs-on"
+        for step in job["steps"]:
+            assert ("uses" in step) != ("run" in step), f"{_id(path)}: {step}"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=_id)
+def test_jcstate_steps_use_real_commands_options_and_inputs(path: Path) -> None:
+    steps = [step for step in _steps(path) if uses_jcstate_action(step)]
+    if path.parent.name == "github":  # the examples; the repo's own CI need not use jcstate
+        assert steps, f"{_id(path)} has no jcstate step"
+    for step in steps:
+        inputs = step.get("with") or {}
+        unknown = set(inputs) - set(ACTION["inputs"])
+        assert not unknown, f"{_id(path)}: {step.get('name')}: no action input {unknown}"
+        required = {name for name, spec in ACTION["inputs"].items() if spec.get("required")}
+        assert required <= set(inputs), f"{_id(path)}: {step.get('name')}: missing {required}"
+        args = [str(inputs["command"]), *str(inputs.get("args", "")).split()]
+        problems = option_problems(args)
+        assert not problems, f"{_id(path)}: {step.get('name')}: " + "; ".join(problems)
+        # The action points at this repository's action directory.
+        uses = str(step["uses"])
+        action_dir = uses.split("@", 1)[0].split("/", 2)[2]
+        assert (REPO_ROOT / action_dir / "action.yml").is_file(), uses
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=_id)
+def test_step_outputs_referenced_exist(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    steps = {str(step["id"]): step for step in _steps(path) if "id" in step}
+    references = re.findall(r"steps\.([\w-]+)\.outputs\.([\w-]+)", text)
+    for step_id, output in references:
+        assert step_id in steps, f"{_id(path)}: no step with id {step_id}"
+        assert uses_jcstate_action(steps[step_id]), f"{_id(path)}: {step_id}"
+        assert output in ACTION["outputs"], f"{_id(path)}: the action has no output {output}"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=_id)
+def test_uploaded_paths_are_written_by_earlier_steps(path: Path) -> None:
+    written: set[str] = set(JCSTATE_WRITES)
+    for step in _steps(path):
+        inputs = step.get("with") or {}
+        if uses_jcstate_action(step) and inputs.get("output-file"):
+            written.add(str(inputs["output-file"]))
+        if str(step.get("uses", "")).startswith("actions/upload-artifact@"):
+            for line in str(inputs["path"]).split():
+                if "${{" not in line:
+                    assert line in written, f"{_id(path)}: nothing writes {line}"
+
+
+def test_apply_writes_the_journal_the_apply_workflow_uploads(tmp_path: Path) -> None:
+    project = make_start_state("applied", tmp_path / "project")
+    journals = list((project / ".jcstate" / "journal").glob("*.jsonl"))
+    assert journals, "apply wrote no .jcstate/journal/*.jsonl"
+
+
+# -- the action's run script, executed -------------------------------------------------
+
+
+def _run_step_script() -> str:
+    (step,) = [step for step in ACTION["runs"]["steps"] if step.get("id") == "run"]
+    assert step["shell"] == "bash"
+    return str(step["run"])
+
+
+def _run_action(
+    project: Path, tmp_path: Path, command: str, args: str, output_file: str = ""
+) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
+    github_output = tmp_path / f"github-output-{len(list(tmp_path.iterdir()))}"
+    github_output.write_text("")
+    runner_temp = tmp_path / "runner-temp"
+    runner_temp.mkdir(exist_ok=True)
+    jcstate_bin = Path(sys.executable).parent
+    assert (jcstate_bin / "jcstate").exists(), "jcstate is not installed beside python"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("JUSTCALL_", "JCSTATE_"))},
+        "PATH": f"{jcstate_bin}{os.pathsep}{os.environ['PATH']}",
+        "JCSTATE_COMMAND": command,
+        "JCSTATE_ARGS": args,
+        "JCSTATE_OUTPUT_FILE": output_file,
+        "NO_COLOR": "1",
+        "RUNNER_TEMP": str(runner_temp),
+        "GITHUB_OUTPUT": str(github_output),
+    }
+    # GitHub runs `bash --noprofile --norc -eo pipefail {0}` for `shell: bash`.
+    completed = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", _run_step_script()],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    outputs = dict(
+        line.split("=", 1) for line in github_output.read_text().splitlines() if "=" in line
+    )
+    return completed, outputs
+
+
+@pytest.fixture(scope="module")
+def applied_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_start_state("applied", tmp_path_factory.mktemp("action") / "project")
+
+
+def test_action_treats_changes_as_a_result_and_saves_stdout(
+    applied_project: Path, tmp_path: Path
+) -> None:
+    completed, outputs = _run_action(
+        applied_project, tmp_path, "plan", "--format markdown --detailed-exitcode --mask-pii"
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert outputs["exit-code"] == "2"
+    document = Path(outputs["output-file"]).read_text(encoding="utf-8")
+    assert "Plan: 0 to create, 1 to update, 0 to delete, 19 unchanged." in document
+    assert "+1•••••9876" in document and "+14155559876" not in document
+    assert document in completed.stdout  # also shown in the log
+
+
+def test_action_output_files_are_distinct_or_as_asked(
+    applied_project: Path, tmp_path: Path
+) -> None:
+    _, first = _run_action(applied_project, tmp_path, "validate", "")
+    _, second = _run_action(applied_project, tmp_path, "validate", "")
+    assert first["output-file"] != second["output-file"]
+    _, named = _run_action(applied_project, tmp_path, "validate", "", "validate.txt")
+    assert named["output-file"] == str(applied_project / "validate.txt")
+    assert "OK: 20 contacts in 2 files" in (applied_project / "validate.txt").read_text()
+
+
+def test_action_fails_the_step_on_errors_with_annotations(tmp_path: Path) -> None:
+    project = make_start_state("fresh", tmp_path / "project")
+    customers = project / "contacts" / "customers.yaml"
+    customers.write_text(
+        customers.read_text().replace("email: sam.chen@example.com", "email: not-an-email")
+    )
+    completed, outputs = _run_action(project, tmp_path, "validate", "--format github")
+    assert completed.returncode == 1
+    assert outputs["exit-code"] == "1"
+    assert re.search(r"^::error file=contacts/customers\.yaml,line=\d+", completed.stdout, re.M)
+
+
+# -- the github-script snippets, under node ---------------------------------------------
+
+NODE = shutil.which("node")
+HARNESS = """
+const fs = require('fs');
+const state = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+const calls = [];
+const record = (name, result) => async (args) => { calls.push([name, args]); return result; };
+const github = {
+  paginate: async (method, args) => method(args),
+  rest: { issues: {
+    listComments: async () => state.comments || [],
+    listForRepo: async () => state.issues || [],
+    createComment: record('createComment', {}),
+    updateComment: record('updateComment', {}),
+    create: record('create', {}),
+    update: record('update', {}),
+  } },
+};
+const context = {
+  repo: { owner: 'acme', repo: 'contacts' },
+  issue: { number: 7 },
+  sha: 'f00dfeed0000000000000000000000000000cafe',
+  payload: { pull_request: { head: { sha: '1234567890abcdef1234567890abcdef12345678' } } },
+  serverUrl: 'https://github.com',
+  runId: 42,
+};
+(async () => {
+SCRIPT
+})().then(() => console.log(JSON.stringify(calls)), (e) => { console.error(e); process.exit(1); });
+"""
+
+
+def _script(workflow: str) -> str:
+    (step,) = [
+        step
+        for step in _steps(REPO_ROOT / "examples" / "github" / workflow)
+        if str(step.get("uses", "")).startswith("actions/github-script@")
+    ]
+    return str(step["with"]["script"])
+
+
+def _run_script(
+    workflow: str, tmp_path: Path, env: Mapping[str, str], state: Mapping[str, Any]
+) -> list[tuple[str, dict[str, Any]]]:
+    if NODE is None:
+        pytest.skip("node is not installed")
+    harness = tmp_path / "harness.js"
+    harness.write_text(HARNESS.replace("SCRIPT", _script(workflow)), encoding="utf-8")
+    state_file = tmp_path / "state.json"
+    state_file.write_text(json.dumps(state), encoding="utf-8")
+    completed = subprocess.run(
+        [NODE, str(harness), str(state_file)],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return [(name, args) for name, args in json.loads(completed.stdout)]
+
+
+def _plan_env(tmp_path: Path, text: str, exit_code: str) -> dict[str, str]:
+    plan = tmp_path / "plan.md"
+    plan.write_text(text, encoding="utf-8")
+    return {"PLAN_FILE": str(plan), "PLAN_EXIT_CODE": exit_code}
+
+
+def test_pr_comment_is_created_once_then_updated(tmp_path: Path) -> None:
+    env = _plan_env(tmp_path, "**Plan: 1 to create, 0 to update, 0 to delete.**\n", "2")
+    calls = _run_script("pr-plan.yml", tmp_path, env, {"comments": []})
+    assert [name for name, _ in calls] == ["createComment"]
+    body = calls[0][1]["body"]
+    assert body.startswith("<!-- jcstate-plan -->")
+    assert "(changes) for 1234567" in body and "Plan: 1 to create" in body
+    assert "jcstate-plan` artifact" in body
+
+    existing = [
+        {"id": 1, "body": "LGTM"},
+        {"id": 99, "body": body},
+    ]
+    env = _plan_env(tmp_path, "**Plan: 0 to create, 0 to update, 0 to delete.**\n", "0")
+    calls = _run_script("pr-plan.yml", tmp_path, env, {"comments": existing})
+    assert [name for name, _ in calls] == ["updateComment"]
+    assert calls[0][1]["comment_id"] == 99
+    assert "(no changes)" in calls[0][1]["body"]
+
+
+def test_pr_comment_of_a_huge_plan_is_cut_with_a_note(tmp_path: Path) -> None:
+    env = _plan_env(tmp_path, "x" * 70_000, "2")
+    calls = _run_script("pr-plan.yml", tmp_path, env, {"comments": []})
+    body = calls[0][1]["body"]
+    assert len(body) <= 65_536
+    assert "_Plan cut to fit a comment._" in body
+
+
+def _drift_env(tmp_path: Path, exit_code: str) -> dict[str, str]:
+    report = tmp_path / "drift.md"
+    report.write_text("### jcstate drift\n\n1 changed\n", encoding="utf-8")
+    return {"REPORT_FILE": str(report), "DRIFT_EXIT_CODE": exit_code}
+
+
+def test_drift_opens_one_issue_then_updates_it_then_closes_it(tmp_path: Path) -> None:
+    pull_request = {"number": 3, "pull_request": {}}
+    calls = _run_script(
+        "drift-nightly.yml", tmp_path, _drift_env(tmp_path, "2"), {"issues": [pull_request]}
+    )
+    assert [name for name, _ in calls] == ["create"]
+    assert calls[0][1]["labels"] == ["jcstate-drift"]
+    assert "1 changed" in calls[0][1]["body"]
+
+    open_issue = {"number": 12}
+    calls = _run_script(
+        "drift-nightly.yml", tmp_path, _drift_env(tmp_path, "2"), {"issues": [open_issue]}
+    )
+    assert [(name, args["issue_number"]) for name, args in calls] == [("update", 12)]
+
+    calls = _run_script(
+        "drift-nightly.yml", tmp_path, _drift_env(tmp_path, "0"), {"issues": [open_issue]}
+    )
+    assert [name for name, _ in calls] == ["createComment", "update"]
+    assert calls[1][1] == {
+        "owner": "acme",
+        "repo": "contacts",
+        "issue_number": 12,
+        "state": "closed",
+    }
