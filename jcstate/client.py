@@ -26,6 +26,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -283,7 +284,7 @@ class ConnectionFailedError(TransportError):
 def _parse_custom_fields(raw: Any) -> dict[str, Any]:
     if raw is None:
         return {}
-    if isinstance(raw, Mapping):
+    if isinstance(raw, dict | Mapping):
         return {str(key): value for key, value in raw.items()}
     if isinstance(raw, list):
         out: dict[str, Any] = {}
@@ -318,13 +319,23 @@ def normalize_remote_phone(raw: str, region: str = "US") -> str:
     return try_normalize_phone(text, region)
 
 
+def _standard_field(name: str, value: Any) -> str | None:
+    """`normalize.normalize_field`, inlined for plain strings (a listing parses 100,000s)."""
+    if type(value) is str:
+        text = value.strip()
+        if not text:
+            return None
+        return text.lower() if name == "email" else text
+    return normalize_field(name, value)
+
+
 def parse_contact(raw: Mapping[str, Any], region: str = "US") -> RemoteContact:
     """One contact object from the API, read tolerantly.
 
     Accepts `phone` or `contact_number`, custom fields as an object or a list
     of `{key, value}`. Raises ValueError when `id` or the phone is missing.
     """
-    if not isinstance(raw, Mapping):
+    if not isinstance(raw, dict | Mapping):
         raise ValueError(f"a contact must be an object, not {type(raw).__name__}")
     raw_id = raw.get("id")
     if isinstance(raw_id, bool) or raw_id is None:
@@ -343,7 +354,7 @@ def parse_contact(raw: Mapping[str, Any], region: str = "US") -> RemoteContact:
     return RemoteContact(
         id=contact_id,
         phone=normalize_remote_phone(str(phone_raw), region),
-        fields={name: normalize_field(name, raw.get(name)) for name in STANDARD_FIELDS},
+        fields={name: _standard_field(name, raw.get(name)) for name in STANDARD_FIELDS},
         custom_fields=_parse_custom_fields(raw.get("custom_fields")),
         created_at=str(created) if created is not None else None,
         updated_at=str(updated) if updated is not None else None,
@@ -485,12 +496,21 @@ class JustCallClient:
     # -- endpoints ----------------------------------------------------------
 
     async def list_page(
-        self, page: int, per_page: int = MAX_PER_PAGE, **filters: str
+        self,
+        page: int,
+        per_page: int = MAX_PER_PAGE,
+        *,
+        slot: asyncio.Semaphore | None = None,
+        **filters: str,
     ) -> ContactPage:
-        """One page of `GET /v2/contacts` (1-based), with optional exact filters."""
+        """One page of `GET /v2/contacts` (1-based), with optional exact filters.
+
+        `slot`, when given, is held only while a request is on the wire (not
+        while the page is parsed): callers bound requests in flight with it.
+        """
         per_page = max(1, min(per_page, MAX_PER_PAGE))
         params: dict[str, str | int] = {"page": page, "per_page": per_page, **filters}
-        response = await self._send("GET", CONTACTS_PATH, params=params, kind="get")
+        response = await self._send("GET", CONTACTS_PATH, params=params, kind="get", slot=slot)
         where = self._where("GET", CONTACTS_PATH, params)
         body = self._json_object(response, "GET", where)
         data = body.get("data")
@@ -512,10 +532,12 @@ class JustCallClient:
         response = await self._send("GET", path, kind="get")
         return self._single_contact(response, "GET", path)
 
-    async def find_by_phone(self, phone: str) -> list[RemoteContact]:
+    async def find_by_phone(
+        self, phone: str, *, slot: asyncio.Semaphore | None = None
+    ) -> list[RemoteContact]:
         """Remote contacts whose phone is `phone` (E.164), via `?phone=`."""
         target = try_normalize_phone(phone, self.settings.region)
-        found = await self.list_page(1, MAX_PER_PAGE, phone=target)
+        found = await self.list_page(1, MAX_PER_PAGE, slot=slot, phone=target)
         # A server that ignored the filter must not turn page 1 into matches.
         return [contact for contact in found.contacts if contact.phone == target]
 
@@ -631,11 +653,18 @@ class JustCallClient:
         params: Mapping[str, str | int] | None = None,
         json_body: Any = None,
         kind: str,
+        slot: asyncio.Semaphore | None = None,
     ) -> httpx.Response:
         async for attempt in self._retrying(_is_retryable_read):
             with attempt:
                 return await self._attempt(
-                    method, path, params, json_body, attempt.retry_state.attempt_number, kind
+                    method,
+                    path,
+                    params,
+                    json_body,
+                    attempt.retry_state.attempt_number,
+                    kind,
+                    slot=slot,
                 )
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -657,34 +686,23 @@ class JustCallClient:
         json_body: Any,
         attempt: int,
         kind: str,
+        *,
+        slot: asyncio.Semaphore | None = None,
     ) -> httpx.Response:
         """One attempt: pace, send, record, classify. Raises an ApiError for failures."""
         if self._http is None:
             raise RuntimeError("use `async with JustCallClient(...)` before sending requests")
         where = self._where(method, path, params)
-        await self._pacer.acquire()
-        self._count(kind, attempt)
-        start = self._clock()
-        response: httpx.Response | None = None
-        failure: ApiError | None = None
-        try:
-            response = await self._http.request(method, path, params=params, json=json_body)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            failure = ConnectionFailedError(
-                self._redact(f"could not connect: {exc or type(exc).__name__}"),
-                method=method,
-                path=where,
-            )
-        except httpx.TimeoutException as exc:
-            failure = TransportError(
-                f"no answer in time ({type(exc).__name__})", method=method, path=where
-            )
-        except httpx.TransportError as exc:
-            failure = TransportError(
-                self._redact(f"connection failed: {exc or type(exc).__name__}"),
-                method=method,
-                path=where,
-            )
+        in_flight: AbstractAsyncContextManager[Any] = slot if slot is not None else nullcontext()
+        async with in_flight:
+            await self._pacer.acquire()
+            self._count(kind, attempt)
+            start = self._clock()
+            try:
+                response, failure = await self._exchange(method, path, params, json_body, where)
+            except BaseException:  # cancelled: the request is no longer in flight
+                self._pacer.release()
+                raise
         if response is not None:
             try:
                 failure = self._classify(response, method, where, attempt)
@@ -708,6 +726,35 @@ class JustCallClient:
             raise failure
         assert response is not None
         return response
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str | int] | None,
+        json_body: Any,
+        where: str,
+    ) -> tuple[httpx.Response | None, ApiError | None]:
+        """Send one request; a transport failure comes back as the ApiError to raise."""
+        assert self._http is not None
+        try:
+            return await self._http.request(method, path, params=params, json=json_body), None
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            return None, ConnectionFailedError(
+                self._redact(f"could not connect: {exc or type(exc).__name__}"),
+                method=method,
+                path=where,
+            )
+        except httpx.TimeoutException as exc:
+            return None, TransportError(
+                f"no answer in time ({type(exc).__name__})", method=method, path=where
+            )
+        except httpx.TransportError as exc:
+            return None, TransportError(
+                self._redact(f"connection failed: {exc or type(exc).__name__}"),
+                method=method,
+                path=where,
+            )
 
     def _count(self, kind: str, attempt: int) -> None:
         stats = self.stats

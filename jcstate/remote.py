@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import math
 import sys
-from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TypeVar
 
@@ -32,13 +32,17 @@ T = TypeVar("T")
 
 def find_conflicts(contacts: Iterable[RemoteContact]) -> tuple[Conflict, ...]:
     """Phones held by more than one remote contact, with their ids (lowest first)."""
+    listed = list(contacts)
+    counts = Counter(contact.phone for contact in listed)
+    shared = {phone for phone, count in counts.items() if count > 1}
+    if not shared:
+        return ()
     ids_by_phone: dict[str, list[int]] = defaultdict(list)
-    for contact in contacts:
-        ids_by_phone[contact.phone].append(contact.id)
+    for contact in listed:
+        if contact.phone in shared:
+            ids_by_phone[contact.phone].append(contact.id)
     return tuple(
-        Conflict(phone=phone, ids=tuple(sorted(ids)))
-        for phone, ids in sorted(ids_by_phone.items())
-        if len(ids) > 1
+        Conflict(phone=phone, ids=tuple(sorted(ids))) for phone, ids in sorted(ids_by_phone.items())
     )
 
 
@@ -77,17 +81,20 @@ def _progress_bar(length: int, enabled: bool) -> AbstractContextManager[Any]:
     return nullcontext()
 
 
-async def _bounded_all(jobs: Sequence[Callable[[], Awaitable[T]]], concurrency: int) -> list[T]:
-    """Run `jobs` with at most `concurrency` at a time; the first failure cancels the rest."""
-    semaphore = asyncio.Semaphore(max(1, concurrency))
+Job = Callable[[asyncio.Semaphore], Coroutine[Any, Any, T]]
 
-    async def run(job: Callable[[], Awaitable[T]]) -> T:
-        async with semaphore:
-            return await job()
 
+async def _run_all(jobs: Sequence[Job[T]], concurrency: int) -> list[T]:
+    """Run every job; the first failure cancels the rest.
+
+    Each job gets the shared slot semaphore, which the client holds only while
+    a request is on the wire: at most `concurrency` requests are in flight,
+    and parsing one page overlaps the requests for the next ones.
+    """
+    slot = asyncio.Semaphore(max(1, concurrency))
     try:
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(run(job)) for job in jobs]
+            tasks = [group.create_task(job(slot)) for job in jobs]
     except BaseExceptionGroup as group_error:
         raise _first_error(group_error) from None
     return [task.result() for task in tasks]
@@ -125,9 +132,9 @@ async def _list_rest(
         page_count = max(1, math.ceil(first.total / per_page))
         with _progress_bar(page_count, progress) as bar:
 
-            def fetch(number: int) -> Callable[[], Awaitable[ContactPage]]:
-                async def job() -> ContactPage:
-                    page = await client.list_page(number, per_page)
+            def fetch(number: int) -> Job[ContactPage]:
+                async def job(slot: asyncio.Semaphore) -> ContactPage:
+                    page = await client.list_page(number, per_page, slot=slot)
                     if bar is not None:
                         bar.update(1)
                     return page
@@ -136,7 +143,7 @@ async def _list_rest(
 
             if bar is not None:
                 bar.update(1)
-            rest = await _bounded_all([fetch(n) for n in range(2, page_count + 1)], concurrency)
+            rest = await _run_all([fetch(n) for n in range(2, page_count + 1)], concurrency)
         contacts = check_listing([first, *rest], first.total)
         return build_state(contacts, complete=True)
 
@@ -163,13 +170,13 @@ async def lookup_phones(
     region = client.settings.region
     wanted = sorted({try_normalize_phone(phone, region) for phone in phones})
 
-    def lookup(phone: str) -> Callable[[], Awaitable[list[RemoteContact]]]:
-        async def job() -> list[RemoteContact]:
-            return await client.find_by_phone(phone)
+    def lookup(phone: str) -> Job[list[RemoteContact]]:
+        async def job(slot: asyncio.Semaphore) -> list[RemoteContact]:
+            return await client.find_by_phone(phone, slot=slot)
 
         return job
 
-    results = await _bounded_all([lookup(phone) for phone in wanted], concurrency)
+    results = await _run_all([lookup(phone) for phone in wanted], concurrency)
     by_id = {contact.id: contact for found in results for contact in found}
     return build_state(by_id.values(), complete=False)
 
