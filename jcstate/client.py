@@ -796,11 +796,14 @@ class JustCallClient:
         if status == 429:
             self.stats.rate_limited += 1
             try:
-                wait = self._pacer.on_rate_limited(response.headers, attempt, self._rng)
+                self._pacer.on_rate_limited(response.headers, attempt, self._rng)
             except BudgetExhaustedError as exc:
                 return BudgetExhaustedError(exc.detail, method=method, path=where, status=429)
             return RateLimitedError(
-                f"rate limited; waiting {wait:.1f}s", method=method, path=where, status=429
+                "rate limited by the server (Too Many Requests)",
+                method=method,
+                path=where,
+                status=429,
             )
         body: Any = None
         if response.content:
