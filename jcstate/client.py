@@ -831,7 +831,8 @@ class JustCallClient:
             error_class = ServerError
         elif 300 <= status < 400:
             error_class = ProtocolError
-            message = f"unexpected redirect to {response.headers.get('location', '?')}"
+            location = self._redact(response.headers.get("location", "?"))
+            message = f"unexpected redirect to {location}"
         else:
             error_class = ApiError
         return error_class(message, method=method, path=where, status=status, error_code=code)
