@@ -277,7 +277,12 @@ def _project_value_issues(data: Mapping[str, Any], file: str) -> list[Issue]:
             message = f"custom field '{key}': values is only allowed with type enum"
             issues.append(Issue(file, ("custom_fields", key, "values"), message, "key"))
     ownership = data.get("ownership")
-    if isinstance(ownership, Mapping) and ownership.get("field") in definitions:
+    # Only a text field can name a definition (a list or a mapping is not even hashable).
+    if (
+        isinstance(ownership, Mapping)
+        and isinstance(ownership.get("field"), str)
+        and ownership["field"] in definitions
+    ):
         field = ownership["field"]
         definition = definitions[field]
         kind = definition.get("type", "string") if isinstance(definition, Mapping) else None
@@ -285,7 +290,9 @@ def _project_value_issues(data: Mapping[str, Any], file: str) -> list[Issue]:
         if kind not in ("string", "enum"):
             message = f"the ownership field '{field}' must be a string custom field"
             issues.append(Issue(file, ("custom_fields", field), message))
-        elif kind == "enum" and ownership.get("value") not in (values or []):
+        elif kind == "enum" and ownership.get("value") not in (
+            values if isinstance(values, list) else []
+        ):
             message = (
                 f"ownership.value {ownership.get('value')!r} is not one of the allowed values "
                 f"of custom field '{field}'"

@@ -290,3 +290,24 @@ def test_impossible_scalar_in_the_project_file_is_a_diagnostic(scalar: str) -> N
     (diagnostic,) = caught.value.diagnostics
     line = 1 + text.splitlines().index(f"  min_existing: {scalar}")
     assert (diagnostic.file, diagnostic.line) == ("jcstate.yaml", line)
+
+
+@pytest.mark.parametrize(
+    "ownership",
+    [
+        "{field: [managed_by], value: sales-ops}",
+        "{field: {a: 1}, value: sales-ops}",
+        "{field: managed_by, value: [sales-ops]}",
+    ],
+)
+def test_an_ownership_of_the_wrong_shape_is_a_diagnostic(ownership: str) -> None:
+    # Found by the fuzzing above: a list as ownership.field was a TypeError (unhashable).
+    config = CONFIG_TEXT.replace(
+        "ownership:\n  field: managed_by\n  value: sales-ops",
+        f"ownership: {ownership}\n",
+    ).replace(
+        "lead_source: {type: enum",
+        "managed_by: {type: enum, values: [sales-ops]}\n  lead_source: {type: enum",
+    )
+    assert config != CONFIG_TEXT
+    assert load_outcome(config, {"customers.yaml": CUSTOMERS_TEXT}) == "config-error"
