@@ -205,7 +205,7 @@ def test_no_command_leaks_the_credentials(tmp_path: Path) -> None:
 
     problems = leaks(log.outputs) + leaks(files_under(tmp_path)) + leaks(server_logs)
     assert not problems, "\n".join(problems)
-    assert len(log.exit_codes) >= 30  # every command above really ran
+    assert len(log.outputs) // 2 >= 30  # every command above really ran
 
 
 @pytest.mark.slow
