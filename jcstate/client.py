@@ -335,6 +335,30 @@ def parse_contact(raw: Mapping[str, Any], region: str = "US") -> RemoteContact:
     Accepts `phone` or `contact_number`, custom fields as an object or a list
     of `{key, value}`. Raises ValueError when `id` or the phone is missing.
     """
+    if type(raw) is dict:
+        # The common shape (integer id, canonical NANP phone, custom fields as an
+        # object) skips the general checks below; the result is the same.
+        get = raw.get
+        contact_id, phone, custom = get("id"), get("phone"), get("custom_fields")
+        if (
+            type(contact_id) is int
+            and type(phone) is str
+            and _NANP_E164.fullmatch(phone) is not None
+            and type(custom) is dict
+        ):
+            created, updated = get("created_at"), get("updated_at")
+            return RemoteContact(
+                id=contact_id,
+                phone=phone,
+                fields={name: _standard_field(name, get(name)) for name in STANDARD_FIELDS},
+                custom_fields={str(key): value for key, value in custom.items()},
+                created_at=None if created is None else str(created),
+                updated_at=None if updated is None else str(updated),
+            )
+    return _parse_contact_slowly(raw, region)
+
+
+def _parse_contact_slowly(raw: Mapping[str, Any], region: str) -> RemoteContact:
     if not isinstance(raw, dict | Mapping):
         raise ValueError(f"a contact must be an object, not {type(raw).__name__}")
     raw_id = raw.get("id")

@@ -15,6 +15,7 @@ from jcstate.client import (
     BulkItemError,
     JustCallClient,
     RequestRecord,
+    _parse_contact_slowly,
     normalize_remote_phone,
     parse_contact,
     resolve_settings,
@@ -169,6 +170,27 @@ def test_parse_contact_normalises_phone_and_strings_and_keeps_custom_values_raw(
 )
 def test_the_remote_phone_shortcut_agrees_with_normalisation(raw: str) -> None:
     assert normalize_remote_phone(raw) == try_normalize_phone(raw)
+
+
+_text = st.one_of(st.none(), st.text(max_size=8), st.integers())
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.fixed_dictionaries(
+        {
+            "id": st.integers(min_value=1),
+            "phone": st.from_regex(r"\A\+1[0-9]{10}\Z"),
+            "first_name": _text,
+            "email": _text,
+            "company": _text,
+            "custom_fields": st.dictionaries(st.text(max_size=5), _text, max_size=3),
+            "created_at": st.one_of(st.none(), st.text(max_size=5)),
+        }
+    )
+)
+def test_the_common_shape_shortcut_parses_like_the_general_path(raw: dict[str, Any]) -> None:
+    assert parse_contact(raw) == _parse_contact_slowly(raw, "US")
 
 
 def test_parse_contact_keeps_an_unparseable_phone_as_written() -> None:
