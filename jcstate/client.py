@@ -322,10 +322,11 @@ def normalize_remote_phone(raw: str, region: str = "US") -> str:
 def _standard_field(name: str, value: Any) -> str | None:
     """`normalize.normalize_field`, inlined for plain strings (a listing parses 100,000s)."""
     if type(value) is str:
-        text = value.strip()
-        if not text:
-            return None
-        return text.lower() if name == "email" else text
+        if name == "email":
+            return value.strip().lower() or None
+        return value.strip() or None
+    if value is None:
+        return None
     return normalize_field(name, value)
 
 
@@ -348,12 +349,12 @@ def parse_contact(raw: Mapping[str, Any], region: str = "US") -> RemoteContact:
         ):
             created, updated = get("created_at"), get("updated_at")
             return RemoteContact(
-                id=contact_id,
-                phone=phone,
-                fields={name: _standard_field(name, get(name)) for name in STANDARD_FIELDS},
-                custom_fields={str(key): value for key, value in custom.items()},
-                created_at=None if created is None else str(created),
-                updated_at=None if updated is None else str(updated),
+                contact_id,
+                phone,
+                {name: _standard_field(name, get(name)) for name in STANDARD_FIELDS},
+                {str(key): value for key, value in custom.items()} if custom else {},
+                None if created is None else str(created),
+                None if updated is None else str(updated),
             )
     return _parse_contact_slowly(raw, region)
 
