@@ -14,19 +14,22 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
-from ruamel.yaml.scalarstring import DoubleQuotedScalarString, ScalarString
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-from jcstate.model import CONTACT_KEYS
+from jcstate.model import CONTACT_KEYS, ProjectConfig
 from jcstate.normalize import normalize_phone
+from jcstate.validate import ContactsDoc, check_contacts
 from jcstate.yamlio import (
     YamlProblem,
     dump_roundtrip_str,
     ordered_keys,
+    parse_fast,
     roundtrip_yaml,
     sorted_custom_keys,
 )
 
 _TOP_KEYS: tuple[str, ...] = ("version", "defaults", "contacts")
+_FLOW_RISKY = frozenset(":?,[]{}#&*!|>'\"%@`")
 
 
 def _reorder(mapping: CommentedMap, keys: list[Any]) -> None:
@@ -35,17 +38,26 @@ def _reorder(mapping: CommentedMap, keys: list[Any]) -> None:
         mapping.move_to_end(key)
 
 
-def _unquote(node: Any) -> Any:
-    """Plain str for every string, so the dumper quotes only when YAML needs it."""
+def _unquote(node: Any, flow: bool = False) -> Any:
+    """Plain str for every string, so the dumper quotes only when YAML needs it.
+
+    Inside flow collections (``{a: b}``) a string holding an indicator such as
+    ``:`` or ``?`` is written in double quotes: ruamel's emitter would leave
+    it plain, which the C loader (libyaml) refuses to read.
+    """
     if isinstance(node, CommentedMap):
+        inner = flow or node.fa.flow_style()
         for key in list(node.keys()):
-            node[key] = _unquote(node[key])
+            node[key] = _unquote(node[key], inner)
         return node
     if isinstance(node, CommentedSeq):
+        inner = flow or node.fa.flow_style()
         for index, item in enumerate(node):
-            node[index] = _unquote(item)
+            node[index] = _unquote(item, inner)
         return node
-    if isinstance(node, ScalarString):
+    if isinstance(node, str):
+        if flow and not _FLOW_RISKY.isdisjoint(node):
+            return DoubleQuotedScalarString(node)
         return str(node)
     return node
 
@@ -96,3 +108,15 @@ def format_contacts_text(text: str, region: str = "US") -> str:
     formatted = dump_roundtrip_str(format_document(document, region), yaml)
     # Moving the last top-level key can carry the file's final newline along.
     return formatted.rstrip("\n") + "\n"
+
+
+def declared_contacts(text: str, config: ProjectConfig) -> list[tuple[Any, ...]] | None:
+    """What a contacts file's text declares (None when it does not validate)."""
+    try:
+        doc = parse_fast(text.encode("utf-8"), index_key="contacts")
+    except YamlProblem:
+        return None
+    contacts, issues = check_contacts(config, [ContactsDoc("-", doc.data, doc.item_marks)])
+    if issues:
+        return None
+    return [(c.phone, c.id, dict(c.fields), dict(c.custom_fields)) for c in contacts]

@@ -80,7 +80,10 @@ class ContactEntry(_Strict):
 
     Which fields are *managed* is `model_fields_set` (after `defaults`):
     an omitted field is unmanaged, an explicit `null` means "must be empty".
+    Strict: a YAML number or date is not silently turned into a name.
     """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     id: int | None = Field(default=None, gt=0, strict=True)
     phone: str
@@ -93,6 +96,8 @@ class ContactEntry(_Strict):
 
 class ContactDefaults(_Strict):
     """`defaults` of a contacts file: what every contact of the file gets unless it says so."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     first_name: str | None = None
     last_name: str | None = None

@@ -111,6 +111,8 @@ def _kind(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
+    if isinstance(value, bytes):
+        return "binary data"
     return type(value).__name__
 
 
@@ -119,6 +121,10 @@ def _shown(value: Any) -> str:
         return _kind(value)
     if isinstance(value, str):
         return repr(value)
+    if isinstance(value, bytes):
+        return "binary data"
+    if isinstance(value, dt.date):
+        return f"{_kind(value)} ({value.isoformat()})"
     if isinstance(value, bool):
         return f"a boolean ({str(value).lower()})"
     return f"{_kind(value)} ({value!r})"
@@ -235,7 +241,9 @@ def check_project_config(data: Any, file: str) -> tuple[ProjectConfig | None, li
         return None, [Issue(file, (), message)]
     if data["version"] not in SUPPORTED_VERSIONS or isinstance(data["version"], bool):
         return None, [Issue(file, ("version",), version_message(data["version"]))]
-    issues: list[Issue] = []
+    issues = list(_binary_values(data, file, ()))
+    if issues:
+        return None, issues
     config: ProjectConfig | None = None
     try:
         config = ProjectConfig.model_validate(data)
@@ -245,6 +253,17 @@ def check_project_config(data: Any, file: str) -> tuple[ProjectConfig | None, li
     # the model above did not validate: every problem is shown at once.
     issues.extend(_project_value_issues(data, file))
     return (None if issues else config), issues
+
+
+def _binary_values(value: Any, file: str, path: DocPath) -> list[Issue]:
+    """`!!binary` values, which pydantic would quietly decode into text."""
+    if isinstance(value, bytes):
+        return [Issue(file, path, f"{_dotted(path) or 'value'}: binary data is not allowed here")]
+    if isinstance(value, Mapping):
+        return [i for k, v in value.items() for i in _binary_values(v, file, (*path, str(k)))]
+    if isinstance(value, list):
+        return [i for n, v in enumerate(value) for i in _binary_values(v, file, (*path, n))]
+    return []
 
 
 def _project_value_issues(data: Mapping[str, Any], file: str) -> list[Issue]:
@@ -386,7 +405,7 @@ class _FieldChecker:
                 )
                 self.issues.append(Issue(self.file, (*base, key), message, "key"))
                 continue
-            if isinstance(value, Mapping | list):
+            if isinstance(value, Mapping | list | bytes | set):
                 message = f"custom field '{key}': expected a single value, got {_kind(value)}"
                 self.issues.append(Issue(self.file, (*base, key), message))
                 continue
@@ -424,6 +443,9 @@ def _entry_issues(
             issues.append(
                 Issue(file, (*base, "id"), f"id must be a positive integer, got {_shown(value)}")
             )
+        elif key == "custom_fields" and len(loc) > 1:
+            message = f"custom field keys must be strings, got {_shown(loc[1])}"
+            issues.append(Issue(file, (*base, "custom_fields", loc[1]), message, "key"))
         elif key == "custom_fields":
             message = (
                 "custom_fields must be a mapping of custom field keys to values, "
@@ -432,7 +454,7 @@ def _entry_issues(
             issues.append(Issue(file, (*base, "custom_fields"), message))
         elif key in STANDARD_FIELDS:
             message = f"{key} must be a string, got {_shown(value)}"
-            if isinstance(value, int | float):
+            if isinstance(value, int | float | dt.date):
                 message += " (put it in quotes)"
             issues.append(Issue(file, (*base, key), message))
         else:  # pragma: no cover - every ContactEntry field is handled above

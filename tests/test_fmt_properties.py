@@ -9,12 +9,11 @@ from typing import Any
 import phonenumbers
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ruamel.yaml import YAML
 
 from jcstate.fmt import format_contacts_text
 from jcstate.model import ProjectConfig
 from jcstate.validate import ContactsDoc, check_contacts
-from jcstate.yamlio import parse_fast
+from jcstate.yamlio import parse_fast, render_contacts_file
 
 CONFIG = ProjectConfig.model_validate(
     {
@@ -29,7 +28,6 @@ CONFIG = ProjectConfig.model_validate(
         },
     }
 )
-_SAFE = YAML(typ="safe", pure=True)
 
 
 def declared(text: str) -> list[tuple[Any, ...]]:
@@ -47,7 +45,9 @@ def scalar(value: Any, style: str) -> str:
         return "'" + value.replace("'", "''") + "'"
     if style == "plain":
         try:
-            if _SAFE.load(f"k: {value}\n") == {"k": value} and "#" not in value:
+            block = parse_fast(f"k: {value}\n".encode()).data
+            flow = parse_fast(f"{{k: {value}}}\n".encode()).data
+            if block == flow == {"k": value} and "#" not in value:
                 return value
         except Exception:
             pass
@@ -176,3 +176,48 @@ def test_fmt_canonical_form() -> None:
         "    email: ada@example.com   # work\n"
         "    custom_fields: {seats: 3, tier: Pro}\n"
     )
+
+
+RENDER_VALUES = st.one_of(
+    TEXTS, st.sampled_from(["line one\nline two", "tab\there", "ends: ", "a #b"]), st.none()
+)
+
+
+@st.composite
+def rendered_entry(draw: st.DrawFn, e164: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {"phone": e164}
+    for name in ("first_name", "last_name", "email", "company"):
+        if draw(st.booleans()):
+            entry[name] = draw(RENDER_VALUES)
+    if draw(st.booleans()):
+        keys = draw(st.lists(st.sampled_from(["notes", "seats", "vip", "when"]), unique=True))
+        values = st.one_of(RENDER_VALUES, st.integers(), st.booleans(), st.dates())
+        entry["custom_fields"] = {key: draw(values) for key in keys}
+    if draw(st.booleans()):
+        entry["id"] = draw(st.integers(1, 10**12))
+    return dict(draw(st.permutations(list(entry.items()))))
+
+
+@st.composite
+def rendered_files(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    phones = draw(st.lists(st.sampled_from(US + GB), unique=True, max_size=5))
+    entries = [draw(rendered_entry(phone)) for phone in phones]
+    defaults = draw(st.one_of(st.none(), st.fixed_dictionaries({"company": TEXTS})))
+    return entries, defaults
+
+
+@settings(max_examples=150, deadline=None)
+@given(rendered_files())
+def test_rendered_files_read_back_as_written_and_are_canonical(
+    case: tuple[list[dict[str, Any]], dict[str, Any] | None],
+) -> None:
+    entries, defaults = case
+    text = render_contacts_file(entries, defaults)
+    expected: dict[str, Any] = {"version": 1}
+    if defaults:
+        expected["defaults"] = defaults
+    expected["contacts"] = entries
+    assert parse_fast(text.encode()).data == expected
+    assert format_contacts_text(text, "US") == text
+    for entry_text in text.split("\n  - ")[1:]:
+        assert entry_text.startswith('phone: "+') or entry_text.startswith("id: ")

@@ -6,7 +6,8 @@ import click
 
 from jcstate.commands._project import project_from_ctx
 from jcstate.config import display_path
-from jcstate.fmt import format_contacts_text
+from jcstate.errors import JcstateError
+from jcstate.fmt import declared_contacts, format_contacts_text
 
 
 @click.command("fmt")
@@ -32,6 +33,12 @@ def command(ctx: click.Context, check: bool) -> None:
         if formatted == text:
             continue
         name = display_path(path, path.cwd())
+        # A safety net: never write a file that reads back differently.
+        if declared_contacts(formatted, project.config) != declared_contacts(text, project.config):
+            raise JcstateError(
+                f"fmt: the canonical form of {name} would not declare the same contacts; "
+                "the file was left as it is (please report this as a bug)"
+            )
         changed.append(name)
         if check:
             click.echo(name)
