@@ -6,10 +6,12 @@ lazily so the app needs no lifespan events.
 
 Listing without filters must not slow down as the page number grows, so the
 store keeps the sorted id list of the current snapshot in memory and turns a
-page into an id range. The snapshot key is (sqlite_sequence.seq, COUNT(*)):
-ids are never reused (AUTOINCREMENT), so any insert raises `seq` and a
-delete without an insert lowers the count; equal keys mean equal id sets.
-The count is kept in `contacts_meta` by triggers, so the key costs one lookup.
+page into an id range (and its length is the total: no COUNT(*), which scans
+an index, on every page). The snapshot key is (sqlite_sequence.seq, number of
+deletions): ids are assigned by AUTOINCREMENT and never reused, so every
+insert raises `seq`, and a trigger counts deletions; equal keys mean equal id
+sets. (A row inserted with an explicit id below `seq` would go unnoticed;
+the API never does that.)
 """
 
 from __future__ import annotations
@@ -67,18 +69,18 @@ CREATE TABLE IF NOT EXISTS contacts (
 CREATE INDEX IF NOT EXISTS contacts_phone ON contacts (phone);
 CREATE INDEX IF NOT EXISTS contacts_email ON contacts (email COLLATE NOCASE);
 CREATE INDEX IF NOT EXISTS contacts_company ON contacts (company COLLATE NOCASE);
--- The row count, kept by triggers: COUNT(*) scans an index (milliseconds at 100,000
--- rows), and the unfiltered listing needs the count on every page.
-CREATE TABLE IF NOT EXISTS contacts_meta (
+-- Deletions are counted by a trigger (deletes are rare, one row each); inserts
+-- need no trigger because AUTOINCREMENT raises sqlite_sequence. See `_sorted_ids`.
+DROP TRIGGER IF EXISTS contacts_counted_insert;
+DROP TRIGGER IF EXISTS contacts_counted_delete;
+DROP TABLE IF EXISTS contacts_meta;
+CREATE TABLE IF NOT EXISTS contacts_deletions (
     singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
-    total INTEGER NOT NULL
+    deleted INTEGER NOT NULL
 );
-INSERT OR IGNORE INTO contacts_meta (singleton, total)
-    VALUES (1, (SELECT COUNT(*) FROM contacts));
-CREATE TRIGGER IF NOT EXISTS contacts_counted_insert AFTER INSERT ON contacts
-    BEGIN UPDATE contacts_meta SET total = total + 1 WHERE singleton = 1; END;
-CREATE TRIGGER IF NOT EXISTS contacts_counted_delete AFTER DELETE ON contacts
-    BEGIN UPDATE contacts_meta SET total = total - 1 WHERE singleton = 1; END;
+INSERT OR IGNORE INTO contacts_deletions (singleton, deleted) VALUES (1, 0);
+CREATE TRIGGER IF NOT EXISTS contacts_count_deletions AFTER DELETE ON contacts
+    BEGIN UPDATE contacts_deletions SET deleted = deleted + 1 WHERE singleton = 1; END;
 """
 
 # SQLite's default limit on bound parameters is 32766; stay well below it.
@@ -237,11 +239,11 @@ class ContactStore:
     # -- reads -------------------------------------------------------------
 
     def _sorted_ids(self, conn: sqlite3.Connection) -> array[int]:
-        seq, count = conn.execute(
+        seq, deleted = conn.execute(
             "SELECT (SELECT seq FROM sqlite_sequence WHERE name = 'contacts'),"
-            " (SELECT total FROM contacts_meta WHERE singleton = 1)"
+            " (SELECT deleted FROM contacts_deletions WHERE singleton = 1)"
         ).fetchone()
-        key = (int(seq or 0), int(count))
+        key = (int(seq or 0), int(deleted))
         with self._ids_lock:
             if self._ids_key != key:
                 ids = array("q")
@@ -313,8 +315,7 @@ class ContactStore:
 
     def count(self) -> int:
         with self._transaction(write=False) as conn:
-            row = conn.execute("SELECT total FROM contacts_meta WHERE singleton = 1").fetchone()
-            return int(row[0])
+            return int(conn.execute("SELECT COUNT(*) FROM contacts").fetchone()[0])
 
     # -- writes ------------------------------------------------------------
 
