@@ -36,19 +36,23 @@ class _Strict(BaseModel):
 
 
 class RateLimit(_Strict):
-    per_minute: int | None = Field(default=None, gt=0)
-    per_hour: int | None = Field(default=None, gt=0)
+    per_minute: int | None = Field(default=None, gt=0, description="Requests per minute, at most.")
+    per_hour: int | None = Field(default=None, gt=0, description="Requests per hour, at most.")
 
 
 class ApiSettings(_Strict):
-    url: str = "https://api.justcall.io"
-    rate_limit: RateLimit | None = None
-    concurrency: int = Field(default=4, ge=1, le=32)
+    url: str = Field(
+        default="https://api.justcall.io",
+        description="https://api.justcall.io, or sandbox://PATH for the embedded sandbox "
+        "(PATH relative to jcstate.yaml).",
+    )
+    rate_limit: RateLimit | None = Field(default=None, description="Client-side pacing.")
+    concurrency: int = Field(default=4, ge=1, le=32, description="Requests in flight at once.")
 
 
 class CustomFieldDef(_Strict):
     type: CustomFieldType = "string"
-    values: list[str] | None = None
+    values: list[str] | None = Field(default=None, description="The allowed values of an enum.")
 
 
 class Ownership(_Strict):
@@ -68,10 +72,19 @@ class ProjectConfig(_Strict):
 
     version: int
     api: ApiSettings = Field(default_factory=ApiSettings)
-    default_region: str = "US"
-    contacts: list[str] = Field(default_factory=lambda: ["contacts/*.yaml"])
-    custom_fields: dict[str, CustomFieldDef] = Field(default_factory=dict)
-    ownership: Ownership | None = None
+    default_region: str = Field(
+        default="US", description="ISO region for phones written without +country."
+    )
+    contacts: list[str] = Field(
+        default_factory=lambda: ["contacts/*.yaml"],
+        description="Globs of contacts files, relative to jcstate.yaml; each must match a file.",
+    )
+    custom_fields: dict[str, CustomFieldDef] = Field(
+        default_factory=dict, description="The account's custom-field definitions, by key."
+    )
+    ownership: Ownership | None = Field(
+        default=None, description="Marker of the remote contacts this project owns."
+    )
     safety: Safety = Field(default_factory=Safety)
 
 
@@ -85,13 +98,17 @@ class ContactEntry(_Strict):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    id: int | None = Field(default=None, gt=0, strict=True)
-    phone: str
+    id: int | None = Field(
+        default=None, gt=0, strict=True, description="Pins the contact to this remote id."
+    )
+    phone: str = Field(description='Identity; any format, compared as E.164. Quote it: "+1 …".')
     first_name: str | None = None
     last_name: str | None = None
     email: str | None = None
     company: str | None = None
-    custom_fields: dict[str, Any] | None = None
+    custom_fields: dict[str, Any] | None = Field(
+        default=None, description="Declared custom fields: key -> value (null: must be empty)."
+    )
 
 
 class ContactDefaults(_Strict):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from jcstate import yamlio
-from jcstate.config import find_project_file, load_project
+from jcstate.config import find_project_file, load_config_only, load_project
 from jcstate.errors import ConfigError, ProjectNotFoundError
 from jcstate.model import CustomFieldDef
 
@@ -180,3 +180,16 @@ def test_empty_contacts_list_is_valid(tmp_path: Path) -> None:
         {"jcstate.yaml": "version: 1\n", "contacts/a.yaml": "version: 1\ncontacts: []\n"},
     )
     assert load_project(cwd=tmp_path).desired.contacts == ()
+
+
+def test_config_only_loads_without_reading_contacts(tmp_path: Path) -> None:
+    write(tmp_path, {"jcstate.yaml": PROJECT, "contacts/a.yaml": "version: 1\ncontacts: [\n"})
+    config_path, config = load_config_only(cwd=tmp_path)
+    assert config_path == tmp_path / "jcstate.yaml"
+    assert config.default_region == "GB"
+    (tmp_path / "jcstate.yaml").write_text("version: 1\nsafty: {}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config_only(cwd=tmp_path)
+    assert [str(d) for d in caught.value.diagnostics] == [
+        "jcstate.yaml:2:1: unknown field 'safty' (did you mean 'safety'?)"
+    ]
