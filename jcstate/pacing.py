@@ -24,8 +24,9 @@ Sleep = Callable[[float], Awaitable[None]]
 
 #: Longest wait the pacer accepts before it stops the run instead (an hourly budget at zero).
 DEFAULT_MAX_WAIT_S = 90.0
-#: Longest wait for a burst reset after a 429 without Retry-After.
-BURST_RESET_CAP_S = 60.0
+#: Longest wait for a burst reset (a minute window, plus rounding of the reset to whole
+#: seconds); a later reset is held for this long, then the server is asked again.
+BURST_RESET_CAP_S = 65.0
 #: Full-jitter exponential backoff for a 429 that says nothing about when to come back.
 BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 30.0
@@ -200,8 +201,8 @@ class Pacer:
                 self._buckets[0].cap(left)
             if left <= 0 and burst_reset is not None:
                 wait = self._seconds_until(burst_reset)
-                if 0 < wait <= BURST_RESET_CAP_S:
-                    self.hold_for(wait)
+                if wait > 0:
+                    self.hold_for(min(wait, BURST_RESET_CAP_S))
         hour_left = _header_number(headers, "x-rate-limit-remaining")
         hour_reset = _header_number(headers, "x-rate-limit-reset")
         if hour_left is not None:

@@ -227,3 +227,43 @@ def test_unlimited_pacer_never_waits() -> None:
 
 def test_utc_iso() -> None:
     assert utc_iso(EPOCH0 + 61.7) == "2026-01-01T00:01:01Z"
+
+
+def test_a_fixed_window_server_is_followed_without_429s_and_without_client_limits() -> None:
+    """A server allowing 5 requests a window that closes 60.9 s after it opens (reset
+    rounded up to 61 s): an unconfigured client learns the limit from the headers."""
+    clock = FakeClock()
+    window = {"start": -1e9, "used": 0}
+    sent_at: list[float] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if clock.now >= window["start"] + 60.9:
+            window["start"], window["used"] = clock.now, 0
+        reset = str(int(EPOCH0 + window["start"] + 61))
+        if window["used"] >= 5:
+            return httpx.Response(429, headers={"X-Rate-Limit-Burst-Reset": reset})
+        window["used"] += 1
+        sent_at.append(clock.now)
+        headers = {
+            "X-Rate-Limit-Burst-Remaining": str(5 - int(window["used"])),
+            "X-Rate-Limit-Burst-Reset": reset,
+        }
+        return httpx.Response(
+            200, json={"status": "success", "data": contact_json(1)}, headers=headers
+        )
+
+    async def workers(client: JustCallClient) -> None:
+        left = list(range(12))
+
+        async def worker() -> None:
+            while left:
+                left.pop()
+                await client.get_contact(1)
+
+        await asyncio.gather(*(worker() for _ in range(4)))
+
+    with respx.mock(base_url=BASE_URL) as mock:
+        mock.get("/v2/contacts/1").mock(side_effect=answer)
+        _, client = run(clock, workers)
+    assert client.stats.rate_limited == 0
+    assert sorted(sent_at) == pytest.approx([0.0] * 5 + [61.0] * 5 + [122.0] * 2)
