@@ -275,9 +275,7 @@ def check_nesting(raw: bytes) -> None:
     if len(brackets) >= MAX_DEPTH:
         deepest = max(itertools.accumulate(map(_BRACKET_STEP.__getitem__, brackets)))
         if deepest >= MAX_DEPTH:
-            raise YamlProblem(
-                f"YAML nesting is deeper than {MAX_DEPTH} levels; refusing to load"
-            )
+            raise YamlProblem(f"YAML nesting is deeper than {MAX_DEPTH} levels; refusing to load")
 
 
 #: Deepest nesting accepted (a contacts file needs 4).
