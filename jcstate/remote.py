@@ -216,6 +216,7 @@ async def fetch_remote(
     first = await client.list_page(1, MAX_PER_PAGE)
     if first.total is not None:
         page_count = math.ceil(first.total / max(1, first.per_page))
-        if len(set(phones)) < page_count:
+        region = client.settings.region
+        if len({try_normalize_phone(phone, region) for phone in phones}) < page_count:
             return await lookup_phones(client, phones, concurrency=concurrency)
     return await _list_rest(client, first, concurrency=concurrency, progress=progress)
