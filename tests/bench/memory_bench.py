@@ -81,7 +81,8 @@ def run(contacts: int, smoke: bool) -> list[BenchRow]:
         with start_sandbox(db) as server:
             env = jcstate_env(server.url, server.api_key, server.api_secret)
             base = [sys.executable, "-m", "jcstate", "-C", str(root)]
-            plan = measure([*base, "plan", "--format", "json", "--out", "plan.json"], env)
+            plan_file = str(Path(folder) / "plan.json")
+            plan = measure([*base, "plan", "--format", "json", "--out", plan_file], env)
             summary = json.loads(plan.stdout)["summary"] if plan.returncode == 0 else {}
             rows.append(
                 BenchRow(
