@@ -14,15 +14,20 @@ import re
 import shutil
 from pathlib import Path
 
+import click
 import pytest
+from click.testing import CliRunner
 
+from jcstate.cli import cli
 from tests.support.doc_commands import (
+    CLEAN_ENV,
     DEFAULT_START,
     REPO_ROOT,
     START_STATES,
     DocBlock,
     DocShell,
     example_blocks,
+    load_yaml,
     make_start_state,
     option_problems,
     readme_blocks,
@@ -154,3 +159,111 @@ def test_readme_inline_commands_name_real_options() -> None:
         line = text.count("\n", 0, match.start()) + 1
         problems += [f"README.md:{line}: {p}" for p in option_problems(words, synopsis=True)]
     assert not problems, "\n".join(problems)
+
+
+# -- the user guide stays complete and true -----------------------------------------------
+
+
+def _section(name: str) -> str:
+    text = README.read_text(encoding="utf-8")
+    start = text.index(f"<!-- section:{name} -->")
+    return text[start : text.index(f"<!-- /section:{name} -->", start)]
+
+
+def _all_commands() -> list[tuple[str, click.Command]]:
+    found: list[tuple[str, click.Command]] = []
+    ctx = click.Context(cli)
+    for name in cli.list_commands(ctx):
+        command = cli.get_command(ctx, name)
+        assert command is not None
+        if isinstance(command, click.Group):
+            sub_ctx = click.Context(command)
+            for sub in command.list_commands(sub_ctx):
+                sub_command = command.get_command(sub_ctx, sub)
+                assert sub_command is not None
+                found.append((f"{name} {sub}", sub_command))
+        else:
+            found.append((name, command))
+    return found
+
+
+def test_commands_reference_lists_every_command_option_and_exit_codes() -> None:
+    """The table in "Commands" has a row per command naming each of its options."""
+    rows = {
+        match.group(1).split(" [")[0]: line
+        for line in _section("commands").splitlines()
+        if (match := re.match(r"\| `jcstate ([^`]+)` \|", line))
+    }
+    for name, command in _all_commands():
+        assert name in rows, f"the commands table has no row for `jcstate {name}`"
+        options = [
+            opt
+            for param in command.params
+            if isinstance(param, click.Option) and param.name != "help"
+            for opt in param.opts
+            if opt.startswith("--")
+        ]
+        missing = [opt for opt in options if f"`{opt}" not in rows[name]]
+        assert not missing, f"`jcstate {name}`: options not in the commands table: {missing}"
+        assert re.search(r"\| 0\b[^|]*\|$", rows[name]), f"`jcstate {name}`: no exit codes"
+
+
+def test_quickstart_samples_are_real_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The output shown in the quickstart section is what the walk-through prints."""
+    section = _section("quickstart")
+    samples = re.findall(r"```text\n(.*?)```", section, re.S)
+    assert len(samples) >= 3
+    project = make_start_state("fresh", tmp_path / "quickstart")
+    monkeypatch.chdir(project)  # file names in the output are relative to the cwd
+    outputs: list[str] = []
+
+    def run(*args: str) -> None:
+        result = CliRunner().invoke(cli, list(args), env=CLEAN_ENV)
+        assert result.exit_code == 0, result.output
+        outputs.append(result.stdout)
+
+    run("plan")
+    run("apply", "--auto-approve")
+    customers = project / "contacts" / "customers.yaml"
+    edited = customers.read_text(encoding="utf-8").replace("seats: 120", "seats: 150")
+    customers.write_text(edited, encoding="utf-8")
+    run("plan")
+    for sample, output in zip(samples, outputs, strict=True):
+        for line in sample.splitlines():
+            assert line in output.splitlines(), f"quickstart sample line not printed: {line!r}"
+
+
+def test_ci_recipes_document_the_action_and_every_example() -> None:
+    section = _section("ci-recipes")
+    action = load_yaml(REPO_ROOT / ".github" / "actions" / "jcstate" / "action.yml")
+    for name in (*action["inputs"], *action["outputs"]):
+        assert f"| `{name}` |" in section, f"action input/output {name} is not documented"
+    for workflow in sorted((REPO_ROOT / "examples" / "github").glob("*.yml")):
+        assert f"(examples/github/{workflow.name})" in section, workflow.name
+    for needed in ("JUSTCALL_API_KEY", "JUSTCALL_API_SECRET", "your-org/jcstate", "jcstate-fmt"):
+        assert needed in section
+
+
+def _slug(heading: str) -> str:
+    """GitHub's heading anchor: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def test_readme_links_to_headings_and_files_exist() -> None:
+    text = README.read_text(encoding="utf-8")
+    outside_code = re.sub(r"```.*?```", "", text, flags=re.S)
+    anchors = {_slug(h) for h in re.findall(r"^#{1,6} (.+)$", outside_code, re.M)}
+    broken = [
+        target
+        for target in re.findall(r"\]\((#[^)]+)\)", outside_code)
+        if target[1:] not in anchors
+    ]
+    broken += [
+        target
+        for target in re.findall(r"\]\((?!#|https?://)([^)]+)\)", outside_code)
+        if not (REPO_ROOT / target).exists()
+    ]
+    assert not broken, f"README links to missing anchors or files: {broken}"
