@@ -724,7 +724,7 @@ class JustCallClient:
             self._count(kind, attempt)
             start = self._clock()
             try:
-                response, failure = await self._exchange(method, path, params, json_body, where)
+                response, failure = await self._exchange(method, where, json_body)
             except BaseException:  # cancelled: the request is no longer in flight
                 self._pacer.release()
                 raise
@@ -753,17 +753,13 @@ class JustCallClient:
         return response
 
     async def _exchange(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, str | int] | None,
-        json_body: Any,
-        where: str,
+        self, method: str, where: str, json_body: Any
     ) -> tuple[httpx.Response | None, ApiError | None]:
-        """Send one request; a transport failure comes back as the ApiError to raise."""
+        """Send one request to `where` (path and query); a transport failure comes back
+        as the ApiError to raise."""
         assert self._http is not None
         try:
-            return await self._http.request(method, path, params=params, json=json_body), None
+            return await self._http.request(method, where, json=json_body), None
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             return None, ConnectionFailedError(
                 self._redact(f"could not connect: {exc or type(exc).__name__}"),
@@ -815,13 +811,14 @@ class JustCallClient:
         self, response: httpx.Response, method: str, where: str, attempt: int
     ) -> ApiError | None:
         status = response.status_code
-        self._pacer.observe(response.headers)
+        limits = _rate_limit_headers(response)
+        self._pacer.observe(limits)
         if status < 300:
             return None
         if status == 429:
             self.stats.rate_limited += 1
             try:
-                self._pacer.on_rate_limited(response.headers, attempt, self._rng)
+                self._pacer.on_rate_limited(limits, attempt, self._rng)
             except BudgetExhaustedError as exc:
                 return BudgetExhaustedError(exc.detail, method=method, path=where, status=429)
             return RateLimitedError(
@@ -943,6 +940,16 @@ def _strict_int(value: Any) -> int:
         if text.lstrip("+-").isdecimal() and len(text) - len(text.lstrip("+-")) <= 1:
             return int(text)
     raise ValueError(f"{value!r} is not an integer")
+
+
+def _rate_limit_headers(response: httpx.Response) -> dict[str, str]:
+    """The X-Rate-Limit-* and Retry-After headers (lower-cased names), in one pass."""
+    found: dict[str, str] = {}
+    for name, value in response.headers.raw:
+        lowered = name.lower()
+        if lowered.startswith(b"x-rate-limit") or lowered == b"retry-after":
+            found[lowered.decode("latin-1")] = value.decode("latin-1")
+    return found
 
 
 def _int_or(value: Any, default: int) -> int:
