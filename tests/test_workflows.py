@@ -338,3 +338,40 @@ def test_drift_opens_one_issue_then_updates_it_then_closes_it(tmp_path: Path) ->
         "issue_number": 12,
         "state": "closed",
     }
+
+
+def test_action_installs_jcstate_once_per_job(tmp_path: Path) -> None:
+    (step,) = [s for s in ACTION["runs"]["steps"] if s.get("name") == "Install jcstate"]
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    calls = tmp_path / "pip-calls"
+    fake_python = fake_bin / "python"
+    fake_python.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
+    fake_python.chmod(0o755)
+    runner_temp = tmp_path / "runner-temp"
+    runner_temp.mkdir()
+
+    def install(version: str, python_version: str = "3.12") -> None:
+        env = {
+            "PATH": f"{fake_bin}{os.pathsep}{os.environ['PATH']}",
+            "RUNNER_TEMP": str(runner_temp),
+            "JCSTATE_VERSION": version,
+            "JCSTATE_SOURCE": "/checkout/action/../../..",
+            "JCSTATE_PYTHON": python_version,
+        }
+        subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", str(step["run"])],
+            env=env,
+            check=True,
+            timeout=30,
+        )
+
+    install("")
+    install("")
+    install("0.1.0")
+    install("", "3.13")
+    assert calls.read_text().splitlines() == [
+        "-m pip install --quiet /checkout/action/../../..",
+        "-m pip install --quiet jcstate==0.1.0",
+        "-m pip install --quiet /checkout/action/../../..",
+    ]
