@@ -77,8 +77,13 @@ def _run_entry(hook_id: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
+    """The quickstart, with one phone written the way people type it (fmt rewrites it)."""
     copy = tmp_path / "repo"
     shutil.copytree(QUICKSTART, copy, ignore=shutil.ignore_patterns(".jcstate"))
+    customers = copy / "contacts" / "customers.yaml"
+    text = customers.read_text(encoding="utf-8")
+    assert '"+16465550199"' in text
+    customers.write_text(text.replace('"+16465550199"', '"(646) 555-0199"'), encoding="utf-8")
     return copy
 
 
@@ -105,9 +110,9 @@ def test_fmt_hook_rewrites_once_then_is_stable(project: Path) -> None:
     first = _run_entry("jcstate-fmt", project)
     assert first.returncode == 0, first.stderr
     after = {p.name: p.read_text(encoding="utf-8") for p in (project / "contacts").glob("*")}
-    # The quickstart writes phones in national formats on purpose: fmt makes them E.164.
     assert after != before
-    assert '"+14155558765"' in after["customers.yaml"]
+    assert '"+16465550199"' in after["customers.yaml"]
+    assert "(646) 555-0199" not in after["customers.yaml"]
     assert "# the main switchboard: protected from deletion" in after["customers.yaml"]
     second = _run_entry("jcstate-fmt", project)
     assert second.returncode == 0
