@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
 import sys
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from jcstate.errors import ApplyError, JcstateError, PlanFileError, UnsafePlanError
+from jcstate.commands._options import (
+    api_options,
+    app_context,
+    client_settings,
+    progress_enabled,
+    target_phones,
+)
+from jcstate.errors import ApplyError, PlanFileError, UnsafePlanError
 
 if TYPE_CHECKING:
     from jcstate.apply import ApplyReport, ItemResult
+    from jcstate.client import ClientSettings
     from jcstate.model import Project
     from jcstate.plan import Plan
     from jcstate.planfile import SavedPlan
@@ -43,8 +49,6 @@ class ApplyArgs:
     output_format: str
     refresh: str
     batch_size: int
-    api_url: str | None
-    insecure_http: bool
 
 
 @click.command("apply")
@@ -86,8 +90,7 @@ class ApplyArgs:
     show_default=True,
     help="Creates per bulk request.",
 )
-@click.option("--api-url", help="API base URL (overrides JCSTATE_API_URL and api.url).")
-@click.option("--insecure-http", is_flag=True, help="Allow http:// to a non-loopback host.")
+@api_options
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -116,8 +119,6 @@ def command(
         output_format,
         refresh,
         batch_size,
-        api_url,
-        insecure_http,
     )
     if planfile is not None and (prune or targets or refresh != "auto"):
         raise PlanFileError(
@@ -125,8 +126,8 @@ def command(
             "already carries its choices (make a new one with `jcstate plan --out`)"
         )
     project = project_from_ctx(ctx)
-    verbose = int(getattr(ctx.obj, "verbose", 0) or 0)
-    report = asyncio.run(_run(project, args, verbose))
+    settings = client_settings(ctx, project, api_url, insecure_http)
+    report = asyncio.run(_run(project, args, settings, app_context(ctx).color))
     if report is None:
         return
     _emit_report(report, output_format)
@@ -141,20 +142,6 @@ def _emit_report(report: ApplyReport, output_format: str) -> None:
         click.echo(render_report_json(report), nl=False)
     else:
         click.echo("\n" + render_report_text(report), nl=False)
-
-
-def _normalise_targets(targets: Sequence[str], region: str) -> frozenset[str] | None:
-    from jcstate.normalize import normalize_phone
-
-    if not targets:
-        return None
-    phones: set[str] = set()
-    for raw in targets:
-        try:
-            phones.add(normalize_phone(raw, region))
-        except ValueError as exc:
-            raise JcstateError(f"--target: {exc}") from None
-    return frozenset(phones)
 
 
 def _show_plan(plan: Plan, output_format: str, color: bool) -> None:
@@ -189,7 +176,7 @@ class _Progress:
     """A click progress bar on stderr, only on a terminal and without NO_COLOR."""
 
     def __init__(self) -> None:
-        self.enabled = sys.stderr.isatty() and "NO_COLOR" not in os.environ
+        self.enabled = progress_enabled()
         self._bar: Any = None
 
     def start(self, total: int) -> None:
@@ -207,23 +194,17 @@ class _Progress:
             self._bar = None
 
 
-async def _run(project: Project, args: ApplyArgs, verbose: int) -> ApplyReport | None:
+async def _run(
+    project: Project, args: ApplyArgs, settings: ClientSettings, color: bool
+) -> ApplyReport | None:
     from jcstate.apply import apply_plan
-    from jcstate.client import JustCallClient, resolve_settings
+    from jcstate.client import JustCallClient
     from jcstate.journal import Journal
     from jcstate.planfile import public_url
     from jcstate.remote import fetch_remote
 
     started = time.monotonic()
-    settings = resolve_settings(
-        project,
-        api_url=args.api_url,
-        env=os.environ,
-        insecure_http=args.insecure_http,
-        verbose=verbose,
-    )
-    api_url = _settings_url(settings)
-    color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    api_url = settings.api_url
     concurrency = project.config.api.concurrency
     saved_plan: Plan | None = None
     # A listing is the cheaper re-check only for a plan of the whole account.
@@ -245,13 +226,12 @@ async def _run(project: Project, args: ApplyArgs, verbose: int) -> ApplyReport |
                 options_for(
                     project,
                     prune=args.prune,
-                    targets=_normalise_targets(args.targets, project.desired.default_region),
+                    targets=target_phones(args.targets, project.desired.default_region),
                 ),
                 bulk_batch_size=args.batch_size,
             )
-            progress = sys.stderr.isatty() and "NO_COLOR" not in os.environ
             planned = await make_plan(
-                project, client, options, refresh=args.refresh, progress=progress
+                project, client, options, refresh=args.refresh, progress=progress_enabled()
             )
             plan = planned.plan
             stages["refresh"] = client.stats.total
@@ -275,9 +255,9 @@ async def _run(project: Project, args: ApplyArgs, verbose: int) -> ApplyReport |
             return await fetch_remote(client, refresh="full", concurrency=concurrency)
 
         progress_bar = _Progress()
-        secrets = (getattr(settings, "api_key", ""), getattr(settings, "api_secret", ""))
+        secrets = (settings.api_key, settings.api_secret)
         with Journal.create(project.root, secrets=secrets) as journal:
-            previous_hook = getattr(client, "on_request", None)
+            previous_hook = client.on_request
 
             def record(request: Any) -> None:
                 journal.record_request(request)
@@ -327,14 +307,6 @@ async def _empty_report(client: Any, stages: dict[str, int], started: float) -> 
         remaining=(),
         duration_s=time.monotonic() - started,
     )
-
-
-def _settings_url(settings: Any) -> str:
-    for name in ("api_url",):
-        value = getattr(settings, name, None)
-        if value:
-            return str(value)
-    raise JcstateError("cannot tell the API URL from the client settings")  # pragma: no cover
 
 
 def _same_api(saved_url: str | None, current_url: str) -> bool:

@@ -7,43 +7,24 @@ Exit codes: 0 in sync, 2 drift, 1 error. Read-only unless `--adopt` or
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from jcstate.errors import JcstateError
+from jcstate.commands._options import (
+    api_options,
+    app_context,
+    check_mask_options,
+    client_settings,
+    fetch_full_listing,
+    mask_options,
+)
 
 if TYPE_CHECKING:
-    from jcstate.model import Project, RemoteState
+    pass
 
 EXIT_DRIFT = 2
-
-
-async def _fetch(
-    project: Project, api_url: str | None, insecure_http: bool, verbose: int
-) -> RemoteState:
-    from jcstate.client import JustCallClient, resolve_settings
-    from jcstate.remote import fetch_remote
-
-    settings = resolve_settings(
-        project,
-        api_url=api_url,
-        env=os.environ,
-        insecure_http=insecure_http,
-        verbose=verbose,
-    )
-    async with JustCallClient(settings) as client:
-        # Unmanaged contacts can only be seen in the complete listing.
-        return await fetch_remote(
-            client,
-            refresh="full",
-            prune=True,
-            concurrency=project.config.api.concurrency,
-            progress=sys.stderr.isatty(),
-        )
 
 
 @click.command("drift")
@@ -55,17 +36,7 @@ async def _fetch(
     show_default=True,
     help="The report on stdout (markdown: ready to paste into an issue).",
 )
-@click.option(
-    "--mask-pii",
-    is_flag=True,
-    help="Mask phones and e-mail addresses in the text and markdown report.",
-)
-@click.option(
-    "--mask-pii-json",
-    is_flag=True,
-    help="With --format json and --mask-pii: mask the JSON too (it then no longer "
-    "identifies contacts).",
-)
+@mask_options
 @click.option(
     "--adopt",
     is_flag=True,
@@ -78,12 +49,7 @@ async def _fetch(
     metavar="FILE",
     help="Append the unmanaged remote contacts to FILE (created if missing).",
 )
-@click.option("--api-url", metavar="URL", help="API base URL (overrides api.url).")
-@click.option(
-    "--insecure-http",
-    is_flag=True,
-    help="Allow plain http:// to a host that is not loopback.",
-)
+@api_options
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -108,18 +74,11 @@ def command(
     from jcstate.render.drift import render_json, render_markdown, render_text
     from jcstate.render.mask import mask_text
 
-    if mask_pii and output_format == "json" and not mask_pii_json:
-        raise JcstateError(
-            "--mask-pii does not mask JSON silently: JSON is for scripts that need the real "
-            "phones; add --mask-pii-json to mask it anyway, or use --format text|markdown"
-        )
-    if mask_pii_json and not mask_pii:
-        raise JcstateError("--mask-pii-json only makes sense with --mask-pii")
-
+    check_mask_options(output_format, mask_pii, mask_pii_json)
     project = project_from_ctx(ctx)
-    verbose = int(getattr(ctx.find_root().obj, "verbose", 0))
-    color = bool(getattr(ctx.find_root().obj, "color", False))
-    remote = asyncio.run(_fetch(project, api_url, insecure_http, verbose))
+    color = app_context(ctx).color
+    settings = client_settings(ctx, project, api_url, insecure_http)
+    remote = asyncio.run(fetch_full_listing(settings, project.config.api.concurrency))
     report = compute_drift(project.desired, remote)
 
     postprocess = mask_text if mask_pii else None

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import click
 
+from jcstate.commands._options import api_options, client_settings, fetch_full_listing
 from jcstate.errors import RefuseOverwriteError
 
 if TYPE_CHECKING:
-    from jcstate.model import Project, ProjectConfig, RemoteState
+    from jcstate.model import Project, ProjectConfig
 
 #: warnings shown one by one before they are summarised
 MAX_WARNINGS_SHOWN = 20
@@ -32,25 +32,6 @@ def _shell_project(config_path: Path, config: ProjectConfig) -> Project:
         desired=DesiredState(contacts=()),
         digest="",
     )
-
-
-async def _fetch(
-    project: Project, api_url: str | None, insecure_http: bool, verbose: int
-) -> RemoteState:
-    from jcstate.client import JustCallClient, resolve_settings
-    from jcstate.remote import fetch_remote
-
-    settings = resolve_settings(
-        project, api_url=api_url, env=os.environ, insecure_http=insecure_http, verbose=verbose
-    )
-    async with JustCallClient(settings) as client:
-        return await fetch_remote(
-            client,
-            refresh="full",
-            prune=True,
-            concurrency=project.config.api.concurrency,
-            progress=sys.stderr.isatty(),
-        )
 
 
 def _declaring_files(
@@ -96,12 +77,7 @@ def _declaring_files(
     help="Overwrite existing files; with contacts declared in other files, export only "
     "the remote contacts not declared yet.",
 )
-@click.option("--api-url", metavar="URL", help="API base URL (overrides api.url).")
-@click.option(
-    "--insecure-http",
-    is_flag=True,
-    help="Allow plain http:// to a host that is not loopback.",
-)
+@api_options
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -166,10 +142,8 @@ def command(
             or not replaceable(Path(os.path.abspath(contact.source.file)).resolve())
         )
 
-    verbose = int(getattr(ctx.find_root().obj, "verbose", 0))
-    remote = asyncio.run(
-        _fetch(_shell_project(config_path, config), api_url, insecure_http, verbose)
-    )
+    settings = client_settings(ctx, _shell_project(config_path, config), api_url, insecure_http)
+    remote = asyncio.run(fetch_full_listing(settings, config.api.concurrency))
     plan = build_export(
         remote.contacts,
         defs=config.custom_fields,

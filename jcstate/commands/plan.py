@@ -8,18 +8,24 @@ A thin shell: load the project, fetch and diff (`jcstate.pipeline`), render
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from jcstate.errors import JcstateError
+from jcstate.commands._options import (
+    api_options,
+    app_context,
+    check_mask_options,
+    client_settings,
+    mask_options,
+    progress_enabled,
+    target_phones,
+)
 
 if TYPE_CHECKING:
+    from jcstate.client import ClientSettings
     from jcstate.model import Project
     from jcstate.pipeline import PlanRun
     from jcstate.plan import Plan, PlanOptions
@@ -27,48 +33,26 @@ if TYPE_CHECKING:
 EXIT_CHANGES = 2
 
 
-def normalise_targets(targets: Sequence[str], region: str) -> frozenset[str] | None:
-    """`--target` values as E.164 (numbers without +country use the project's region)."""
-    from jcstate.normalize import normalize_phone
-
-    if not targets:
-        return None
-    phones: set[str] = set()
-    for raw in targets:
-        try:
-            phones.add(normalize_phone(raw, region))
-        except ValueError as exc:
-            raise JcstateError(f"--target {raw!r}: {exc}") from None
-    return frozenset(phones)
-
-
 async def _plan(
     project: Project,
     options: PlanOptions,
+    settings: ClientSettings,
     *,
-    api_url: str | None,
-    insecure_http: bool,
-    verbose: int,
     refresh: str,
     parse_seconds: float,
-) -> tuple[PlanRun, str]:
-    from jcstate.client import JustCallClient, resolve_settings
+) -> PlanRun:
+    from jcstate.client import JustCallClient
     from jcstate.pipeline import make_plan
 
-    settings = resolve_settings(
-        project, api_url=api_url, env=os.environ, insecure_http=insecure_http, verbose=verbose
-    )
-    progress = sys.stderr.isatty() and "NO_COLOR" not in os.environ
     async with JustCallClient(settings) as client:
-        run = await make_plan(
+        return await make_plan(
             project,
             client,
             options,
             refresh=refresh,
-            progress=progress,
+            progress=progress_enabled(),
             parse_seconds=parse_seconds,
         )
-    return run, settings.api_url
 
 
 def render(plan: Plan, output_format: str, *, color: bool, mask_pii: bool) -> str:
@@ -124,21 +108,8 @@ def render(plan: Plan, output_format: str, *, color: bool, mask_pii: bool) -> st
     is_flag=True,
     help="Exit 2 when the plan has changes (0: none, 1: error).",
 )
-@click.option(
-    "--mask-pii",
-    is_flag=True,
-    help="Mask phones and e-mail addresses in text and markdown output (not in --out files).",
-)
-@click.option(
-    "--mask-pii-json",
-    is_flag=True,
-    help="With --format json and --mask-pii: mask the JSON too (scripts can then no "
-    "longer act on it).",
-)
-@click.option("--api-url", metavar="URL", help="API base URL (overrides JCSTATE_API_URL, api.url).")
-@click.option(
-    "--insecure-http", is_flag=True, help="Allow plain http:// to a host that is not loopback."
-)
+@mask_options
+@api_options
 @click.option("--timings", is_flag=True, help="Print the time of each stage to stderr.")
 @click.pass_context
 def command(
@@ -164,39 +135,25 @@ def command(
     from jcstate.commands._project import project_from_ctx
     from jcstate.pipeline import options_for
 
-    if mask_pii and output_format == "json" and not mask_pii_json:
-        raise JcstateError(
-            "--mask-pii does not mask JSON silently: JSON is for scripts that need the real "
-            "phones; add --mask-pii-json to mask it anyway, or use --format text|markdown"
-        )
-    if mask_pii_json and not mask_pii:
-        raise JcstateError("--mask-pii-json only makes sense with --mask-pii")
-
-    app = ctx.find_root().obj
+    check_mask_options(output_format, mask_pii, mask_pii_json)
+    app = app_context(ctx)
     started = time.perf_counter()
     project = project_from_ctx(ctx)
     parse_seconds = time.perf_counter() - started
     options = options_for(
         project,
         prune=prune,
-        targets=normalise_targets(targets, project.config.default_region),
+        targets=target_phones(targets, project.config.default_region),
     )
-    run, used_url = asyncio.run(
-        _plan(
-            project,
-            options,
-            api_url=api_url,
-            insecure_http=insecure_http,
-            verbose=int(getattr(app, "verbose", 0)),
-            refresh=refresh,
-            parse_seconds=parse_seconds,
-        )
+    settings = client_settings(ctx, project, api_url, insecure_http)
+    run = asyncio.run(
+        _plan(project, options, settings, refresh=refresh, parse_seconds=parse_seconds)
     )
     started = time.perf_counter()
     text = render(
         run.plan,
         output_format,
-        color=bool(getattr(app, "color", False)),
+        color=app.color,
         mask_pii=mask_pii,
     )
     stage_times = {**run.timings, "render": time.perf_counter() - started}
@@ -205,7 +162,7 @@ def command(
     if out_file is not None:
         from jcstate.planfile import save_plan
 
-        save_plan(out_file, run.plan, project=project, api_url=used_url, options=options)
+        save_plan(out_file, run.plan, project=project, api_url=settings.api_url, options=options)
         click.echo(
             f"Saved the plan to {out_file}; apply exactly these changes with "
             f"`jcstate apply {out_file}`.",

@@ -1,0 +1,117 @@
+"""Options and small pieces shared by the commands that talk to the API."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
+
+import click
+
+from jcstate.errors import JcstateError
+
+if TYPE_CHECKING:
+    from jcstate.cli import AppContext
+    from jcstate.client import ClientSettings
+    from jcstate.model import Project, RemoteState
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def api_options(func: F) -> F:
+    """`--api-url` and `--insecure-http`, the same on every command that calls the API."""
+    func = click.option(
+        "--insecure-http",
+        is_flag=True,
+        help="Allow plain http:// to a host that is not loopback.",
+    )(func)
+    return click.option(
+        "--api-url",
+        metavar="URL",
+        help="API base URL (overrides JCSTATE_API_URL and api.url).",
+    )(func)
+
+
+def mask_options(func: F) -> F:
+    """`--mask-pii` and `--mask-pii-json` (JSON is never masked silently)."""
+    func = click.option(
+        "--mask-pii-json",
+        is_flag=True,
+        help="With --format json and --mask-pii: mask the JSON too (scripts can then no "
+        "longer identify contacts).",
+    )(func)
+    return click.option(
+        "--mask-pii",
+        is_flag=True,
+        help="Mask phones and e-mail addresses in text and markdown output (for public CI logs).",
+    )(func)
+
+
+def check_mask_options(output_format: str, mask_pii: bool, mask_pii_json: bool) -> None:
+    if mask_pii and output_format == "json" and not mask_pii_json:
+        raise JcstateError(
+            "--mask-pii does not mask JSON silently: JSON is for scripts that need the real "
+            "phones; add --mask-pii-json to mask it anyway, or use --format text|markdown"
+        )
+    if mask_pii_json and not mask_pii:
+        raise JcstateError("--mask-pii-json only makes sense with --mask-pii")
+
+
+def app_context(ctx: click.Context) -> AppContext:
+    from jcstate.cli import AppContext
+
+    app = ctx.find_root().obj
+    if isinstance(app, AppContext):
+        return app
+    return AppContext(project_dir=None, verbose=0, color=False)
+
+
+def client_settings(
+    ctx: click.Context, project: Project | None, api_url: str | None, insecure_http: bool
+) -> ClientSettings:
+    """Client settings from the options, the environment and the project (no request made)."""
+    from jcstate.client import resolve_settings
+
+    return resolve_settings(
+        project,
+        api_url=api_url,
+        env=os.environ,
+        insecure_http=insecure_http,
+        verbose=app_context(ctx).verbose,
+    )
+
+
+def target_phones(targets: Sequence[str], region: str) -> frozenset[str] | None:
+    """`--target` values as E.164 (numbers without +country use the project's region)."""
+    from jcstate.normalize import normalize_phone
+
+    if not targets:
+        return None
+    phones: set[str] = set()
+    for raw in targets:
+        try:
+            phones.add(normalize_phone(raw, region))
+        except ValueError as exc:
+            raise JcstateError(f"--target {raw!r}: {exc}") from None
+    return frozenset(phones)
+
+
+def progress_enabled() -> bool:
+    """Progress bars only on a terminal, and never with NO_COLOR."""
+    return sys.stderr.isatty() and "NO_COLOR" not in os.environ
+
+
+async def fetch_full_listing(settings: ClientSettings, concurrency: int) -> RemoteState:
+    """The complete, verified listing (drift and export need every contact in scope)."""
+    from jcstate.client import JustCallClient
+    from jcstate.remote import fetch_remote
+
+    async with JustCallClient(settings) as client:
+        return await fetch_remote(
+            client,
+            refresh="full",
+            prune=True,
+            concurrency=concurrency,
+            progress=progress_enabled(),
+        )
