@@ -16,6 +16,7 @@ import click
 
 from jcstate.drift import FORMAT_VERSION, ChangedContact, DriftReport, FieldDrift
 from jcstate.model import STANDARD_FIELDS, RemoteContact
+from jcstate.render import format_value
 
 #: GitHub refuses issue bodies and comments longer than this.
 MARKDOWN_LIMIT = 65_536
@@ -38,17 +39,6 @@ def coverage_line(report: DriftReport) -> str:
         f"Coverage: {report.coverage_percent:.1f}% ({report.managed} of {report.in_scope} "
         f"contacts in scope are declared)"
     )
-
-
-def format_value(value: Any) -> str:
-    """A value as the user would write it in YAML: null, true, 42, "text"."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return json.dumps(str(value), ensure_ascii=False)
 
 
 def _plural(count: int, word: str) -> str:
