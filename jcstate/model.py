@@ -220,6 +220,9 @@ class RemoteState:
     contacts: tuple[RemoteContact, ...]
     complete: bool = True
     conflicts: tuple[Conflict, ...] = ()
+    #: contacts in the account as the API reported it (known for a targeted refresh
+    #: from the first listing page; None when not asked)
+    total: int | None = None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ the project), fetch and diff; the CLI adds render.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -72,7 +73,7 @@ async def add_pinned(client: JustCallClient, project: Project, state: RemoteStat
         except NotFoundError:
             continue
         have.add(contact.id)
-    return build_state(found, complete=False)
+    return dataclasses.replace(build_state(found, complete=False), total=state.total)
 
 
 async def make_plan(

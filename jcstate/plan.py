@@ -584,6 +584,14 @@ def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOption
         notes.append(
             f"{len(undeclared)} remote contacts are not declared (use --prune to delete them)"
         )
+    if not remote.complete and not options.prune and remote.total is not None:
+        # A targeted refresh never sees the contacts that are not declared, so the
+        # count above cannot be given; say so rather than imply there are none.
+        notes.append(
+            f"the account holds {remote.total} contacts; only the declared phones were "
+            "looked up (targeted refresh), so contacts that are not declared are not "
+            "counted here (use --refresh full to count them)"
+        )
 
     # 4. Order, and phone moves onto phones that stay taken.
     ordered, order_warnings = order_changes(changes)

@@ -9,6 +9,7 @@ creates or deletes.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import sys
 from collections import Counter, defaultdict
@@ -218,5 +219,6 @@ async def fetch_remote(
         page_count = math.ceil(first.total / max(1, first.per_page))
         region = client.settings.region
         if len({try_normalize_phone(phone, region) for phone in phones}) < page_count:
-            return await lookup_phones(client, phones, concurrency=concurrency)
+            found = await lookup_phones(client, phones, concurrency=concurrency)
+            return dataclasses.replace(found, total=first.total)
     return await _list_rest(client, first, concurrency=concurrency, progress=progress)

@@ -233,6 +233,18 @@ def test_without_prune_undeclared_contacts_are_only_counted() -> None:
     assert "2 remote contacts are not declared (use --prune to delete them)" in plan.notes
 
 
+def test_a_targeted_refresh_says_undeclared_contacts_were_not_counted() -> None:
+    remote = RemoteState(contacts=(have(1, A),), complete=False, total=5000)
+    plan = compute_plan(state(want(A), want(B)), remote, PlanOptions())
+    assert plan.summary == {"create": 1, "update": 0, "delete": 0, "unchanged": 1}
+    assert not any("remote contacts are not declared" in note for note in plan.notes)
+    assert (
+        "the account holds 5000 contacts; only the declared phones were looked up "
+        "(targeted refresh), so contacts that are not declared are not counted here "
+        "(use --refresh full to count them)"
+    ) in plan.notes
+
+
 def test_prune_deletes_undeclared_contacts_last_sorted_by_phone() -> None:
     plan = plan_of(
         state(want(A, first_name="x"), want(D)), [have(5, C), have(1, A), have(6, B)], prune=True

@@ -193,6 +193,7 @@ def test_auto_refresh_looks_few_phones_up_one_by_one() -> None:
         route = listing_route(mock, contacts)
         state, client = fetch(phones=wanted)
     assert not state.complete
+    assert state.total == 1000  # from page 1: the plan tells the user what it did not count
     assert [c.id for c in state.contacts] == [11, 501]
     lookups = [call.request.url.params.get("phone") for call in route.calls]
     # page 1 to learn the size, then one lookup per distinct phone
