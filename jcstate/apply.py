@@ -26,7 +26,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from jcstate.errors import (
     ApiError,
@@ -40,53 +40,13 @@ from jcstate.normalize import try_normalize_phone
 from jcstate.plan import MAX_BULK_BATCH, Action, Change, Plan, PlanOptions
 
 if TYPE_CHECKING:
+    from jcstate.client import BulkResult, JustCallClient
     from jcstate.journal import Journal
 
 T = TypeVar("T")
 
 #: How many contacts a listing page holds (the API's maximum per_page).
 LISTING_PAGE_SIZE = 100
-
-
-# ---------------------------------------------------------------------------
-# The client surface apply needs (JustCallClient satisfies it)
-# ---------------------------------------------------------------------------
-
-
-class BulkItemErrorLike(Protocol):
-    @property
-    def index(self) -> int: ...
-    @property
-    def phone(self) -> str | None: ...
-    @property
-    def message(self) -> str: ...
-
-
-class BulkResultLike(Protocol):
-    @property
-    def created(self) -> int: ...
-    @property
-    def updated(self) -> int: ...
-    @property
-    def failed(self) -> int: ...
-    @property
-    def errors(self) -> Sequence[BulkItemErrorLike]: ...
-
-
-class StatsLike(Protocol):
-    @property
-    def total(self) -> int: ...
-    def as_dict(self) -> dict[str, int]: ...
-
-
-class ApplyClient(Protocol):
-    @property
-    def stats(self) -> Any: ...
-    async def bulk_upsert(self, contacts: list[Mapping[str, Any]], /) -> Any: ...
-    async def update_contact(self, contact_id: int, patch: Mapping[str, Any], /) -> Any: ...
-    async def delete_contact(self, contact_id: int, /) -> None: ...
-    async def get_contact(self, contact_id: int, /) -> RemoteContact: ...
-    async def find_by_phone(self, phone: str, /) -> list[RemoteContact]: ...
 
 
 # ---------------------------------------------------------------------------
@@ -225,7 +185,7 @@ def phase_moves_phones_within(phase: Sequence[Change]) -> bool:
 
 
 def classify_bulk_answer(
-    batch: Sequence[Change], answer: BulkResultLike, *, label: str, maybe_resent: bool = True
+    batch: Sequence[Change], answer: BulkResult, *, label: str, maybe_resent: bool = True
 ) -> tuple[list[ItemResult], list[str]]:
     """Map a bulk answer onto the batch's creates: per-record failures by index.
 
@@ -435,7 +395,7 @@ class _Run:
 
 async def execute_plan(
     plan: Plan,
-    client: ApplyClient,
+    client: JustCallClient,
     *,
     changes: Sequence[Change] | None = None,
     batch_size: int = MAX_BULK_BATCH,
@@ -484,12 +444,12 @@ async def execute_plan(
     )
 
 
-def _bulk_attempts(client: ApplyClient) -> int:
-    return int(getattr(client.stats, "bulk", 0))
+def _bulk_attempts(client: JustCallClient) -> int:
+    return client.stats.bulk
 
 
 async def _create_batch(
-    client: ApplyClient,
+    client: JustCallClient,
     batch: list[Change],
     semaphore: asyncio.Semaphore,
     run: _Run,
@@ -513,7 +473,7 @@ async def _create_batch(
 
 
 async def _single(
-    client: ApplyClient, change: Change, semaphore: asyncio.Semaphore, run: _Run
+    client: JustCallClient, change: Change, semaphore: asyncio.Semaphore, run: _Run
 ) -> list[ItemResult]:
     if change.id is None:
         return [
@@ -577,7 +537,7 @@ async def _gather_bounded(
     return list(await asyncio.gather(*(one(factory) for factory in factories)))
 
 
-async def _get_or_none(client: ApplyClient, contact_id: int) -> RemoteContact | None:
+async def _get_or_none(client: JustCallClient, contact_id: int) -> RemoteContact | None:
     try:
         return await client.get_contact(contact_id)
     except NotFoundError:
@@ -587,7 +547,7 @@ async def _get_or_none(client: ApplyClient, contact_id: int) -> RemoteContact | 
 async def lookup_current(
     plan: Plan,
     changes: Sequence[Change],
-    client: ApplyClient,
+    client: JustCallClient,
     *,
     concurrency: int = 4,
     list_all: Callable[[], Awaitable[RemoteState]] | None = None,
@@ -625,7 +585,7 @@ async def lookup_current(
 
 async def check_saved_plan(
     plan: Plan,
-    client: ApplyClient,
+    client: JustCallClient,
     desired: DesiredState,
     *,
     skip_stale: bool,
@@ -771,14 +731,13 @@ async def verify_convergence(
 # ---------------------------------------------------------------------------
 
 
-def _stats_dict(client: ApplyClient) -> dict[str, int]:
-    stats = client.stats
-    return {key: int(value) for key, value in stats.as_dict().items()}
+def _stats_dict(client: JustCallClient) -> dict[str, int]:
+    return client.stats.as_dict()
 
 
 async def apply_plan(
     plan: Plan,
-    client: ApplyClient,
+    client: JustCallClient,
     desired: DesiredState,
     *,
     fetch_touched: Callable[[frozenset[str]], Awaitable[RemoteState]],

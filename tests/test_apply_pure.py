@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 
 import pytest
 
@@ -22,6 +21,7 @@ from jcstate.apply import (
     staleness_request_costs,
     touched_phones,
 )
+from jcstate.client import BulkItemError, BulkResult
 from jcstate.model import RemoteContact, fingerprint
 from jcstate.plan import Action, Change, FieldChange, Plan
 from jcstate.render.report import render_report_json, render_report_text
@@ -46,21 +46,6 @@ def remote(contact_id: int, phone: str, first_name: str = "A") -> RemoteContact:
         fields={"first_name": first_name, "last_name": None, "email": None, "company": None},
         custom_fields={},
     )
-
-
-@dataclass
-class BulkError:
-    index: int
-    phone: str | None
-    message: str
-
-
-@dataclass
-class BulkAnswer:
-    created: int
-    updated: int
-    failed: int
-    errors: list[BulkError] = field(default_factory=list)
 
 
 def test_phases_follow_the_plan_order_and_group_runs() -> None:
@@ -93,13 +78,13 @@ def test_batches_never_exceed_the_size_and_keep_everything() -> None:
 
 def test_bulk_failures_map_back_to_the_batch_phones() -> None:
     batch = [create(f"+1415555{n:04d}") for n in range(200, 205)]
-    answer = BulkAnswer(
+    answer = BulkResult(
         created=3,
         updated=0,
         failed=2,
         errors=[
-            BulkError(1, "+14155550201", "invalid email"),
-            BulkError(4, "+14155550204", "unknown custom field 'x'"),
+            BulkItemError(1, "+14155550201", "invalid email"),
+            BulkItemError(4, "+14155550204", "unknown custom field 'x'"),
         ],
     )
     items, warnings = classify_bulk_answer(batch, answer, label="bulk batch 1/1")
@@ -116,25 +101,25 @@ def test_bulk_failures_map_back_to_the_batch_phones() -> None:
 
 def test_bulk_error_with_bad_index_is_matched_by_phone() -> None:
     batch = [create("+14155550300"), create("+14155550301")]
-    answer = BulkAnswer(1, 0, 1, [BulkError(99, "+1 415 555 0301", "rejected")])
+    answer = BulkResult(1, 0, 1, [BulkItemError(99, "+1 415 555 0301", "rejected")])
     items, _ = classify_bulk_answer(batch, answer, label="b")
     assert [i.outcome for i in items] == [Outcome.CREATED, Outcome.FAILED]
 
 
 def test_bulk_updated_where_creates_expected_is_a_warning_not_a_failure() -> None:
     batch = [create("+14155550400"), create("+14155550401")]
-    items, warnings = classify_bulk_answer(batch, BulkAnswer(1, 1, 0), label="bulk batch 2/3")
+    items, warnings = classify_bulk_answer(batch, BulkResult(1, 1, 0), label="bulk batch 2/3")
     assert all(i.outcome is Outcome.CREATED for i in items)
     assert len(warnings) == 1
     assert warnings[0].startswith("bulk batch 2/3: 1 of 2 contacts already existed")
     assert "answer was lost" in warnings[0]
-    _, sent_once = classify_bulk_answer(batch, BulkAnswer(1, 1, 0), label="b", maybe_resent=False)
+    _, sent_once = classify_bulk_answer(batch, BulkResult(1, 1, 0), label="b", maybe_resent=False)
     assert sent_once[0].endswith("(someone created them meanwhile)")
 
 
 def test_unidentified_bulk_failures_are_warned_about() -> None:
     batch = [create("+14155550500"), create("+14155550501")]
-    _, warnings = classify_bulk_answer(batch, BulkAnswer(1, 0, 1, []), label="b")
+    _, warnings = classify_bulk_answer(batch, BulkResult(1, 0, 1, []), label="b")
     assert any("did not identify" in w for w in warnings)
 
 
