@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 
 from jcstate.sandbox.seeddata import generated_contact
-from jcstate.yamlio import render_contacts_file
 from tests.support.sandbox_server import SandboxServer
+from tests.support.scenario import write_contact_parts
 
 CUSTOM_FIELDS = """\
 custom_fields:
@@ -53,13 +53,7 @@ def write_project(
         "  min_existing: 10\n"
         f"  protected: {protected_yaml}\n"
     )
-    folder = root / "contacts"
-    folder.mkdir(exist_ok=True)
-    for old in folder.glob("*.yaml"):
-        old.unlink()
-    for number in range(files):
-        part = list(contacts[number::files])
-        (folder / f"part{number}.yaml").write_text(render_contacts_file(part))
+    write_contact_parts(root, contacts, files)
 
 
 def people(indexes: Iterable[int]) -> list[dict[str, Any]]:

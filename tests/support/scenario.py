@@ -190,6 +190,11 @@ def write_project(
         "  min_existing: 10\n"
         f"  protected: {json.dumps(list(protected))}\n"
     )
+    write_contact_parts(root, entries, files)
+
+
+def write_contact_parts(root: Path, entries: Sequence[Mapping[str, Any]], files: int) -> None:
+    """Replace `root/contacts/*.yaml` with `files` canonical files sharing `entries`."""
     folder = root / "contacts"
     folder.mkdir(exist_ok=True)
     for old in folder.glob("*.yaml"):
