@@ -46,6 +46,7 @@ class SoakResult:
     retries: int
     rate_limited: int
     check_runs: int
+    apply_seconds: float = 0.0
     exit_codes: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -120,6 +121,7 @@ def soak(
         result.apply_requests += report["requests"]["total"]
         result.retries += report["requests"]["retries"]
         result.rate_limited += report["requests"].get("rate_limited", 0)
+        result.apply_seconds += report["duration_s"]
     if not converged:
         result.problems.append(f"no empty plan after {MAX_RUNS} runs")
         result.runs_needed = MAX_RUNS + 1
@@ -159,4 +161,10 @@ def test_chaos_soak(tmp_path: Path, fault_seed: int) -> None:
         tmp_path, scenario, rate_limit_per_minute=150, fault_seed=fault_seed, batch_size=500
     )
     _check(result)
-    assert result.rate_limited > 0, "the rate limit was never reached"
+    # The limit must have bound the run: either the server answered 429, or the
+    # client's own pacing (learnt from the X-Rate-Limit headers) held it back
+    # for at least one window, which is the better outcome.
+    assert result.apply_requests > 150
+    assert result.rate_limited > 0 or result.apply_seconds >= 57, (
+        f"the rate limit never bound the apply: {result.line()}, {result.apply_seconds:.0f} s"
+    )
