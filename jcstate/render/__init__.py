@@ -8,7 +8,7 @@ from __future__ import annotations
 import json as _json  # `json` is also the name of the submodule render/json.py
 from typing import Any
 
-from jcstate.plan import CostEstimate, Plan
+from jcstate.plan import Action, CostEstimate, FieldChange, Plan
 
 
 def plan_summary_line(plan: Plan) -> str:
@@ -29,6 +29,15 @@ def format_value(value: Any) -> str:
     if isinstance(value, int | float):
         return str(value)
     return _json.dumps(str(value), ensure_ascii=False)
+
+
+def field_change_text(action: Action, item: FieldChange) -> str:
+    """An attribute's line value: `old -> new` for updates, the new or old value otherwise."""
+    if action is Action.UPDATE:
+        return f"{format_value(item.old)} -> {format_value(item.new)}"
+    if action is Action.CREATE:
+        return format_value(item.new)
+    return format_value(item.old)
 
 
 def format_duration(seconds: float) -> str:

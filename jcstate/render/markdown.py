@@ -12,7 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from jcstate.plan import Action, Change, Plan
-from jcstate.render import cost_line, format_value, plan_summary_line, plural
+from jcstate.render import (
+    cost_line,
+    field_change_text,
+    plan_summary_line,
+    plural,
+)
 from jcstate.render.mask import mask_text
 
 #: GitHub refuses comments longer than this many characters.
@@ -45,13 +50,7 @@ def _entry(change: Change) -> str:
         head += f"  # {change.source}"
     lines = [head]
     for item in change.changes:
-        if change.action is Action.UPDATE:
-            value = f"{format_value(item.old)} -> {format_value(item.new)}"
-        elif change.action is Action.CREATE:
-            value = format_value(item.new)
-        else:
-            value = format_value(item.old)
-        lines.append(f"{sign}     {item.field}: {value}")
+        lines.append(f"{sign}     {item.field}: {field_change_text(change.action, item)}")
     return "\n".join(lines) + "\n"
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import click
 
 from jcstate.plan import Action, Change, Plan
-from jcstate.render import cost_line, format_value, plan_summary_line
+from jcstate.render import cost_line, field_change_text, plan_summary_line
 from jcstate.render.mask import mask_text
 
 _SIGN = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-"}
@@ -32,13 +32,9 @@ def _header(change: Change) -> str:
 def _change_lines(change: Change) -> list[str]:
     lines = []
     for field_change in change.changes:
-        if change.action is Action.UPDATE:
-            value = f"{format_value(field_change.old)} -> {format_value(field_change.new)}"
-        elif change.action is Action.CREATE:
-            value = format_value(field_change.new)
-        else:
-            value = format_value(field_change.old)
-        lines.append(f"      {field_change.field}: {value}")
+        lines.append(
+            f"      {field_change.field}: {field_change_text(change.action, field_change)}"
+        )
     return lines
 
 
