@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import sys
 from dataclasses import dataclass
@@ -68,6 +69,22 @@ class LazyGroup(click.Group):
             ctx.exit(130)
 
 
+class _StderrLines(logging.Handler):
+    """Shows jcstate's log lines (the `-v` request log) on stderr, one per record."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(record.getMessage(), err=True)
+
+
+def show_logs_on_stderr() -> None:
+    """The library logs and never prints; the command line is where logs reach stderr."""
+    logger = logging.getLogger("jcstate")
+    if not any(isinstance(handler, _StderrLines) for handler in logger.handlers):
+        logger.addHandler(_StderrLines())
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
 def use_color(no_color_flag: bool) -> bool:
     if no_color_flag or "NO_COLOR" in os.environ:
         return False
@@ -89,6 +106,7 @@ def use_color(no_color_flag: bool) -> bool:
 @click.pass_context
 def cli(ctx: click.Context, project_dir: Path | None, verbose: int, no_color: bool) -> None:
     """Contacts-as-code for the JustCall Contacts API."""
+    show_logs_on_stderr()
     ctx.obj = AppContext(project_dir=project_dir, verbose=verbose, color=use_color(no_color))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, TypeVar
 
 import click
@@ -13,8 +14,9 @@ from jcstate.errors import JcstateError
 
 if TYPE_CHECKING:
     from jcstate.cli import AppContext
-    from jcstate.client import ClientSettings
-    from jcstate.model import Project, RemoteState
+    from jcstate.core.model import Project, RemoteState
+    from jcstate.remote.client import ClientSettings
+    from jcstate.remote.listing import Progress, ProgressFactory
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -71,7 +73,7 @@ def client_settings(
     ctx: click.Context, project: Project | None, api_url: str | None, insecure_http: bool
 ) -> ClientSettings:
     """Client settings from the options, the environment and the project (no request made)."""
-    from jcstate.client import resolve_settings
+    from jcstate.remote.client import resolve_settings
 
     return resolve_settings(
         project,
@@ -84,7 +86,7 @@ def client_settings(
 
 def target_phones(targets: Sequence[str], region: str) -> frozenset[str] | None:
     """`--target` values as E.164 (numbers without +country use the project's region)."""
-    from jcstate.normalize import normalize_phone
+    from jcstate.core.normalize import normalize_phone
 
     if not targets:
         return None
@@ -102,10 +104,27 @@ def progress_enabled() -> bool:
     return sys.stderr.isatty() and "NO_COLOR" not in os.environ
 
 
+#: A listing of more pages than this shows a progress bar (on a TTY).
+PROGRESS_MIN_PAGES = 5
+
+
+def listing_progress() -> ProgressFactory | None:
+    """The progress bar a listing reports its pages to, or None where bars are off."""
+    if not progress_enabled():
+        return None
+
+    def bar(pages: int) -> AbstractContextManager[Progress | None]:
+        if pages > PROGRESS_MIN_PAGES:
+            return click.progressbar(length=pages, label="Listing contacts", file=sys.stderr)
+        return nullcontext()
+
+    return bar
+
+
 async def fetch_full_listing(settings: ClientSettings, concurrency: int) -> RemoteState:
     """The complete, verified listing (drift and export need every contact in scope)."""
-    from jcstate.client import JustCallClient
-    from jcstate.remote import fetch_remote
+    from jcstate.remote.client import JustCallClient
+    from jcstate.remote.listing import fetch_remote
 
     async with JustCallClient(settings) as client:
         return await fetch_remote(
@@ -113,5 +132,5 @@ async def fetch_full_listing(settings: ClientSettings, concurrency: int) -> Remo
             refresh="full",
             prune=True,
             concurrency=concurrency,
-            progress=progress_enabled(),
+            progress=listing_progress(),
         )

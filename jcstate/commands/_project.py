@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from jcstate.config import load_project
-from jcstate.model import Project
+from jcstate.core.model import Project
+from jcstate.project.config import load_project
 
 
 def project_dir_from_ctx(ctx: click.Context) -> Path | None:

@@ -1,4 +1,4 @@
-"""`jcstate apply [PLANFILE]`: make the account match the files (thin shell over jcstate.apply)."""
+"""`jcstate apply [PLANFILE]`: make the account match the files (thin shell over execute)."""
 
 from __future__ import annotations
 
@@ -16,17 +16,18 @@ from jcstate.commands._options import (
     api_options,
     app_context,
     client_settings,
+    listing_progress,
     progress_enabled,
     target_phones,
 )
 from jcstate.errors import ApplyError, PlanFileError, UnsafePlanError
 
 if TYPE_CHECKING:
-    from jcstate.apply import ApplyReport, ItemResult
-    from jcstate.client import ClientSettings
-    from jcstate.model import Project
-    from jcstate.plan import Plan
-    from jcstate.planfile import SavedPlan
+    from jcstate.core.model import Project
+    from jcstate.core.outcome import ApplyReport, ItemResult
+    from jcstate.core.plan import Plan
+    from jcstate.execute.planfile import SavedPlan
+    from jcstate.remote.client import ClientSettings
 
 CONFIRM_PROMPT = (
     "\nDo you want to perform these actions?\n"
@@ -197,11 +198,11 @@ class _Progress:
 async def _run(
     project: Project, args: ApplyArgs, settings: ClientSettings, color: bool
 ) -> ApplyReport | None:
-    from jcstate.apply import apply_plan
-    from jcstate.client import JustCallClient
-    from jcstate.journal import Journal
-    from jcstate.planfile import public_url
-    from jcstate.remote import fetch_remote
+    from jcstate.execute.apply import apply_plan
+    from jcstate.execute.journal import Journal
+    from jcstate.execute.planfile import public_url
+    from jcstate.remote.client import JustCallClient
+    from jcstate.remote.listing import fetch_remote
 
     started = time.monotonic()
     api_url = settings.api_url
@@ -220,7 +221,7 @@ async def _run(
             plan = saved_plan
             _refuse_unsafe(plan, args.force)
         else:
-            from jcstate.pipeline import make_plan, options_for
+            from jcstate.remote.pipeline import make_plan, options_for
 
             options = dataclasses.replace(
                 options_for(
@@ -231,7 +232,7 @@ async def _run(
                 bulk_batch_size=args.batch_size,
             )
             planned = await make_plan(
-                project, client, options, refresh=args.refresh, progress=progress_enabled()
+                project, client, options, refresh=args.refresh, progress=listing_progress()
             )
             plan = planned.plan
             stages["refresh"] = client.stats.total
@@ -296,7 +297,7 @@ async def _run(
 
 
 async def _empty_report(client: Any, stages: dict[str, int], started: float) -> ApplyReport:
-    from jcstate.apply import ApplyReport
+    from jcstate.core.outcome import ApplyReport
 
     return ApplyReport(
         items=(),
@@ -310,7 +311,7 @@ async def _empty_report(client: Any, stages: dict[str, int], started: float) -> 
 
 
 def _same_api(saved_url: str | None, current_url: str) -> bool:
-    from jcstate.planfile import public_url
+    from jcstate.execute.planfile import public_url
 
     def canonical(url: str) -> str:
         return public_url(url).rstrip("/")
@@ -319,7 +320,7 @@ def _same_api(saved_url: str | None, current_url: str) -> bool:
 
 
 def _load_saved_plan(path: Path, project: Project, api_url: str) -> SavedPlan:
-    from jcstate.planfile import load_plan
+    from jcstate.execute.planfile import load_plan
 
     saved = load_plan(path)
     if saved.config_digest != project.digest:

@@ -1,4 +1,4 @@
-"""`jcstate drift`: what changed in JustCall outside git (thin shell over jcstate.drift).
+"""`jcstate drift`: what changed in JustCall outside git (thin shell over jcstate.core.drift).
 
 Exit codes: 0 in sync, 2 drift, 1 error. Read-only unless `--adopt` or
 `--adopt-unmanaged FILE`, which write the remote values into the YAML files.
@@ -68,9 +68,9 @@ def command(
     declared) and undeclared remote custom-field keys, with the coverage.
     Exit code 0 in sync, 2 drift, 1 error.
     """
-    from jcstate.adopt import adopt_changed, adopt_unmanaged, describe
     from jcstate.commands._project import project_from_ctx
-    from jcstate.drift import compute_drift
+    from jcstate.core.drift import compute_drift
+    from jcstate.project.adopt import adopt_changed, adopt_unmanaged, describe
     from jcstate.render.drift import render_json, render_markdown, render_text
     from jcstate.render.mask import mask_text
 

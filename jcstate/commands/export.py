@@ -1,4 +1,4 @@
-"""`jcstate export`: write the remote account as contacts files (thin shell over jcstate.export)."""
+"""`jcstate export`: write the remote account as contacts files (shell over project.export)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from jcstate.commands._options import api_options, client_settings, fetch_full_l
 from jcstate.errors import RefuseOverwriteError
 
 if TYPE_CHECKING:
-    from jcstate.model import Project, ProjectConfig
+    from jcstate.core.model import Project, ProjectConfig
 
 #: warnings shown one by one before they are summarised
 MAX_WARNINGS_SHOWN = 20
@@ -22,7 +22,7 @@ MAX_WARNINGS_SHOWN = 20
 
 def _shell_project(config_path: Path, config: ProjectConfig) -> Project:
     """The project as far as the client needs it: no contacts are read for an export."""
-    from jcstate.model import DesiredState, Project
+    from jcstate.core.model import DesiredState, Project
 
     return Project(
         root=config_path.parent,
@@ -38,8 +38,8 @@ def _declaring_files(
     root: Path, config: ProjectConfig, config_path: Path, replaceable: Callable[[Path], bool]
 ) -> list[Path]:
     """Contacts files matched by the globs that declare contacts and that the export keeps."""
-    from jcstate.config import expand_globs
-    from jcstate.yamlio import YamlProblem, parse_fast, read_limited
+    from jcstate.project.config import expand_globs
+    from jcstate.project.yamlio import YamlProblem, parse_fast, read_limited
 
     paths, _ = expand_globs(root, config.contacts, config_path)
     declaring: list[Path] = []
@@ -97,8 +97,8 @@ def command(
     """
     from jcstate.commands._project import project_dir_from_ctx
     from jcstate.commands.init import CONTACTS_SCHEMA
-    from jcstate.config import load_config_only, load_project
-    from jcstate.export import (
+    from jcstate.project.config import load_config_only, load_project
+    from jcstate.project.export import (
         DEFAULT_FILE_NAME,
         build_export,
         check_overwrite,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 
 from jcstate.commands._project import project_from_ctx
-from jcstate.config import display_path
 from jcstate.errors import JcstateError
-from jcstate.fmt import declared_contacts, format_contacts_text
+from jcstate.project.config import display_path
+from jcstate.project.fmt import declared_contacts, format_contacts_text
 
 
 @click.command("fmt")

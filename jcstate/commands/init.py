@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from jcstate.errors import RefuseOverwriteError
-from jcstate.schema import json_schema
-from jcstate.yamlio import SCHEMA_COMMENT_PREFIX
+from jcstate.project.schema import json_schema
+from jcstate.project.yamlio import SCHEMA_COMMENT_PREFIX
 
 PROJECT_SCHEMA = "schemas/jcstate.schema.json"
 CONTACTS_SCHEMA = "schemas/contacts.schema.json"

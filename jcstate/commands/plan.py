@@ -1,6 +1,6 @@
 """`jcstate plan`: fetch the remote contacts and show what apply would change.
 
-A thin shell: load the project, fetch and diff (`jcstate.pipeline`), render
+A thin shell: load the project, fetch and diff (`jcstate.remote.pipeline`), render
 (`jcstate.render`), optionally save the plan file, and pick the exit code:
 0 ok, 1 error, 2 changes (with --detailed-exitcode).
 """
@@ -19,16 +19,16 @@ from jcstate.commands._options import (
     app_context,
     check_mask_options,
     client_settings,
+    listing_progress,
     mask_options,
-    progress_enabled,
     target_phones,
 )
 
 if TYPE_CHECKING:
-    from jcstate.client import ClientSettings
-    from jcstate.model import Project
-    from jcstate.pipeline import PlanRun
-    from jcstate.plan import Plan, PlanOptions
+    from jcstate.core.model import Project
+    from jcstate.core.plan import Plan, PlanOptions
+    from jcstate.remote.client import ClientSettings
+    from jcstate.remote.pipeline import PlanRun
 
 EXIT_CHANGES = 2
 
@@ -41,8 +41,8 @@ async def _plan(
     refresh: str,
     parse_seconds: float,
 ) -> PlanRun:
-    from jcstate.client import JustCallClient
-    from jcstate.pipeline import make_plan
+    from jcstate.remote.client import JustCallClient
+    from jcstate.remote.pipeline import make_plan
 
     async with JustCallClient(settings) as client:
         return await make_plan(
@@ -50,7 +50,7 @@ async def _plan(
             client,
             options,
             refresh=refresh,
-            progress=progress_enabled(),
+            progress=listing_progress(),
             parse_seconds=parse_seconds,
         )
 
@@ -133,7 +133,7 @@ def command(
     Exit code 0 ok, 1 error, 2 changes with --detailed-exitcode.
     """
     from jcstate.commands._project import project_from_ctx
-    from jcstate.pipeline import options_for
+    from jcstate.remote.pipeline import options_for
 
     check_mask_options(output_format, mask_pii, mask_pii_json)
     app = app_context(ctx)
@@ -160,7 +160,7 @@ def command(
     click.echo(text, nl=False)
 
     if out_file is not None:
-        from jcstate.planfile import save_plan
+        from jcstate.execute.planfile import save_plan
 
         save_plan(out_file, run.plan, project=project, api_url=settings.api_url, options=options)
         click.echo(

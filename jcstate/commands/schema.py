@@ -6,7 +6,7 @@ import json
 
 import click
 
-from jcstate.schema import json_schema
+from jcstate.project.schema import json_schema
 
 
 @click.command("schema")

@@ -1,4 +1,5 @@
-"""Renderers: pure functions from plain values (Plan, drift report) to strings.
+"""Renderers: pure functions from plain values (Plan, drift and apply reports) to strings.
+Imports only the core: never project, remote, execute, commands or sandbox, and never prints.
 
 Shared helpers for the plan renderers (text, markdown, json) live here.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 import json as _json  # `json` is also the name of the submodule render/json.py
 from typing import Any
 
-from jcstate.plan import Action, CostEstimate, FieldChange, Plan
+from jcstate.core.plan import Action, CostEstimate, FieldChange, Plan
 
 
 def plan_summary_line(plan: Plan) -> str:

@@ -14,8 +14,8 @@ from typing import Any
 
 import click
 
-from jcstate.drift import FORMAT_VERSION, ChangedContact, DriftReport, FieldDrift
-from jcstate.model import STANDARD_FIELDS, RemoteContact
+from jcstate.core.drift import FORMAT_VERSION, ChangedContact, DriftReport, FieldDrift
+from jcstate.core.model import STANDARD_FIELDS, RemoteContact
 from jcstate.render import format_value
 
 #: GitHub refuses issue bodies and comments longer than this.

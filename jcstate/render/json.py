@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from jcstate.plan import Plan, plan_to_dict
+from jcstate.core.plan import Plan, plan_to_dict
 from jcstate.render.mask import mask_text
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from jcstate.plan import Action, Change, Plan
+from jcstate.core.plan import Action, Change, Plan
 from jcstate.render import (
     cost_line,
     field_change_text,

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from jcstate.apply import ApplyReport, ItemResult, Outcome
-from jcstate.plan import Action
+from jcstate.core.outcome import ApplyReport, ItemResult, Outcome
+from jcstate.core.plan import Action
 
 REPORT_FORMAT_VERSION = 1
 #: the request kinds every report carries, in this order (missing ones count 0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from jcstate.plan import Action, Change, Plan
+from jcstate.core.plan import Action, Change, Plan
 from jcstate.render import cost_line, field_change_text, plan_summary_line
 from jcstate.render.mask import mask_text
 

@@ -11,7 +11,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jcstate.normalize import check_email, normalize_phone
+from jcstate.core.normalize import check_email, normalize_phone
 
 #: Standard contact fields besides the phone, in response order.
 TEXT_FIELDS: tuple[str, ...] = ("first_name", "last_name", "email", "company")

@@ -22,11 +22,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from jcstate.apply import ApplyReport, apply_plan
-from jcstate.client import ClientSettings, JustCallClient, resolve_settings
-from jcstate.model import DesiredContact, DesiredState, RemoteState
-from jcstate.plan import MAX_BULK_BATCH, PlanOptions, compute_plan
-from jcstate.remote import fetch_remote
+from jcstate.core.model import DesiredContact, DesiredState, RemoteState
+from jcstate.core.plan import MAX_BULK_BATCH, PlanOptions, compute_plan
+from jcstate.execute.apply import ApplyReport, apply_plan
+from jcstate.remote.client import ClientSettings, JustCallClient, resolve_settings
+from jcstate.remote.listing import fetch_remote
 from jcstate.sandbox.seeddata import generated_contact
 from tests.bench.common import BenchRow, print_table, verdict
 from tests.support.sandbox_server import SandboxServer, start_sandbox

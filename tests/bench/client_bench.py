@@ -37,9 +37,9 @@ from typing import Any
 
 import httpx
 
-from jcstate.client import ClientSettings, JustCallClient, resolve_settings
-from jcstate.model import RemoteState
-from jcstate.remote import fetch_remote
+from jcstate.core.model import RemoteState
+from jcstate.remote.client import ClientSettings, JustCallClient, resolve_settings
+from jcstate.remote.listing import fetch_remote
 from tests.bench.common import BenchRow, print_table, verdict
 from tests.support.sandbox_server import SandboxServer, start_sandbox
 

@@ -28,7 +28,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from jcstate.model import (
+from jcstate.core.model import (
     CustomFieldDef,
     DesiredContact,
     DesiredState,
@@ -36,7 +36,7 @@ from jcstate.model import (
     RemoteState,
     Safety,
 )
-from jcstate.plan import Plan, PlanOptions, compute_plan
+from jcstate.core.plan import Plan, PlanOptions, compute_plan
 from tests.bench.common import BenchRow, peak_rss_mb, print_table, verdict
 
 DEFS = {
@@ -240,7 +240,7 @@ def _contacts_yaml(remote: list[dict[str, Any]], changed_every: int) -> str:
             "company": company,
         }
         entries.append(entry)
-    from jcstate.yamlio import render_contacts_file
+    from jcstate.project.yamlio import render_contacts_file
 
     return render_contacts_file(entries)
 

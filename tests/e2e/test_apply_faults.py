@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from jcstate.journal import read_journal
+from jcstate.execute.journal import read_journal
 from tests.e2e.test_apply_e2e import jcstate, people, remote_by_phone, write_project
 from tests.support.sandbox_server import start_sandbox
 

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
+from jcstate.project.yamlio import render_contacts_file
 from jcstate.sandbox.seeddata import generated_contact
-from jcstate.yamlio import render_contacts_file
 from tests.support.sandbox_server import SandboxServer
 
 COUNT = 12

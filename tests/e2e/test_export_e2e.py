@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from jcstate.config import load_project
+from jcstate.project.config import load_project
 from jcstate.sandbox.seeddata import generated_contact
 from tests.support.sandbox_server import SandboxServer, start_sandbox
 

@@ -15,10 +15,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from jcstate.client import JustCallClient, resolve_settings
+from jcstate.core.model import RemoteState
 from jcstate.errors import ProtocolError
-from jcstate.model import RemoteState
-from jcstate.remote import fetch_remote
+from jcstate.remote.client import JustCallClient, resolve_settings
+from jcstate.remote.listing import fetch_remote
 from tests.support.sandbox_server import SandboxServer, start_sandbox
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from jcstate.client import JustCallClient, resolve_settings
-from jcstate.model import RemoteState
-from jcstate.remote import fetch_remote
+from jcstate.core.model import RemoteState
+from jcstate.remote.client import JustCallClient, resolve_settings
+from jcstate.remote.listing import fetch_remote
 from jcstate.sandbox.seeddata import generated_phone
 from tests.support.sandbox_server import start_sandbox
 

@@ -35,8 +35,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from jcstate.client import ClientSettings, JustCallClient
 from jcstate.errors import ApiError
+from jcstate.remote.client import ClientSettings, JustCallClient
 from tests.support.sandbox_server import start_sandbox
 from tests.support.scenario import Scenario, seed_db, write_scenario_project
 

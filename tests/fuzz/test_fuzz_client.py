@@ -37,7 +37,6 @@ import phonenumbers
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from jcstate.client import ClientSettings, JustCallClient
 from jcstate.errors import (
     ApiError,
     ApiValidationError,
@@ -48,6 +47,7 @@ from jcstate.errors import (
     RateLimitedError,
     ServerError,
 )
+from jcstate.remote.client import ClientSettings, JustCallClient
 
 EXAMPLES = int(os.environ.get("JCSTATE_FUZZ_EXAMPLES", "80"))
 FUZZ = settings(

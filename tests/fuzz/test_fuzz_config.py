@@ -30,9 +30,9 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from jcstate.cli import cli
-from jcstate.config import load_project
+from jcstate.core.model import Project
 from jcstate.errors import ConfigError, JcstateError
-from jcstate.model import Project
+from jcstate.project.config import load_project
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
 CONFIG_TEXT = (QUICKSTART / "jcstate.yaml").read_text(encoding="utf-8")

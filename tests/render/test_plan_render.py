@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from jcstate.model import (
+from jcstate.core.model import (
     CustomFieldDef,
     DesiredContact,
     DesiredState,
@@ -24,7 +24,7 @@ from jcstate.model import (
     Safety,
     SourceRef,
 )
-from jcstate.plan import Plan, PlanOptions, compute_plan, plan_from_dict
+from jcstate.core.plan import Plan, PlanOptions, compute_plan, plan_from_dict
 from jcstate.render.json import render_json
 from jcstate.render.markdown import MARKDOWN_LIMIT, render_markdown
 from jcstate.render.text import render_text

@@ -612,8 +612,8 @@ def _invoke(project: Path, *args: str) -> None:
 
 
 async def _edit_remotely(project: Path) -> None:
-    from jcstate.client import JustCallClient, resolve_settings
-    from jcstate.config import load_project
+    from jcstate.project.config import load_project
+    from jcstate.remote.client import JustCallClient, resolve_settings
 
     settings = resolve_settings(load_project(project), api_url=None, env={})
     async with JustCallClient(settings) as client:

@@ -34,8 +34,8 @@ from typing import Any
 
 import httpx
 
+from jcstate.project.yamlio import render_contacts_file
 from jcstate.sandbox.seeddata import generated_contact
-from jcstate.yamlio import render_contacts_file
 
 STANDARD = ("first_name", "last_name", "email", "company")
 CUSTOM_FIELDS_YAML = """\

@@ -1,0 +1,149 @@
+"""Normalisation: one canonical form per value, so formatting alone is never a change.
+
+Pure functions. Each raises ``ValueError`` with a user-facing message when a
+value cannot be normalised; callers attach file:line or request context.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+import phonenumbers
+
+from jcstate.core.model import CustomFieldDef, CustomValue
+
+# A pragmatic address check: one @, a dot in the domain, no spaces. Full RFC 5322
+# accepts addresses no CRM or phone system does.
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+
+
+@lru_cache(maxsize=262_144)
+def normalize_phone(raw: str, region: str = "US") -> str:
+    """Return `raw` as E.164, using `region` for numbers written without +country."""
+    text = str(raw).strip()
+    if not text:
+        raise ValueError("phone is empty")
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"invalid phone number {text!r}: {exc}") from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValueError(f"invalid phone number {text!r}")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def try_normalize_phone(raw: str, region: str = "US") -> str:
+    """E.164 when `raw` parses, else the stripped raw text (remote data is what it is)."""
+    try:
+        return normalize_phone(raw, region)
+    except ValueError:
+        return str(raw).strip()
+
+
+def normalize_text(value: Any) -> str | None:
+    """Strip a string; empty means absent (None)."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def normalize_email(value: Any) -> str | None:
+    text = normalize_text(value)
+    return text.lower() if text is not None else None
+
+
+def check_email(value: str) -> None:
+    if not _EMAIL_RE.match(value):
+        raise ValueError(f"invalid e-mail address {value!r}")
+
+
+def normalize_field(name: str, value: Any) -> str | None:
+    """Normalise a standard contact field by name."""
+    if name == "email":
+        return normalize_email(value)
+    return normalize_text(value)
+
+
+_TRUE = {"true", "yes", "1", "on"}
+_FALSE = {"false", "no", "0", "off"}
+
+
+def normalize_custom_value(value: Any, definition: CustomFieldDef) -> CustomValue | None:
+    """Coerce `value` to its declared type; None/empty stays None."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    kind = definition.type
+    if kind in ("string", "enum"):
+        text = str(value).strip() if not isinstance(value, bool) else str(value).lower()
+        if kind == "enum" and definition.values is not None and text not in definition.values:
+            allowed = ", ".join(definition.values)
+            raise ValueError(f"{text!r} is not one of the allowed values ({allowed})")
+        return text
+    if kind == "integer":
+        if isinstance(value, bool):
+            raise ValueError(f"expected an integer, got {value!r}")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        try:
+            return int(str(value).strip())
+        except ValueError:
+            raise ValueError(f"expected an integer, got {value!r}") from None
+    if kind == "number":
+        if isinstance(value, bool):
+            raise ValueError(f"expected a number, got {value!r}")
+        if isinstance(value, int | float):
+            number = float(value)
+        else:
+            try:
+                number = float(str(value).strip())
+            except ValueError:
+                raise ValueError(f"expected a number, got {value!r}") from None
+        return int(number) if number.is_integer() else number
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise ValueError(f"expected a boolean (true/false), got {value!r}")
+    if kind == "date":
+        if isinstance(value, dt.datetime):
+            return value.date().isoformat()
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        text = str(value).strip()
+        try:
+            return dt.date.fromisoformat(text[:10]).isoformat()
+        except ValueError:
+            raise ValueError(f"expected a date (YYYY-MM-DD), got {value!r}") from None
+    raise ValueError(f"unknown custom field type {kind!r}")  # pragma: no cover
+
+
+def normalize_remote_custom(
+    values: Mapping[str, Any], defs: Mapping[str, CustomFieldDef]
+) -> dict[str, Any]:
+    """Normalise remote custom values of declared keys; undeclared keys pass through.
+
+    A remote value that does not fit its declared type is kept as the raw
+    value, so it shows up as a difference instead of crashing the plan.
+    """
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        definition = defs.get(key)
+        if definition is None:
+            out[key] = value
+            continue
+        try:
+            out[key] = normalize_custom_value(value, definition)
+        except ValueError:
+            out[key] = value
+    return out

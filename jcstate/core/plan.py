@@ -1,0 +1,837 @@
+"""The diff engine: ``compute_plan(desired, remote, options) -> Plan``. Pure; no I/O.
+
+(Types below are the shared contract used by apply, planfile, drift and the
+renderers. Fields may be added; existing names stay.)
+
+How a plan is made:
+
+1. Match each declared contact to a remote one: by its ``id`` pin first, then
+   by its E.164 phone (remote duplicates: the lowest unclaimed id).
+2. Compare only the managed fields, after normalising the remote values with
+   the declared types, so formatting alone is never a change. A cheap equality
+   check runs on every pair; deepdiff runs only on pairs that differ and names
+   the changed attributes.
+3. Unmatched declared contacts are creates; unmatched in-scope remote contacts
+   are deletes with ``prune`` (never protected phones, never on a partial view),
+   else counted as ``not_declared``.
+4. Order: changes that free a phone another change needs first, then creates,
+   updates and deletes, each sorted by phone.
+5. Safety thresholds, warnings and the API cost estimate.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from jcstate.core.model import (
+    STANDARD_FIELDS,
+    Conflict,
+    CustomFieldDef,
+    DesiredContact,
+    DesiredState,
+    RemoteContact,
+    RemoteState,
+    SourceRef,
+    fingerprint,
+)
+from jcstate.core.normalize import normalize_custom_value, normalize_field, normalize_text
+from jcstate.core.normalize import try_normalize_phone as _try_phone
+from jcstate.errors import PlanFileError
+
+FORMAT_VERSION = 1
+MAX_BULK_BATCH = 5000
+
+#: Prefix of custom-field attribute names in `FieldChange.field`.
+CUSTOM_PREFIX = "custom_fields."
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One attribute that changes: `field` is e.g. "email" or "custom_fields.plan_tier"."""
+
+    field: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One remote operation.
+
+    `body` is exactly what is sent: for a create, the full contact for the bulk
+    (or single POST) endpoint; for an update, the PUT patch; for a delete, {}.
+    `fingerprint` is that of the remote contact the change was computed
+    against (None for creates).
+    """
+
+    action: Action
+    phone: str
+    id: int | None
+    body: Mapping[str, Any]
+    changes: tuple[FieldChange, ...] = ()
+    fingerprint: str | None = None
+    source: SourceRef | None = None
+    #: an update that adds the ownership marker to an unmarked match
+    adopt: bool = False
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    prune: bool = False
+    #: limit the plan to these E.164 phones (None: everything)
+    targets: frozenset[str] | None = None
+    bulk_batch_size: int = MAX_BULK_BATCH
+    #: for the cost estimate; None means unlimited
+    per_minute: int | None = None
+    per_hour: int | None = None
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    bulk: int = 0
+    put: int = 0
+    delete: int = 0
+    seconds: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return self.bulk + self.put + self.delete
+
+
+@dataclass(frozen=True)
+class Plan:
+    changes: tuple[Change, ...]
+    unchanged: int = 0
+    safe: bool = True
+    unsafe_reasons: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()
+    undeclared_custom_fields: tuple[str, ...] = ()
+    #: remote in-scope contacts that are not declared (deleted only with --prune)
+    not_declared: int = 0
+    cost: CostEstimate = field(default_factory=CostEstimate)
+    #: informational lines (not problems), e.g. the not-declared note
+    notes: tuple[str, ...] = ()
+    #: how many remote contacts were in scope (marked ones with ownership, else all)
+    in_scope: int = 0
+
+    def count(self, action: Action) -> int:
+        return sum(1 for change in self.changes if change.action is action)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        return {
+            "create": self.count(Action.CREATE),
+            "update": self.count(Action.UPDATE),
+            "delete": self.count(Action.DELETE),
+            "unchanged": self.unchanged,
+        }
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+
+# ---------------------------------------------------------------------------
+# Field comparison
+# ---------------------------------------------------------------------------
+
+
+def _same(have: Any, want: Any) -> bool:
+    # `True == 1` in Python; a boolean is never the same value as a number here.
+    return bool(have == want) and isinstance(have, bool) == isinstance(want, bool)
+
+
+def _remote_custom(raw: Any, definition: CustomFieldDef | None) -> Any:
+    """A remote custom value in its declared type; raw when it does not fit."""
+    if definition is None:
+        return normalize_text(raw) if isinstance(raw, str) or raw is None else raw
+    try:
+        return normalize_custom_value(raw, definition)
+    except ValueError:
+        return raw
+
+
+def _differing(
+    desired: DesiredContact,
+    remote: RemoteContact,
+    defs: Mapping[str, CustomFieldDef],
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The managed attributes that may differ, as (remote, desired) flat dicts.
+
+    Only attributes whose raw remote value is not already the declared value
+    are normalised and kept, so deepdiff sees just the candidates; None when
+    normalisation shows every attribute equal.
+    """
+    have: dict[str, Any] = {}
+    want: dict[str, Any] = {}
+    differs = False
+    remote_fields = remote.fields
+    for name, wanted_text in desired.fields.items():
+        raw = remote_fields.get(name)
+        if raw is wanted_text or (raw == wanted_text and type(raw) is type(wanted_text)):
+            continue
+        have[name] = normalize_field(name, raw)
+        want[name] = wanted_text
+        differs = differs or not _same(have[name], wanted_text)
+    remote_custom = remote.custom_fields
+    for key, wanted in desired.custom_fields.items():
+        raw = remote_custom.get(key)
+        if raw is wanted or (raw == wanted and type(raw) is type(wanted)):
+            continue
+        label = CUSTOM_PREFIX + key
+        have[label] = _remote_custom(raw, defs.get(key))
+        want[label] = wanted
+        differs = differs or not _same(have[label], wanted)
+    return (have, want) if differs else None
+
+
+def _field_changes(have: Mapping[str, Any], want: Mapping[str, Any]) -> list[FieldChange]:
+    """The changed attributes of one contact, named by deepdiff."""
+    diff = DeepDiff(dict(have), dict(want), view="tree")
+    labels: set[str] = set()
+    for levels in diff.values():
+        for level in levels:
+            path = level.path(output_format="list")
+            if path:
+                labels.add(str(path[0]))
+    return [
+        FieldChange(label, have.get(label), want.get(label))
+        for label in sorted(labels, key=_field_sort_key)
+        if not _same(have.get(label), want.get(label))
+    ]
+
+
+_FIELD_RANK = {name: index for index, name in enumerate(("phone", *STANDARD_FIELDS))}
+
+
+def _field_sort_key(label: str) -> tuple[int, str]:
+    return (_FIELD_RANK.get(label, len(_FIELD_RANK)), label)
+
+
+def _marker_value(remote: RemoteContact, field_name: str) -> str | None:
+    raw = remote.custom_fields.get(field_name)
+    return None if raw is None else normalize_text(raw)
+
+
+# ---------------------------------------------------------------------------
+# Building changes
+# ---------------------------------------------------------------------------
+
+
+def _create(desired: DesiredContact, marker: tuple[str, str] | None) -> Change:
+    body: dict[str, Any] = {"phone": desired.phone}
+    changes: list[FieldChange] = []
+    for name in STANDARD_FIELDS:
+        value = desired.fields.get(name)
+        if value is not None:
+            body[name] = value
+            changes.append(FieldChange(name, None, value))
+    custom: dict[str, Any] = {
+        key: value for key, value in sorted(desired.custom_fields.items()) if value is not None
+    }
+    if marker is not None:
+        custom[marker[0]] = marker[1]
+    if custom:
+        body["custom_fields"] = custom
+        changes.extend(FieldChange(CUSTOM_PREFIX + k, None, v) for k, v in sorted(custom.items()))
+    return Change(
+        action=Action.CREATE,
+        phone=desired.phone,
+        id=None,
+        body=body,
+        changes=tuple(changes),
+        source=desired.source,
+    )
+
+
+def _update(
+    desired: DesiredContact,
+    remote: RemoteContact,
+    defs: Mapping[str, CustomFieldDef],
+    marker: tuple[str, str] | None,
+    region: str,
+) -> Change | None:
+    """The PUT patch that makes `remote` match `desired`, or None when nothing changes."""
+    changes: list[FieldChange] = []
+    pair = _differing(desired, remote, defs)
+    if pair is not None:
+        changes.extend(_field_changes(*pair))
+    if desired.id is not None:
+        remote_phone = _try_phone(remote.phone, region)
+        if remote_phone != desired.phone:
+            changes.insert(0, FieldChange("phone", remote_phone, desired.phone))
+    adopt = False
+    if marker is not None and _marker_value(remote, marker[0]) != marker[1]:
+        adopt = True
+        label = CUSTOM_PREFIX + marker[0]
+        changes = [c for c in changes if c.field != label]
+        changes.append(FieldChange(label, remote.custom_fields.get(marker[0]), marker[1]))
+    if not changes:
+        return None
+    body: dict[str, Any] = {}
+    custom: dict[str, Any] = {}
+    for change in changes:
+        if change.field.startswith(CUSTOM_PREFIX):
+            custom[change.field[len(CUSTOM_PREFIX) :]] = change.new
+        else:
+            body[change.field] = change.new
+    if custom:
+        body["custom_fields"] = dict(sorted(custom.items()))
+    return Change(
+        action=Action.UPDATE,
+        phone=desired.phone,
+        id=remote.id,
+        body=body,
+        changes=tuple(changes),
+        fingerprint=fingerprint(remote),
+        source=desired.source,
+        adopt=adopt,
+    )
+
+
+def _delete(remote: RemoteContact) -> Change:
+    old = [FieldChange(name, remote.fields.get(name), None) for name in STANDARD_FIELDS]
+    old.extend(
+        FieldChange(CUSTOM_PREFIX + key, value, None)
+        for key, value in sorted(remote.custom_fields.items())
+    )
+    return Change(
+        action=Action.DELETE,
+        phone=remote.phone,
+        id=remote.id,
+        body={},
+        changes=tuple(c for c in old if c.old is not None and c.old != ""),
+        fingerprint=fingerprint(remote),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Ordering
+# ---------------------------------------------------------------------------
+
+_ACTION_RANK = {Action.CREATE: 0, Action.UPDATE: 1, Action.DELETE: 2}
+
+
+def _base_key(change: Change) -> tuple[int, str, int]:
+    return (_ACTION_RANK[change.action], change.phone, change.id or 0)
+
+
+def _freed_phone(change: Change) -> str | None:
+    """The phone a change frees: a delete's, or the old phone of a phone move."""
+    if change.action is Action.DELETE:
+        return change.phone
+    if change.action is Action.UPDATE and "phone" in change.body:
+        for item in change.changes:
+            if item.field == "phone" and item.old is not None:
+                return str(item.old)
+    return None
+
+
+def _claimed_phone(change: Change) -> str | None:
+    if change.action is Action.CREATE:
+        return change.phone
+    if change.action is Action.UPDATE and "phone" in change.body:
+        return str(change.body["phone"])
+    return None
+
+
+def order_changes(changes: Iterable[Change]) -> tuple[tuple[Change, ...], list[str]]:
+    """The documented order, and warnings about phone moves that cannot be ordered.
+
+    Creates, then updates, then deletes, each sorted by phone. A change that
+    frees a phone (a delete, or an update moving a contact off it) which
+    another change claims (a create, or an update moving a contact onto it)
+    is moved before the claimer; such freeing changes come first.
+    """
+    base = sorted(changes, key=_base_key)
+    claimers: dict[str, list[int]] = {}
+    for index, change in enumerate(base):
+        phone = _claimed_phone(change)
+        if phone is not None:
+            claimers.setdefault(phone, []).append(index)
+    if not claimers:
+        return tuple(base), []
+    successors: dict[int, list[int]] = {}
+    indegree = [0] * len(base)
+    freeing: set[int] = set()
+    for index, change in enumerate(base):
+        phone = _freed_phone(change)
+        if phone is None:
+            continue
+        for target in claimers.get(phone, ()):
+            if target != index:
+                successors.setdefault(index, []).append(target)
+                indegree[target] += 1
+                freeing.add(index)
+    if not freeing:
+        return tuple(base), []
+    ready = [(0 if i in freeing else 1, i) for i in range(len(base)) if indegree[i] == 0]
+    heapq.heapify(ready)
+    ordered: list[int] = []
+    while ready:
+        _, index = heapq.heappop(ready)
+        ordered.append(index)
+        for target in successors.get(index, ()):
+            indegree[target] -= 1
+            if indegree[target] == 0:
+                heapq.heappush(ready, (0 if target in freeing else 1, target))
+    warnings: list[str] = []
+    if len(ordered) < len(base):
+        done = set(ordered)
+        stuck = [i for i in range(len(base)) if i not in done]
+        phones = ", ".join(base[i].phone for i in stuck)
+        warnings.append(
+            f"contacts swap phones in a cycle ({phones}); apply cannot order these "
+            "changes and one of them will fail: change one phone at a time"
+        )
+        ordered.extend(stuck)
+    return tuple(base[i] for i in ordered), warnings
+
+
+# ---------------------------------------------------------------------------
+# Cost
+# ---------------------------------------------------------------------------
+
+
+def estimate_cost(
+    creates: int,
+    updates: int,
+    deletes: int,
+    *,
+    batch_size: int = MAX_BULK_BATCH,
+    per_minute: int | None = None,
+    per_hour: int | None = None,
+) -> CostEstimate:
+    """Requests by kind, and the seconds they take at the configured rate limits."""
+    bulk = math.ceil(creates / max(1, batch_size)) if creates else 0
+    total = bulk + updates + deletes
+    seconds = 0.0
+    if per_minute:
+        seconds = max(seconds, total * 60.0 / per_minute)
+    if per_hour:
+        seconds = max(seconds, total * 3600.0 / per_hour)
+    return CostEstimate(bulk=bulk, put=updates, delete=deletes, seconds=round(seconds, 1))
+
+
+# ---------------------------------------------------------------------------
+# The plan
+# ---------------------------------------------------------------------------
+
+
+def _percent(part: int, whole: int) -> float:
+    return 100.0 * part / whole if whole else 0.0
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _conflicts(
+    by_phone: Mapping[str, Sequence[RemoteContact]],
+    given: Iterable[Conflict],
+    targets: frozenset[str] | None,
+) -> tuple[Conflict, ...]:
+    found: dict[str, set[int]] = {}
+    for conflict in given:
+        found.setdefault(conflict.phone, set()).update(conflict.ids)
+    for phone, holders in by_phone.items():
+        if len(holders) > 1:
+            found.setdefault(phone, set()).update(r.id for r in holders)
+    return tuple(
+        Conflict(phone, tuple(sorted(ids)))
+        for phone, ids in sorted(found.items())
+        if targets is None or phone in targets
+    )
+
+
+def _holders(
+    phone: str,
+    first_holder: Mapping[str, RemoteContact],
+    duplicates: Mapping[str, Sequence[RemoteContact]],
+) -> Sequence[RemoteContact]:
+    if phone in duplicates:
+        return duplicates[phone]
+    return [first_holder[phone]] if phone in first_holder else []
+
+
+def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOptions) -> Plan:
+    """The changes that make `remote` match `desired`. Pure."""
+    defs = desired.custom_field_defs
+    region = desired.default_region
+    targets = options.targets
+    ownership = desired.ownership
+    marker = (ownership.field, ownership.value) if ownership is not None else None
+    warnings: list[str] = []
+    notes: list[str] = []
+    unsafe: list[str] = []
+
+    # Remote duplicates are rare: index the first holder of each phone, and
+    # keep full (id-sorted) lists only for the phones held more than once.
+    contacts = remote.contacts
+    # Later holders of a phone lose to earlier ones in a reversed comprehension.
+    first_holder: dict[str, RemoteContact] = {r.phone: r for r in reversed(contacts)}
+    by_phone: dict[str, list[RemoteContact]] = {}
+    if len(first_holder) != len(contacts):
+        for held in contacts:
+            if first_holder[held.phone] is not held:
+                by_phone.setdefault(held.phone, [first_holder[held.phone]]).append(held)
+    for phone, same_phone in by_phone.items():
+        same_phone.sort(key=lambda r: r.id)
+        first_holder[phone] = same_phone[0]
+
+    wanted: Sequence[DesiredContact] = desired.contacts
+    if targets is not None:
+        wanted = [d for d in desired.contacts if d.phone in targets]
+    has_pins = any(d.id is not None for d in wanted)
+    by_id: dict[int, RemoteContact] = {r.id: r for r in contacts} if has_pins else {}
+
+    # 1. Matching: id pins claim their remote contact before any phone match.
+    claimed: set[int] = set()
+    pinned: dict[int, RemoteContact] = {}
+    for index, contact in enumerate(wanted if has_pins else ()):
+        if contact.id is None:
+            continue
+        found = by_id.get(contact.id)
+        if found is None or found.id in claimed:
+            warnings.append(
+                f"{contact.phone}: pinned id {contact.id} was not found remotely; "
+                "matching by phone instead"
+            )
+            continue
+        claimed.add(found.id)
+        pinned[index] = found
+
+    # 2. Creates and updates. The fast path is the common "nothing changed"
+    # case: dict item views compare in C. `True == 1` slips through that
+    # comparison, and a remote boolean never normalises to a number, so
+    # integer and number keys get a type check.
+    numeric_keys = tuple(key for key, d in defs.items() if d.type in ("integer", "number"))
+    changes: list[Change] = []
+    unchanged = 0
+    for index, contact in enumerate(wanted):
+        match = pinned.get(index) if pinned else None
+        if match is None:
+            match = first_holder.get(contact.phone)
+            if match is not None and match.id in claimed:
+                match = next(
+                    (r for r in by_phone.get(contact.phone, ()) if r.id not in claimed), None
+                )
+            if match is None:
+                changes.append(_create(contact, marker))
+                continue
+        claimed.add(match.id)
+        remote_custom = match.custom_fields
+        if (
+            contact.fields.items() <= match.fields.items()
+            and contact.custom_fields.items() <= remote_custom.items()
+            and (contact.id is None or contact.phone == match.phone)
+            and (marker is None or remote_custom.get(marker[0]) == marker[1])
+        ):
+            same_types = True
+            for key in numeric_keys:
+                if key in contact.custom_fields and type(remote_custom[key]) is bool:
+                    same_types = False
+                    break
+            if same_types:
+                unchanged += 1
+                continue
+        update = _update(contact, match, defs, marker, region)
+        if update is None:
+            unchanged += 1
+        else:
+            changes.append(update)
+
+    # 3. Scope, not-declared remote contacts and prune.
+    if marker is not None:
+        in_scope = [r for r in remote.contacts if _marker_value(r, marker[0]) == marker[1]]
+    else:
+        in_scope = list(contacts)
+    undeclared = [
+        r for r in in_scope if r.id not in claimed and (targets is None or r.phone in targets)
+    ]
+    protected = {_try_phone(phone, region) for phone in desired.safety.protected}
+    deletes: list[Change] = []
+    if options.prune and not remote.complete:
+        warnings.append(
+            "--prune ignored: the remote view is partial (targeted refresh); "
+            "use --refresh full to prune"
+        )
+    elif options.prune:
+        for extra in sorted(undeclared, key=lambda r: (r.phone, r.id)):
+            if extra.phone in protected:
+                warnings.append(
+                    f"{extra.phone} (id {extra.id}) is protected and not declared; "
+                    "it is not deleted"
+                )
+                continue
+            deletes.append(_delete(extra))
+        changes.extend(deletes)
+    elif undeclared:
+        notes.append(
+            f"{len(undeclared)} remote contacts are not declared (use --prune to delete them)"
+        )
+    if not remote.complete and not options.prune and remote.total is not None:
+        # A targeted refresh never sees the contacts that are not declared, so the
+        # count above cannot be given; say so rather than imply there are none.
+        notes.append(
+            f"the account holds {remote.total} contacts; only the declared phones were "
+            "looked up (targeted refresh), so contacts that are not declared are not "
+            "counted here (use --refresh full to count them)"
+        )
+
+    # 4. Order, and phone moves onto phones that stay taken.
+    ordered, order_warnings = order_changes(changes)
+    warnings.extend(order_warnings)
+    deleted_ids = {c.id for c in deletes}
+    for change in ordered:
+        if change.action is Action.UPDATE and "phone" in change.body:
+            new_phone = str(change.body["phone"])
+            holder_ids = [
+                r.id
+                for r in _holders(new_phone, first_holder, by_phone)
+                if r.id != change.id and r.id not in deleted_ids and r.id not in claimed
+            ]
+            if holder_ids:
+                warnings.append(
+                    f"{new_phone}: contact id {change.id} moves to this phone, which remote "
+                    f"contact id {holder_ids[0]} still holds; the update may be refused"
+                )
+
+    # 5. Safety.
+    scope_count = len(in_scope)
+    update_count = sum(1 for c in ordered if c.action is Action.UPDATE)
+    if options.prune and deletes and not desired.contacts:
+        unsafe.append(
+            f"no contacts are declared: pruning would delete all {len(deletes)} "
+            "in-scope remote contacts"
+        )
+    if scope_count >= desired.safety.min_existing and scope_count > 0:
+        delete_share = _percent(len(deletes), scope_count)
+        if delete_share > desired.safety.max_delete_percent:
+            unsafe.append(
+                f"{_plural(len(deletes), 'delete')} would remove {delete_share:.1f}% of the "
+                f"{scope_count} in-scope remote contacts "
+                f"(safety.max_delete_percent: {desired.safety.max_delete_percent:g})"
+            )
+        update_share = _percent(update_count, scope_count)
+        if update_share > desired.safety.max_update_percent:
+            unsafe.append(
+                f"{_plural(update_count, 'update')} would change {update_share:.1f}% of the "
+                f"{scope_count} in-scope remote contacts "
+                f"(safety.max_update_percent: {desired.safety.max_update_percent:g})"
+            )
+
+    # 6. Reports.
+    skip = {marker[0]} if marker is not None else set()
+    seen_keys: set[str] = set()
+    for held in remote.contacts:
+        if targets is None or held.phone in targets:
+            seen_keys.update(held.custom_fields)
+    undeclared_keys = tuple(sorted(k for k in seen_keys if k not in defs and k not in skip))
+    conflicts = _conflicts(by_phone, remote.conflicts, targets)
+    for conflict in conflicts:
+        ids = ", ".join(str(i) for i in conflict.ids)
+        warnings.append(
+            f"{conflict.phone}: {len(conflict.ids)} remote contacts share this phone "
+            f"(ids {ids}); the lowest id is the match"
+        )
+
+    creates = sum(1 for c in ordered if c.action is Action.CREATE)
+    cost = estimate_cost(
+        creates,
+        update_count,
+        len(deletes),
+        batch_size=options.bulk_batch_size,
+        per_minute=options.per_minute,
+        per_hour=options.per_hour,
+    )
+    return Plan(
+        changes=ordered,
+        unchanged=unchanged,
+        safe=not unsafe,
+        unsafe_reasons=tuple(unsafe),
+        warnings=tuple(warnings),
+        conflicts=conflicts,
+        undeclared_custom_fields=undeclared_keys,
+        not_declared=len(undeclared),
+        cost=cost,
+        notes=tuple(notes),
+        in_scope=scope_count,
+    )
+
+
+# ---------------------------------------------------------------------------
+# The JSON form
+# ---------------------------------------------------------------------------
+
+
+def _source_to_dict(source: SourceRef | None) -> dict[str, Any] | None:
+    if source is None:
+        return None
+    return {"file": source.file, "line": source.line, "col": source.col}
+
+
+def change_to_dict(change: Change) -> dict[str, Any]:
+    """One change in the JSON form (stable key order)."""
+    out: dict[str, Any] = {"action": change.action.value, "phone": change.phone, "id": change.id}
+    if change.action is Action.UPDATE:
+        out["patch"] = _plain(change.body)
+        out["adopt"] = change.adopt
+    elif change.action is Action.CREATE:
+        out["body"] = _plain(change.body)
+    out["fields"] = [{"field": c.field, "old": c.old, "new": c.new} for c in change.changes]
+    out["fingerprint"] = change.fingerprint
+    out["source"] = _source_to_dict(change.source)
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    """The JSON form of a plan (schema in README, "plan" section). Stable key order."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "summary": plan.summary,
+        "safe": plan.safe,
+        "unsafe_reasons": list(plan.unsafe_reasons),
+        "warnings": list(plan.warnings),
+        "notes": list(plan.notes),
+        "not_declared": plan.not_declared,
+        "in_scope": plan.in_scope,
+        "conflicts": [{"phone": c.phone, "ids": list(c.ids)} for c in plan.conflicts],
+        "undeclared_custom_fields": list(plan.undeclared_custom_fields),
+        "cost": {
+            "bulk": plan.cost.bulk,
+            "put": plan.cost.put,
+            "delete": plan.cost.delete,
+            "total": plan.cost.total,
+            "seconds": plan.cost.seconds,
+        },
+        "changes": [change_to_dict(change) for change in plan.changes],
+    }
+
+
+def _require(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if key not in data:
+        raise PlanFileError(f"{where}: missing key {key!r}")
+    value = data[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise PlanFileError(f"{where}: {key!r} has the wrong type")
+    return value
+
+
+def _change_from_dict(item: Any, where: str) -> Change:
+    if not isinstance(item, Mapping):
+        raise PlanFileError(f"{where}: a change must be an object")
+    try:
+        action = Action(_require(item, "action", str, where))
+    except ValueError:
+        raise PlanFileError(f"{where}: unknown action {item.get('action')!r}") from None
+    phone = _require(item, "phone", str, where)
+    remote_id = item.get("id")
+    if remote_id is not None and (not isinstance(remote_id, int) or isinstance(remote_id, bool)):
+        raise PlanFileError(f"{where}: 'id' must be an integer or null")
+    if action is not Action.CREATE and remote_id is None:
+        raise PlanFileError(f"{where}: a {action.value} needs a remote id")
+    if action is Action.UPDATE:
+        body = _require(item, "patch", Mapping, where)
+    elif action is Action.CREATE:
+        body = _require(item, "body", Mapping, where)
+    else:
+        body = {}
+    fields = item.get("fields", [])
+    if not isinstance(fields, list) or not all(
+        isinstance(f, Mapping) and isinstance(f.get("field"), str) for f in fields
+    ):
+        raise PlanFileError(f"{where}: 'fields' must be a list of {{field, old, new}}")
+    source_raw = item.get("source")
+    source = None
+    if source_raw is not None:
+        if not isinstance(source_raw, Mapping):
+            raise PlanFileError(f"{where}: 'source' must be an object or null")
+        source = SourceRef(
+            str(source_raw.get("file", "")),
+            int(source_raw.get("line", 0)),
+            int(source_raw.get("col", 1)),
+        )
+    fp = item.get("fingerprint")
+    return Change(
+        action=action,
+        phone=phone,
+        id=remote_id,
+        body=dict(body),
+        changes=tuple(FieldChange(f["field"], f.get("old"), f.get("new")) for f in fields),
+        fingerprint=str(fp) if fp is not None else None,
+        source=source,
+        adopt=bool(item.get("adopt", False)),
+    )
+
+
+def plan_from_dict(data: Any) -> Plan:
+    """Rebuild a Plan from its JSON form; raises PlanFileError when it is not one."""
+    where = "plan"
+    if not isinstance(data, Mapping):
+        raise PlanFileError("plan: expected a JSON object")
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        raise PlanFileError(
+            f"plan: unsupported format_version {version!r} (this jcstate reads {FORMAT_VERSION})"
+        )
+    summary = _require(data, "summary", Mapping, where)
+    raw_changes = _require(data, "changes", list, where)
+    changes = tuple(
+        _change_from_dict(item, f"plan: changes[{i}]") for i, item in enumerate(raw_changes)
+    )
+    cost_raw = data.get("cost") or {}
+    conflicts_raw = data.get("conflicts") or []
+    try:
+        cost = CostEstimate(
+            bulk=int(cost_raw.get("bulk", 0)),
+            put=int(cost_raw.get("put", 0)),
+            delete=int(cost_raw.get("delete", 0)),
+            seconds=float(cost_raw.get("seconds", 0.0)),
+        )
+        conflicts = tuple(
+            Conflict(str(c["phone"]), tuple(int(i) for i in c["ids"])) for c in conflicts_raw
+        )
+        unchanged = int(summary.get("unchanged", 0))
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise PlanFileError(f"plan: malformed summary, cost or conflicts ({exc})") from None
+    plan = Plan(
+        changes=changes,
+        unchanged=unchanged,
+        safe=bool(_require(data, "safe", bool, where)),
+        unsafe_reasons=tuple(str(r) for r in data.get("unsafe_reasons", [])),
+        warnings=tuple(str(w) for w in data.get("warnings", [])),
+        conflicts=conflicts,
+        undeclared_custom_fields=tuple(str(k) for k in data.get("undeclared_custom_fields", [])),
+        not_declared=int(data.get("not_declared", 0)),
+        cost=cost,
+        notes=tuple(str(n) for n in data.get("notes", [])),
+        in_scope=int(data.get("in_scope", 0)),
+    )
+    for action in Action:
+        if summary.get(action.value) != plan.count(action):
+            raise PlanFileError(
+                f"plan: summary says {summary.get(action.value)!r} to {action.value} "
+                f"but the changes hold {plan.count(action)}"
+            )
+    return plan

@@ -1,0 +1,794 @@
+"""Carry out a Plan: bulk creates, PUT patches, DELETEs; staleness; convergence.
+
+Pure helpers (phases, batches, bulk-answer classification, staleness
+classification, the report) take and return plain values. The async
+functions are the shell: they talk to a client object with the methods of
+``jcstate.remote.client.JustCallClient`` and never decide anything the pure parts
+could decide.
+
+Order: the plan decides it. The changes are executed as consecutive runs of
+one action ("phases"), in the plan's order, so a delete the plan lists before
+a create (because it frees the phone the create needs) is done first. Inside a
+phase the items are independent and run concurrently, bounded by a semaphore,
+under the client's own pacing.
+
+Crash safety does not rest on the journal: creates go through the bulk
+endpoint, which upserts by phone, so a batch resent after a lost answer (or
+after kill -9 and a fresh plan) updates instead of duplicating; updates are
+idempotent patches; a delete answered 404 has nothing left to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, TypeVar
+
+from jcstate.core.model import DesiredState, RemoteContact, RemoteState, fingerprint
+from jcstate.core.normalize import try_normalize_phone
+from jcstate.core.outcome import ApplyReport, ItemResult, Outcome
+from jcstate.core.plan import MAX_BULK_BATCH, Action, Change, Plan, PlanOptions
+from jcstate.errors import (
+    ApiError,
+    AuthError,
+    BudgetExhaustedError,
+    NotFoundError,
+    StalePlanError,
+)
+
+if TYPE_CHECKING:
+    from jcstate.execute.journal import Journal
+    from jcstate.remote.client import BulkResult, JustCallClient
+
+T = TypeVar("T")
+
+#: How many contacts a listing page holds (the API's maximum per_page).
+LISTING_PAGE_SIZE = 100
+
+
+# ---------------------------------------------------------------------------
+# Values
+# ---------------------------------------------------------------------------
+
+_SUCCESS: dict[Action, Outcome] = {
+    Action.CREATE: Outcome.CREATED,
+    Action.UPDATE: Outcome.UPDATED,
+    Action.DELETE: Outcome.DELETED,
+}
+
+
+@dataclass(frozen=True)
+class ExecutionResult:
+    items: tuple[ItemResult, ...]
+    warnings: tuple[str, ...] = ()
+    duration_s: float = 0.0
+    #: set when the run stopped early (auth failure, hourly budget at zero)
+    aborted: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StaleContact:
+    """A contact the saved plan touches that is no longer as the plan saw it."""
+
+    action: Action
+    phone: str
+    id: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        who = f"{self.phone} (id {self.id})" if self.id is not None else self.phone
+        return f"{who}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class StalenessResult:
+    """Saved-plan re-check: changes still valid, stale ones, already applied ones."""
+
+    fresh: tuple[Change, ...]
+    stale: tuple[StaleContact, ...]
+    #: changes whose contact already is as declared (e.g. an interrupted earlier apply)
+    already_applied: tuple[Change, ...] = ()
+
+
+@dataclass(frozen=True)
+class Verification:
+    converged: bool
+    remaining: tuple[Change, ...] = ()
+    #: ids of the touched phones as they are now (fills in ids of new contacts)
+    ids_by_phone: Mapping[str, int] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------
+# Pure helpers
+# ---------------------------------------------------------------------------
+
+
+def plan_phases(changes: Sequence[Change]) -> list[tuple[Action, list[Change]]]:
+    """Split the plan into consecutive runs of one action, keeping the plan's order."""
+    phases: list[tuple[Action, list[Change]]] = []
+    for change in changes:
+        if phases and phases[-1][0] is change.action:
+            phases[-1][1].append(change)
+        else:
+            phases.append((change.action, [change]))
+    return phases
+
+
+def batches(items: Sequence[T], size: int) -> list[list[T]]:
+    """`items` in consecutive chunks of at most `size` (at least 1)."""
+    if size < 1:
+        raise ValueError("batch size must be at least 1")
+    return [list(items[start : start + size]) for start in range(0, len(items), size)]
+
+
+def phase_moves_phones_within(phase: Sequence[Change]) -> bool:
+    """True when a change of `phase` frees a phone that another change of it takes."""
+    freed: set[str] = set()
+    claimed: set[str] = set()
+    for change in phase:
+        if change.action is Action.DELETE:
+            freed.add(change.phone)
+        new_phone = change.body.get("phone")
+        if change.action is Action.UPDATE and isinstance(new_phone, str):
+            claimed.add(new_phone)
+            freed.update(str(fc.old) for fc in change.changes if fc.field == "phone" and fc.old)
+    return bool(freed & claimed)
+
+
+def classify_bulk_answer(
+    batch: Sequence[Change], answer: BulkResult, *, label: str, maybe_resent: bool = True
+) -> tuple[list[ItemResult], list[str]]:
+    """Map a bulk answer onto the batch's creates: per-record failures by index.
+
+    The answer carries only counts plus the failed records, so every record not
+    named in ``errors`` counts as applied. An ``updated`` count where creates
+    were expected means the phone already existed: someone created the
+    contact meanwhile (or an earlier attempt of this batch did and its answer
+    was lost); the upsert made it match the plan, which is worth a warning,
+    not a failure.
+    """
+    failures: dict[int, str] = {}
+    by_phone = {change.phone: index for index, change in enumerate(batch)}
+    warnings: list[str] = []
+    unattributed = 0
+    for error in answer.errors:
+        index = error.index if 0 <= error.index < len(batch) else None
+        if index is None and error.phone is not None:
+            index = by_phone.get(try_normalize_phone(error.phone))
+        if index is None:
+            unattributed += 1
+            continue
+        failures[index] = error.message or "rejected by the server"
+    items = [
+        ItemResult(Action.CREATE, change.phone, change.id, Outcome.FAILED, failures[index])
+        if index in failures
+        else ItemResult(Action.CREATE, change.phone, change.id, Outcome.CREATED)
+        for index, change in enumerate(batch)
+    ]
+    if answer.updated:
+        cause = (
+            "someone created them meanwhile, or an earlier attempt of this batch whose "
+            "answer was lost"
+            if maybe_resent
+            else "someone created them meanwhile"
+        )
+        warnings.append(
+            f"{label}: {answer.updated} of {len(batch)} contacts already existed and were "
+            f"updated instead of created ({cause})"
+        )
+    missing_details = answer.failed - len(failures)
+    if unattributed or missing_details > 0:
+        count = max(unattributed, missing_details)
+        warnings.append(
+            f"{label}: the server reported {count} failed records it did not identify; "
+            "the convergence check shows which contacts differ"
+        )
+    return items, warnings
+
+
+def touched_phones(changes: Iterable[Change], region: str = "US") -> frozenset[str]:
+    """Every phone a change reads or writes (both sides of a phone change)."""
+    phones: set[str] = set()
+    for change in changes:
+        phones.add(change.phone)
+        new_phone = change.body.get("phone")
+        if isinstance(new_phone, str):
+            phones.add(try_normalize_phone(new_phone, region))
+        for field_change in change.changes:
+            if field_change.field == "phone":
+                for value in (field_change.old, field_change.new):
+                    if isinstance(value, str) and value:
+                        phones.add(try_normalize_phone(value, region))
+    return frozenset(phones)
+
+
+def staleness_request_costs(plan: Plan, changes: Sequence[Change]) -> tuple[int, int]:
+    """(targeted, listing): requests to re-check `changes` one by one, or by one listing.
+
+    Targeted: a GET per id (updates, deletes) and a phone lookup per create.
+    Listing: the pages of the account as the plan counted it.
+    """
+    targeted = len(changes)
+    remote_count = (
+        plan.unchanged + plan.count(Action.UPDATE) + plan.count(Action.DELETE) + plan.not_declared
+    )
+    listing = max(1, math.ceil(remote_count / LISTING_PAGE_SIZE))
+    return targeted, listing
+
+
+def classify_staleness(
+    changes: Sequence[Change],
+    by_id: Mapping[int, RemoteContact | None],
+    by_phone: Mapping[str, Sequence[RemoteContact]],
+) -> list[StaleContact | None]:
+    """For each change: None when the remote contact is as the plan saw it, else why not."""
+    verdicts: list[StaleContact | None] = []
+    for change in changes:
+        if change.action is Action.CREATE:
+            present = by_phone.get(change.phone, ())
+            if present:
+                ids = ", ".join(str(contact.id) for contact in present)
+                verdicts.append(
+                    StaleContact(
+                        change.action, change.phone, None, f"created since the plan (id {ids})"
+                    )
+                )
+            else:
+                verdicts.append(None)
+            continue
+        if change.id is None:  # pragma: no cover - the plan always pins updates/deletes
+            verdicts.append(StaleContact(change.action, change.phone, None, "no remote id"))
+            continue
+        current = by_id.get(change.id)
+        if current is None:
+            verdicts.append(
+                StaleContact(change.action, change.phone, change.id, "deleted since the plan")
+            )
+        elif change.fingerprint is not None and fingerprint(current) != change.fingerprint:
+            verdicts.append(
+                StaleContact(change.action, change.phone, change.id, "changed since the plan")
+            )
+        else:
+            verdicts.append(None)
+    return verdicts
+
+
+def stale_message(stale: Sequence[StaleContact], limit: int = 20) -> str:
+    count = len(stale)
+    lines = [f"{count} contact{'s' if count != 1 else ''} changed since the plan was made:"]
+    lines += [f"  {contact}" for contact in stale[:limit]]
+    if count > limit:
+        lines.append(f"  ... and {count - limit} more")
+    lines.append("Run `jcstate plan` again, or pass --skip-stale to apply the rest.")
+    return "\n".join(lines)
+
+
+def build_report(
+    execution: ExecutionResult,
+    *,
+    skipped: Sequence[ItemResult] = (),
+    verification: Verification,
+    requests: Mapping[str, int],
+    requests_by_stage: Mapping[str, int],
+    duration_s: float,
+    extra_warnings: Sequence[str] = (),
+) -> ApplyReport:
+    """Combine execution, skipped items and the convergence check into one report."""
+    ids = verification.ids_by_phone
+    items = tuple(
+        replace(item, id=ids[item.phone])
+        if item.id is None and item.outcome is Outcome.CREATED and item.phone in ids
+        else item
+        for item in (*skipped, *execution.items)
+    )
+    return ApplyReport(
+        items=items,
+        warnings=(*extra_warnings, *execution.warnings),
+        requests=dict(requests),
+        requests_by_stage=dict(requests_by_stage),
+        converged=verification.converged,
+        remaining=verification.remaining,
+        duration_s=duration_s,
+        aborted=execution.aborted,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Execution
+# ---------------------------------------------------------------------------
+
+_FATAL = (AuthError, BudgetExhaustedError)
+
+
+class _Run:
+    """State of one execution: results in plan order, the journal, the abort flag."""
+
+    def __init__(
+        self,
+        journal: Journal | None,
+        on_item: Callable[[ItemResult], None] | None,
+    ) -> None:
+        self.journal = journal
+        self.on_item = on_item
+        self.warnings: list[str] = []
+        self.aborted: str | None = None
+
+    def record(self, item: ItemResult) -> ItemResult:
+        if self.journal is not None:
+            self.journal.record_item(item)
+        if self.on_item is not None:
+            self.on_item(item)
+        return item
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+        if self.journal is not None:
+            self.journal.event("warning", message=message)
+
+    def not_attempted(self, change: Change) -> ItemResult:
+        return self.record(
+            ItemResult(
+                change.action,
+                change.phone,
+                change.id,
+                Outcome.FAILED,
+                f"not attempted: {self.aborted}",
+            )
+        )
+
+    def fail(self, change: Change, exc: ApiError) -> ItemResult:
+        if isinstance(exc, _FATAL) and self.aborted is None:
+            self.aborted = str(exc)
+        return self.record(
+            ItemResult(change.action, change.phone, change.id, Outcome.FAILED, str(exc))
+        )
+
+
+async def execute_plan(
+    plan: Plan,
+    client: JustCallClient,
+    *,
+    changes: Sequence[Change] | None = None,
+    batch_size: int = MAX_BULK_BATCH,
+    concurrency: int = 4,
+    journal: Journal | None = None,
+    on_item: Callable[[ItemResult], None] | None = None,
+) -> ExecutionResult:
+    """Run the plan's changes (or `changes`, a subset in plan order); never raises ApiError.
+
+    Each item's outcome is recorded; a failed item does not stop the others,
+    except an authentication failure or an exhausted hourly budget, after
+    which nothing more is sent and the rest are reported as not attempted.
+    """
+    if not 1 <= batch_size <= MAX_BULK_BATCH:
+        raise ValueError(f"batch size must be between 1 and {MAX_BULK_BATCH}")
+    started = time.monotonic()
+    run = _Run(journal, on_item)
+    semaphore = asyncio.Semaphore(max(1, concurrency))
+    results: list[ItemResult] = []
+    todo = plan.changes if changes is None else changes
+
+    for number, (action, phase) in enumerate(plan_phases(todo), start=1):
+        if journal is not None:
+            journal.event("phase", number=number, action=action.value, count=len(phase))
+        if action is Action.CREATE:
+            chunks = batches(phase, batch_size)
+            jobs: list[Awaitable[list[ItemResult]]] = [
+                _create_batch(client, chunk, semaphore, run, f"bulk batch {index}/{len(chunks)}")
+                for index, chunk in enumerate(chunks, start=1)
+            ]
+        elif phase_moves_phones_within(phase):
+            # One change frees a phone another one here takes: keep the plan's order.
+            for change in phase:
+                results.extend(await _single(client, change, semaphore, run))
+            continue
+        else:
+            jobs = [_single(client, change, semaphore, run) for change in phase]
+        for chunk_items in await asyncio.gather(*jobs):
+            results.extend(chunk_items)
+
+    return ExecutionResult(
+        items=tuple(results),
+        warnings=tuple(run.warnings),
+        duration_s=time.monotonic() - started,
+        aborted=run.aborted,
+    )
+
+
+def _bulk_attempts(client: JustCallClient) -> int:
+    return client.stats.bulk
+
+
+async def _create_batch(
+    client: JustCallClient,
+    batch: list[Change],
+    semaphore: asyncio.Semaphore,
+    run: _Run,
+    label: str,
+) -> list[ItemResult]:
+    async with semaphore:
+        if run.aborted is not None:
+            return [run.not_attempted(change) for change in batch]
+        bulk_before = _bulk_attempts(client)
+        try:
+            answer = await client.bulk_upsert([dict(change.body) for change in batch])
+        except ApiError as exc:
+            return [run.fail(change, exc) for change in batch]
+        # One bulk attempt in the window: this batch was sent once, so an "updated"
+        # count cannot come from our own lost first attempt.
+        maybe_resent = _bulk_attempts(client) - bulk_before != 1
+    items, warnings = classify_bulk_answer(batch, answer, label=label, maybe_resent=maybe_resent)
+    for message in warnings:
+        run.warn(message)
+    return [run.record(item) for item in items]
+
+
+async def _single(
+    client: JustCallClient, change: Change, semaphore: asyncio.Semaphore, run: _Run
+) -> list[ItemResult]:
+    if change.id is None:
+        return [
+            run.record(
+                ItemResult(
+                    change.action, change.phone, None, Outcome.FAILED, "the plan gives no remote id"
+                )
+            )
+        ]
+    async with semaphore:
+        if run.aborted is not None:
+            return [run.not_attempted(change)]
+        try:
+            if change.action is Action.UPDATE:
+                await client.update_contact(change.id, dict(change.body))
+                return [
+                    run.record(ItemResult(change.action, change.phone, change.id, Outcome.UPDATED))
+                ]
+            await client.delete_contact(change.id)
+            return [run.record(ItemResult(change.action, change.phone, change.id, Outcome.DELETED))]
+        except NotFoundError as exc:
+            if change.action is Action.DELETE:
+                # 404 on the first attempt: someone else deleted it; the goal holds.
+                run.warn(f"{change.phone} (id {change.id}) was already deleted")
+                return [
+                    run.record(
+                        ItemResult(
+                            change.action, change.phone, change.id, Outcome.DELETED, "already gone"
+                        )
+                    )
+                ]
+            return [
+                run.record(
+                    ItemResult(
+                        change.action,
+                        change.phone,
+                        change.id,
+                        Outcome.FAILED,
+                        f"contact no longer exists ({exc.detail})",
+                    )
+                )
+            ]
+        except ApiError as exc:
+            return [run.fail(change, exc)]
+
+
+# ---------------------------------------------------------------------------
+# Saved plans: re-check each touched contact
+# ---------------------------------------------------------------------------
+
+
+async def _gather_bounded(
+    factories: Sequence[Callable[[], Awaitable[T]]], concurrency: int
+) -> list[T]:
+    semaphore = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(factory: Callable[[], Awaitable[T]]) -> T:
+        async with semaphore:
+            return await factory()
+
+    return list(await asyncio.gather(*(one(factory) for factory in factories)))
+
+
+async def _get_or_none(client: JustCallClient, contact_id: int) -> RemoteContact | None:
+    try:
+        return await client.get_contact(contact_id)
+    except NotFoundError:
+        return None
+
+
+async def lookup_current(
+    plan: Plan,
+    changes: Sequence[Change],
+    client: JustCallClient,
+    *,
+    concurrency: int = 4,
+    list_all: Callable[[], Awaitable[RemoteState]] | None = None,
+) -> tuple[dict[int, RemoteContact | None], dict[str, list[RemoteContact]]]:
+    """The current remote contacts of `changes`, by id and by phone, in the fewest requests."""
+    targeted, listing = staleness_request_costs(plan, changes)
+    by_id: dict[int, RemoteContact | None] = {}
+    by_phone: dict[str, list[RemoteContact]] = {}
+    if list_all is not None and listing < targeted:
+        state = await list_all()
+        wanted_ids = {change.id for change in changes if change.id is not None}
+        by_id = dict.fromkeys(wanted_ids)
+        for contact in state.contacts:
+            if contact.id in wanted_ids:
+                by_id[contact.id] = contact
+            by_phone.setdefault(contact.phone, []).append(contact)
+        return by_id, by_phone
+
+    with_id = [change.id for change in changes if change.id is not None]
+    create_phones = [change.phone for change in changes if change.action is Action.CREATE]
+
+    def get_factory(contact_id: int) -> Callable[[], Awaitable[RemoteContact | None]]:
+        return lambda: _get_or_none(client, contact_id)
+
+    def find_factory(phone: str) -> Callable[[], Awaitable[list[RemoteContact]]]:
+        return lambda: client.find_by_phone(phone)
+
+    found = await _gather_bounded([get_factory(i) for i in with_id], concurrency)
+    by_id = dict(zip(with_id, found, strict=True))
+    looked_up = await _gather_bounded([find_factory(p) for p in create_phones], concurrency)
+    for phone, contacts in zip(create_phones, looked_up, strict=True):
+        by_phone[phone] = list(contacts)
+    return by_id, by_phone
+
+
+async def check_saved_plan(
+    plan: Plan,
+    client: JustCallClient,
+    desired: DesiredState,
+    *,
+    skip_stale: bool,
+    concurrency: int = 4,
+    list_all: Callable[[], Awaitable[RemoteState]] | None = None,
+    replan: Callable[[DesiredState, RemoteState, PlanOptions], Plan] | None = None,
+) -> StalenessResult:
+    """Re-check the saved plan's contacts against their fingerprints.
+
+    A contact that changed but already is as declared (an interrupted earlier
+    apply got there first) is not stale: there is nothing left to do for it.
+    Any other change refuses the whole plan (StalePlanError naming the
+    contacts), unless `skip_stale`, which leaves those contacts alone.
+    """
+    changes = plan.changes
+    by_id, by_phone = await lookup_current(
+        plan, changes, client, concurrency=concurrency, list_all=list_all
+    )
+    verdicts = classify_staleness(changes, by_id, by_phone)
+    suspicious = [
+        (change, verdict)
+        for change, verdict in zip(changes, verdicts, strict=True)
+        if verdict is not None
+    ]
+    done = {
+        id(change)
+        for change in _already_as_declared(
+            [change for change, _ in suspicious], by_id, by_phone, desired, replan
+        )
+    }
+    fresh: list[Change] = []
+    stale: list[StaleContact] = []
+    already: list[Change] = []
+    for change, verdict in zip(changes, verdicts, strict=True):
+        if verdict is None:
+            fresh.append(change)
+        elif id(change) in done:
+            already.append(change)
+        else:
+            stale.append(verdict)
+    if stale and not skip_stale:
+        raise StalePlanError(stale_message(stale))
+    return StalenessResult(fresh=tuple(fresh), stale=tuple(stale), already_applied=tuple(already))
+
+
+def _already_as_declared(
+    changes: Sequence[Change],
+    by_id: Mapping[int, RemoteContact | None],
+    by_phone: Mapping[str, Sequence[RemoteContact]],
+    desired: DesiredState,
+    replan: Callable[[DesiredState, RemoteState, PlanOptions], Plan] | None,
+) -> list[Change]:
+    """The changes whose contact needs nothing more: deleted already, or as declared."""
+    if not changes:
+        return []
+    done: list[Change] = []
+    to_replan: list[Change] = []
+    for change in changes:
+        if change.action is Action.DELETE:
+            if change.id is not None and by_id.get(change.id) is None:
+                done.append(change)
+        else:
+            to_replan.append(change)
+    if not to_replan:
+        return done
+    if replan is None:
+        from jcstate.core.plan import compute_plan
+
+        replan = compute_plan
+    contacts: dict[int, RemoteContact] = {}
+    for change in to_replan:
+        current = by_id.get(change.id) if change.id is not None else None
+        if current is not None:
+            contacts[current.id] = current
+        for contact in by_phone.get(change.phone, ()):
+            contacts[contact.id] = contact
+    phones = touched_phones(to_replan, desired.default_region)
+    state = RemoteState(contacts=tuple(contacts.values()), complete=False)
+    remaining = replan(desired, state, PlanOptions(prune=False, targets=phones))
+    pending = {change.phone for change in remaining.changes}
+    for change in to_replan:
+        present = change.id is None or by_id.get(change.id) is not None
+        if (
+            present
+            and change.phone not in pending
+            and change.phone in {contact.phone for contact in contacts.values()}
+        ):
+            done.append(change)
+    return done
+
+
+# ---------------------------------------------------------------------------
+# Convergence: plan the touched contacts again
+# ---------------------------------------------------------------------------
+
+
+def evaluate_convergence(
+    attempted: Sequence[Change],
+    desired: DesiredState,
+    current: RemoteState,
+    replan: Callable[[DesiredState, RemoteState, PlanOptions], Plan],
+) -> Verification:
+    """Pure: what is still different about the attempted changes' contacts."""
+    if not attempted:
+        return Verification(converged=True)
+    phones = touched_phones(attempted, desired.default_region)
+    remaining = list(replan(desired, current, PlanOptions(prune=False, targets=phones)).changes)
+    # A targeted view never prunes, so a delete that did not happen is found by its id.
+    present_ids = {contact.id for contact in current.contacts}
+    remaining += [
+        change
+        for change in attempted
+        if change.action is Action.DELETE and change.id in present_ids
+    ]
+    ids_by_phone: dict[str, int] = {}
+    for contact in sorted(current.contacts, key=lambda c: c.id, reverse=True):
+        if contact.phone in phones:
+            ids_by_phone[contact.phone] = contact.id
+    return Verification(
+        converged=not remaining, remaining=tuple(remaining), ids_by_phone=ids_by_phone
+    )
+
+
+async def verify_convergence(
+    attempted: Sequence[Change],
+    desired: DesiredState,
+    fetch: Callable[[frozenset[str]], Awaitable[RemoteState]],
+    replan: Callable[[DesiredState, RemoteState, PlanOptions], Plan] | None = None,
+) -> Verification:
+    """Re-fetch the attempted changes' phones and plan them again."""
+    if not attempted:
+        return Verification(converged=True)
+    if replan is None:
+        from jcstate.core.plan import compute_plan
+
+        replan = compute_plan
+    current = await fetch(touched_phones(attempted, desired.default_region))
+    return evaluate_convergence(attempted, desired, current, replan)
+
+
+# ---------------------------------------------------------------------------
+# The whole apply of one plan: re-check (saved plans), execute, verify
+# ---------------------------------------------------------------------------
+
+
+def _stats_dict(client: JustCallClient) -> dict[str, int]:
+    return client.stats.as_dict()
+
+
+async def apply_plan(
+    plan: Plan,
+    client: JustCallClient,
+    desired: DesiredState,
+    *,
+    fetch_touched: Callable[[frozenset[str]], Awaitable[RemoteState]],
+    saved: bool = False,
+    skip_stale: bool = False,
+    list_all: Callable[[], Awaitable[RemoteState]] | None = None,
+    batch_size: int = MAX_BULK_BATCH,
+    concurrency: int = 4,
+    journal: Journal | None = None,
+    on_item: Callable[[ItemResult], None] | None = None,
+    requests_before: Mapping[str, int] | None = None,
+    replan: Callable[[DesiredState, RemoteState, PlanOptions], Plan] | None = None,
+    started: float | None = None,
+) -> ApplyReport:
+    """Apply `plan` and check the result; raises StalePlanError for a stale saved plan.
+
+    `requests_before` is the stage breakdown of requests already spent (the
+    refresh of a fresh plan); the report adds "staleness", "apply", "verify".
+    `started` (time.monotonic()) lets the duration include that refresh.
+    """
+    started = time.monotonic() if started is None else started
+    stages: dict[str, int] = dict(requests_before or {})
+    mark = client.stats.total
+    skipped: list[ItemResult] = []
+    changes: Sequence[Change] = plan.changes
+    if saved:
+        if journal is not None:
+            journal.event("stage", name="staleness", contacts=len(plan.changes))
+        check = await check_saved_plan(
+            plan,
+            client,
+            desired,
+            skip_stale=skip_stale,
+            concurrency=concurrency,
+            list_all=list_all,
+            replan=replan,
+        )
+        stages["staleness"] = client.stats.total - mark
+        mark = client.stats.total
+        changes = check.fresh
+        for stale in check.stale:
+            skipped.append(
+                ItemResult(stale.action, stale.phone, stale.id, Outcome.SKIPPED, stale.reason)
+            )
+        for change in check.already_applied:
+            skipped.append(
+                ItemResult(
+                    change.action,
+                    change.phone,
+                    change.id,
+                    Outcome.SKIPPED,
+                    "already as declared (applied earlier)",
+                )
+            )
+        for item in skipped:
+            if journal is not None:
+                journal.record_item(item)
+            if on_item is not None:
+                on_item(item)
+
+    if journal is not None:
+        journal.event("stage", name="apply", changes=len(changes))
+    execution = await execute_plan(
+        plan,
+        client,
+        changes=changes,
+        batch_size=batch_size,
+        concurrency=concurrency,
+        journal=journal,
+        on_item=on_item,
+    )
+    stages["apply"] = client.stats.total - mark
+    mark = client.stats.total
+
+    if journal is not None:
+        journal.event("stage", name="verify")
+    if execution.aborted is not None:
+        # Nothing more can be sent (bad credentials, no budget): report what is known.
+        verification = Verification(converged=False)
+    else:
+        verification = await verify_convergence(changes, desired, fetch_touched, replan)
+    stages["verify"] = client.stats.total - mark
+
+    report = build_report(
+        execution,
+        skipped=skipped,
+        verification=verification,
+        requests=_stats_dict(client),
+        requests_by_stage=stages,
+        duration_s=time.monotonic() - started,
+    )
+    if journal is not None:
+        journal.event(
+            "finished",
+            summary=report.summary,
+            converged=report.converged,
+            remaining=len(report.remaining),
+            requests=dict(report.requests),
+        )
+    return report

@@ -1,0 +1,219 @@
+"""Saved plans (`jcstate plan --out FILE`, `jcstate apply FILE`): JSON, file mode 0600.
+
+A plan file holds the plan's JSON form (`plan_to_dict`), the digest of the
+project's files it was made from, the API URL (never the credentials), the
+plan options, when it was made, and the fingerprint of every remote contact
+the plan touches, so `apply` can refuse a plan made from other files or
+against contacts that changed since.
+
+::
+
+    {"kind": "jcstate-plan", "format_version": 1, "created_at": "...Z",
+     "jcstate_version": "0.1.0", "config_digest": "sha256...",
+     "api_url": "https://api.justcall.io", "options": {...},
+     "fingerprints": {"<remote id>": "<fingerprint>", ...}, "plan": {...}}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from jcstate import __version__
+from jcstate.core.model import Project
+from jcstate.core.plan import (
+    FORMAT_VERSION,
+    MAX_BULK_BATCH,
+    Plan,
+    PlanOptions,
+    plan_from_dict,
+    plan_to_dict,
+)
+from jcstate.errors import PlanFileError
+
+KIND = "jcstate-plan"
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    plan: Plan
+    config_digest: str
+    api_url: str | None
+    options: PlanOptions = field(default_factory=PlanOptions)
+    created_at: str | None = None
+    #: remote id -> fingerprint of that contact when the plan was made
+    fingerprints: Mapping[int, str] = field(default_factory=dict)
+
+
+def public_url(url: str) -> str:
+    """The URL without any user:password part (credentials are never saved)."""
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and (parts.username or parts.password):
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        parts = parts._replace(netloc=netloc)
+    return urlunsplit(parts)
+
+
+def options_to_dict(options: PlanOptions) -> dict[str, Any]:
+    return {
+        "prune": options.prune,
+        "targets": sorted(options.targets) if options.targets is not None else None,
+        "bulk_batch_size": options.bulk_batch_size,
+        "per_minute": options.per_minute,
+        "per_hour": options.per_hour,
+    }
+
+
+def options_from_dict(data: Any, where: str) -> PlanOptions:
+    if data is None:
+        return PlanOptions()
+    if not isinstance(data, Mapping):
+        raise PlanFileError(f"{where}: 'options' must be an object")
+    targets = data.get("targets")
+    try:
+        return PlanOptions(
+            prune=bool(data.get("prune", False)),
+            targets=frozenset(str(t) for t in targets) if targets is not None else None,
+            bulk_batch_size=int(data.get("bulk_batch_size", MAX_BULK_BATCH)),
+            per_minute=int(data["per_minute"]) if data.get("per_minute") else None,
+            per_hour=int(data["per_hour"]) if data.get("per_hour") else None,
+        )
+    except (TypeError, ValueError) as exc:
+        raise PlanFileError(f"{where}: malformed 'options' ({exc})") from None
+
+
+def touched_fingerprints(plan: Plan) -> dict[str, str]:
+    return {
+        str(change.id): change.fingerprint
+        for change in plan.changes
+        if change.id is not None and change.fingerprint is not None
+    }
+
+
+def plan_file_dict(
+    plan: Plan,
+    *,
+    config_digest: str,
+    api_url: str,
+    options: PlanOptions | None = None,
+    created_at: str,
+) -> dict[str, Any]:
+    """The plan file's content (pure)."""
+    return {
+        "kind": KIND,
+        "format_version": FORMAT_VERSION,
+        "created_at": created_at,
+        "jcstate_version": __version__,
+        "config_digest": config_digest,
+        "api_url": public_url(api_url),
+        "options": options_to_dict(options or PlanOptions()),
+        "fingerprints": touched_fingerprints(plan),
+        "plan": plan_to_dict(plan),
+    }
+
+
+def save_plan(
+    path: Path,
+    plan: Plan,
+    *,
+    project: Project,
+    api_url: str,
+    options: PlanOptions | None = None,
+) -> None:
+    """Write the plan file atomically with mode 0600 (it names contacts)."""
+    created_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    content = plan_file_dict(
+        plan,
+        config_digest=project.digest,
+        api_url=api_url,
+        options=options,
+        created_at=created_at,
+    )
+    text = json.dumps(content, indent=2, ensure_ascii=False) + "\n"
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
+    except OSError as exc:
+        raise PlanFileError(f"{path}: cannot write the plan file ({exc.strerror})") from None
+    try:
+        os.fchmod(handle, 0o600)
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temp_name, target)
+    except OSError as exc:
+        Path(temp_name).unlink(missing_ok=True)
+        raise PlanFileError(f"{path}: cannot write the plan file ({exc.strerror})") from None
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+def saved_plan_from_dict(data: Any, where: str) -> SavedPlan:
+    """Validate a plan file's content (pure); raises PlanFileError naming `where`."""
+    if not isinstance(data, Mapping) or data.get("kind") != KIND:
+        raise PlanFileError(f"{where}: not a jcstate plan file (made by `jcstate plan --out`)")
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        raise PlanFileError(
+            f"{where}: unsupported plan file format_version {version!r} "
+            f"(this jcstate reads {FORMAT_VERSION}); make the plan again"
+        )
+    digest = data.get("config_digest")
+    if not isinstance(digest, str) or not digest:
+        raise PlanFileError(f"{where}: missing 'config_digest'")
+    api_url = data.get("api_url")
+    if api_url is not None and not isinstance(api_url, str):
+        raise PlanFileError(f"{where}: 'api_url' must be a string")
+    raw_prints = data.get("fingerprints") or {}
+    if not isinstance(raw_prints, Mapping):
+        raise PlanFileError(f"{where}: 'fingerprints' must be an object")
+    try:
+        fingerprints = {int(k): str(v) for k, v in raw_prints.items()}
+    except ValueError:
+        raise PlanFileError(f"{where}: 'fingerprints' keys must be remote ids") from None
+    try:
+        plan = plan_from_dict(data.get("plan"))
+    except PlanFileError as exc:
+        raise PlanFileError(f"{where}: {exc}") from None
+    for change in plan.changes:
+        if change.id is not None and change.fingerprint != fingerprints.get(change.id):
+            raise PlanFileError(
+                f"{where}: the fingerprint of contact id {change.id} does not match the plan; "
+                "the file was edited"
+            )
+    created = data.get("created_at")
+    return SavedPlan(
+        plan=plan,
+        config_digest=digest,
+        api_url=api_url,
+        options=options_from_dict(data.get("options"), where),
+        created_at=str(created) if created is not None else None,
+        fingerprints=fingerprints,
+    )
+
+
+def load_plan(path: Path) -> SavedPlan:
+    """Read and validate a plan file; PlanFileError on anything that is not one."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PlanFileError(f"{path}: plan file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlanFileError(f"{path}: cannot read the plan file ({exc})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PlanFileError(
+            f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}); "
+            "is this a file from `jcstate plan --out`?"
+        ) from None
+    return saved_plan_from_dict(data, str(path))

@@ -1,0 +1,307 @@
+"""Adopt remote edits into the YAML files, in place (`jcstate drift --adopt`).
+
+The files are re-read in ruamel.yaml round-trip mode, each changed contact's
+entry is found by its `id` pin or its normalised phone, and only the changed
+values are set: comments, key order, quoting and every untouched line stay as
+they were. A value the contact inherited from `defaults` is written on the
+contact itself (changing `defaults` would change its siblings too). New keys
+go where `jcstate fmt` would put them.
+
+`adopt_unmanaged` appends the unmanaged remote contacts to one file (created
+in the canonical form if missing) and makes sure the project's contacts globs
+match it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, ScalarString
+
+from jcstate.core.drift import ChangedContact, DriftReport, FieldDrift
+from jcstate.core.model import CONTACT_KEYS, CustomFieldDef, Project
+from jcstate.core.normalize import try_normalize_phone
+from jcstate.errors import Diagnostic, JcstateError
+from jcstate.project.export import build_export, ensure_globs, load_for_edit, write_atomically
+from jcstate.project.yamlio import (
+    canonical_entry,
+    dump_roundtrip_str,
+    render_contacts_file,
+)
+
+
+@dataclass
+class AdoptResult:
+    #: files written, relative to the project root
+    files: list[str] = field(default_factory=list)
+    contacts: int = 0
+    fields: int = 0
+    unmanaged_added: int = 0
+    #: what was not adopted, and why (one line each)
+    skipped: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FieldWrite:
+    """One value to set on a contact entry: `key` is a contact key, `custom_key` inside it."""
+
+    key: str
+    value: Any
+    custom_key: str | None = None
+
+
+def planned_writes(
+    item: ChangedContact, defs: Mapping[str, CustomFieldDef]
+) -> tuple[list[FieldWrite], list[str]]:
+    """The values adopting `item` writes, and why any of its fields cannot be adopted. Pure."""
+    writes: list[FieldWrite] = []
+    skipped: list[str] = []
+    for drift in item.fields:
+        if not drift.adoptable:
+            skipped.append(f"{item.phone}: {drift.field} not adopted: {drift.note}")
+            continue
+        writes.append(_write_for(drift, defs))
+    return writes, skipped
+
+
+def _write_for(drift: FieldDrift, defs: Mapping[str, CustomFieldDef]) -> FieldWrite:
+    key = drift.custom_key
+    if key is None:
+        if drift.field == "phone":
+            return FieldWrite("phone", DoubleQuotedScalarString(str(drift.remote)))
+        return FieldWrite(drift.field, drift.remote)
+    value = drift.remote
+    definition = defs.get(key)
+    if definition is not None and definition.type == "date" and isinstance(value, str):
+        # Written as a YAML date (unquoted), as a user types it.
+        value = dt.date.fromisoformat(value)
+    return FieldWrite("custom_fields", value, custom_key=key)
+
+
+# ---------------------------------------------------------------------------
+# Editing round-trip mappings
+# ---------------------------------------------------------------------------
+
+
+def _styled(old: Any, new: Any) -> Any:
+    """`new` in the quoting style `old` was written in (a quoted string stays quoted)."""
+    if isinstance(old, ScalarString) and isinstance(new, str) and not isinstance(new, ScalarString):
+        return type(old)(new)
+    return new
+
+
+def set_key(mapping: MutableMapping[Any, Any], key: str, value: Any, order: Sequence[str]) -> None:
+    """Set `key`, keeping its place (and quoting) if present, else inserting it in `order`."""
+    if key in mapping:
+        mapping[key] = _styled(mapping[key], value)
+        return
+    rank = {name: index for index, name in enumerate(order)}
+    position = len(mapping)
+    if key in rank:
+        for index, existing in enumerate(mapping):
+            if rank.get(existing, len(order)) > rank[key]:
+                position = index
+                break
+    else:
+        keys = list(mapping)
+        if keys == sorted(keys, key=str):
+            position = sum(1 for existing in keys if str(existing) < key)
+    if isinstance(mapping, CommentedMap) and position < len(mapping):
+        mapping.insert(position, key, value)
+    else:
+        mapping[key] = value
+
+
+def apply_write(entry: CommentedMap, write: FieldWrite) -> None:
+    if write.custom_key is None:
+        set_key(entry, write.key, write.value, CONTACT_KEYS)
+        return
+    custom = entry.get("custom_fields")
+    if not isinstance(custom, MutableMapping):
+        custom = CommentedMap()
+        if "custom_fields" in entry:
+            entry["custom_fields"] = custom
+        else:
+            set_key(entry, "custom_fields", custom, CONTACT_KEYS)
+    set_key(custom, write.custom_key, write.value, ())
+
+
+# ---------------------------------------------------------------------------
+# Finding the entries
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class _LoadedFile:
+    path: Path
+    data: Any
+    changed: bool = False
+
+
+class _EntryIndex:
+    """The contact entries of the project's files, by normalised phone and by id pin."""
+
+    def __init__(self, project: Project) -> None:
+        self._project = project
+        self._region = project.config.default_region
+        self.files: dict[Path, _LoadedFile] = {}
+        self._by_phone: dict[str, tuple[_LoadedFile, CommentedMap]] = {}
+        self._by_id: dict[int, tuple[_LoadedFile, CommentedMap]] = {}
+        self._indexed: set[Path] = set()
+
+    def _load(self, path: Path) -> None:
+        if path in self._indexed:
+            return
+        self._indexed.add(path)
+        data = load_for_edit(path, self._project.root)
+        loaded = _LoadedFile(path, data)
+        self.files[path] = loaded
+        entries = data.get("contacts") if isinstance(data, Mapping) else None
+        for entry in entries or ():
+            if not isinstance(entry, CommentedMap):
+                continue
+            if entry.get("phone") is not None:
+                phone = try_normalize_phone(str(entry["phone"]), self._region)
+                self._by_phone.setdefault(phone, (loaded, entry))
+            pin = entry.get("id")
+            if isinstance(pin, int) and not isinstance(pin, bool):
+                self._by_id.setdefault(pin, (loaded, entry))
+
+    def find(self, item: ChangedContact) -> tuple[_LoadedFile, CommentedMap] | None:
+        candidates: list[Path] = []
+        if item.source is not None:
+            # Source files are named relative to the current directory (as printed).
+            hinted = Path(os.path.abspath(item.source.file)).resolve()
+            candidates = [p for p in self._project.contact_files if p.resolve() == hinted]
+        for paths in (candidates, list(self._project.contact_files)):
+            for path in paths:
+                self._load(path)
+            found = self._lookup(item)
+            if found is not None:
+                return found
+        return None
+
+    def _lookup(self, item: ChangedContact) -> tuple[_LoadedFile, CommentedMap] | None:
+        if item.declared_id is not None and item.declared_id in self._by_id:
+            return self._by_id[item.declared_id]
+        return self._by_phone.get(item.phone)
+
+
+# ---------------------------------------------------------------------------
+# The two commands' work
+# ---------------------------------------------------------------------------
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def adopt_changed(project: Project, report: DriftReport) -> AdoptResult:
+    """Write the remote values of changed managed fields into the YAML files, in place."""
+    result = AdoptResult()
+    defs = project.config.custom_fields
+    index = _EntryIndex(project)
+    for item in report.changed:
+        writes, skipped = planned_writes(item, defs)
+        result.skipped.extend(skipped)
+        if not writes:
+            continue
+        found = index.find(item)
+        if found is None:
+            where = f" ({item.source})" if item.source else ""
+            result.skipped.append(
+                f"{item.phone}{where}: its entry was not found in the contacts files"
+            )
+            continue
+        loaded, entry = found
+        for write in writes:
+            apply_write(entry, write)
+        loaded.changed = True
+        result.contacts += 1
+        result.fields += len(writes)
+    texts = {
+        loaded.path: dump_roundtrip_str(loaded.data)
+        for loaded in index.files.values()
+        if loaded.changed
+    }
+    write_atomically(texts)
+    result.files = sorted(_relative(path, project.root) for path in texts)
+    return result
+
+
+def adopt_unmanaged(project: Project, report: DriftReport, target: Path) -> AdoptResult:
+    """Append the unmanaged remote contacts to `target` (created canonical if missing).
+
+    Remote custom keys that are not declared are left out (declare them, or
+    use `jcstate export`, to manage them); so is the ownership marker.
+    """
+    result = AdoptResult()
+    if not report.unmanaged:
+        return result
+    target = target if target.is_absolute() else (Path.cwd() / target)
+    declared_phones = frozenset(c.phone for c in project.desired.contacts)
+    exported = build_export(
+        report.unmanaged,
+        defs=project.config.custom_fields,
+        ownership=project.config.ownership,
+        skip_phones=declared_phones,
+        add_definitions=False,
+        region=project.config.default_region,
+    )
+    entries = [entry for f in exported.files for entry in f.entries]
+    result.skipped.extend(exported.warnings)
+    skipped_keys = sorted({k.key for k in report.undeclared_custom_fields})
+    if skipped_keys:
+        result.skipped.append(
+            "undeclared custom fields not written: "
+            + ", ".join(skipped_keys)
+            + " (declare them in jcstate.yaml to manage them)"
+        )
+    texts: dict[Path, str] = {}
+    if target.exists():
+        data = load_for_edit(target, project.root)
+        if not isinstance(data, CommentedMap):
+            raise JcstateError(f"{_relative(target, project.root)}: not a contacts file")
+        contacts = data.get("contacts")
+        if contacts is None:
+            contacts = CommentedSeq()
+            data["contacts"] = contacts
+        if not isinstance(contacts, list):
+            raise JcstateError(
+                str(Diagnostic(_relative(target, project.root), 1, 1, "`contacts` is not a list"))
+            )
+        contacts.extend(canonical_entry(entry) for entry in entries)
+        texts[target] = dump_roundtrip_str(data)
+    else:
+        texts[target] = render_contacts_file(entries)
+    glob_edit = ensure_globs(project.config_path, project.root, [target])
+    if glob_edit is not None:
+        texts[project.config_path] = glob_edit
+    write_atomically(texts)
+    result.unmanaged_added = len(entries)
+    result.files = sorted(_relative(path, project.root) for path in texts)
+    return result
+
+
+def describe(result: AdoptResult) -> Iterable[str]:
+    """Lines for stderr: what was adopted and what was not."""
+    if result.fields:
+        yield (
+            f"Adopted {result.fields} remote value{'s' if result.fields != 1 else ''} "
+            f"into {result.contacts} contact{'s' if result.contacts != 1 else ''}."
+        )
+    if result.unmanaged_added:
+        yield f"Added {result.unmanaged_added} unmanaged contacts."
+    for name in result.files:
+        yield f"  wrote {name}"
+    for line in result.skipped:
+        yield f"  skipped: {line}"

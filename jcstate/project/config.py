@@ -1,0 +1,192 @@
+"""Find and load a project: `jcstate.yaml` and its contacts files, with line-numbered errors.
+
+The imperative shell around `jcstate.project.validate`: reads the files (C loader),
+hands the parsed documents to the pure checks and, only when they found
+something, turns each issue into a `file:line:col` diagnostic by locating it
+in the file's node graph. File names in diagnostics are relative to the
+current directory, so they can be opened (and GitHub can annotate them) as
+printed.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from jcstate.core.model import Project, ProjectConfig
+from jcstate.errors import ConfigError, Diagnostic, ProjectNotFoundError
+from jcstate.project.validate import (
+    ContactsDoc,
+    Issue,
+    build_desired_state,
+    check_contacts,
+    check_project_config,
+)
+from jcstate.project.yamlio import (
+    YamlProblem,
+    compose_node,
+    fast_yaml,
+    locate,
+    parse_fast,
+    read_limited,
+)
+
+PROJECT_FILE = "jcstate.yaml"
+
+
+def find_project_file(project_dir: Path | None = None, cwd: Path | None = None) -> Path:
+    """`DIR/jcstate.yaml` for `-C DIR`, else the nearest one in `cwd` or a parent."""
+    here = Path(os.path.abspath(cwd or Path.cwd()))
+    if project_dir is not None:
+        directory = here / project_dir
+        if not directory.is_dir():
+            raise ProjectNotFoundError(f"project directory {project_dir} does not exist")
+        candidate = directory / PROJECT_FILE
+        if not candidate.is_file():
+            raise ProjectNotFoundError(
+                f"no {PROJECT_FILE} in {project_dir} (create one with: jcstate init {project_dir})"
+            )
+        return Path(os.path.abspath(candidate))
+    for directory in (here, *here.parents):
+        candidate = directory / PROJECT_FILE
+        if candidate.is_file():
+            return candidate
+    raise ProjectNotFoundError(
+        f"no {PROJECT_FILE} in {here} or any parent directory "
+        "(create one with: jcstate init, or pick a project with -C DIR)"
+    )
+
+
+def display_path(path: Path, cwd: Path) -> str:
+    """How a file is named in messages: relative to the current directory."""
+    try:
+        return Path(os.path.relpath(path, cwd)).as_posix()
+    except ValueError:  # pragma: no cover - another drive on Windows
+        return path.as_posix()
+
+
+def expand_globs(
+    root: Path, patterns: Sequence[str], exclude: Path
+) -> tuple[list[Path], list[int]]:
+    """The files the globs match (sorted, each once) and the indexes of globs matching none."""
+    found: dict[str, Path] = {}
+    empty: list[int] = []
+    for index, pattern in enumerate(patterns):
+        matched = False
+        for name in glob.glob(pattern, root_dir=root, recursive=True):
+            path = Path(os.path.abspath(root / name))
+            if path == exclude or not path.is_file():
+                continue
+            matched = True
+            found.setdefault(path.as_posix(), path)
+        if not matched:
+            empty.append(index)
+    return [found[key] for key in sorted(found)], empty
+
+
+def _diagnostics(issues: Iterable[Issue], files: dict[str, Path]) -> list[Diagnostic]:
+    """Locate each issue in its file (composing each file at most once)."""
+    nodes: dict[str, object] = {}
+    out: list[Diagnostic] = []
+    for issue in issues:
+        if issue.mark is not None:
+            line, col = issue.mark
+        else:
+            if issue.file not in nodes:
+                try:
+                    nodes[issue.file] = compose_node(read_limited(files[issue.file]))
+                except (YamlProblem, OSError, KeyError):
+                    nodes[issue.file] = None
+            line, col = locate(nodes[issue.file], issue.path, issue.where)  # type: ignore[arg-type]
+        out.append(Diagnostic(issue.file, line, col, issue.message))
+    return out
+
+
+def load_project(project_dir: Path | None = None, cwd: Path | None = None) -> Project:
+    """Load and validate a project; raise `ConfigError` with every problem found."""
+    here = Path(os.path.abspath(cwd or Path.cwd()))
+    config_path = find_project_file(project_dir, here)
+    root = config_path.parent
+    config_name = display_path(config_path, here)
+    files: dict[str, Path] = {config_name: config_path}
+    yaml = fast_yaml()
+    digest = hashlib.sha256()
+
+    try:
+        raw = read_limited(config_path)
+        config_doc = parse_fast(raw, index_key="contacts", yaml=yaml)
+    except YamlProblem as problem:
+        raise ConfigError(
+            [Diagnostic(config_name, problem.line, problem.col, problem.message)]
+        ) from None
+    except OSError as exc:
+        raise ConfigError([Diagnostic(config_name, 1, 1, f"cannot read: {exc.strerror}")]) from None
+    digest.update(b"jcstate.yaml\0" + raw + b"\0")
+    del raw
+
+    config, issues = check_project_config(config_doc.data, config_name)
+    if config is None:
+        raise ConfigError(_diagnostics(issues, files))
+
+    contact_paths, empty_globs = expand_globs(root, config.contacts, config_path)
+    for index in empty_globs:
+        mark = config_doc.item_marks[index] if index < len(config_doc.item_marks) else None
+        message = f"contacts glob {config.contacts[index]!r} matches no file"
+        issues.append(Issue(config_name, ("contacts", index), message, "item", mark))
+
+    diagnostics: list[Diagnostic] = []
+    docs: list[ContactsDoc] = []
+    for path in contact_paths:
+        name = display_path(path, here)
+        files[name] = path
+        try:
+            raw = read_limited(path)
+            parsed = parse_fast(raw, index_key="contacts", yaml=yaml)
+        except YamlProblem as problem:
+            diagnostics.append(Diagnostic(name, problem.line, problem.col, problem.message))
+            continue
+        except OSError as exc:
+            diagnostics.append(Diagnostic(name, 1, 1, f"cannot read: {exc.strerror}"))
+            continue
+        digest.update(
+            path.relative_to(root).as_posix().encode()
+            if path.is_relative_to(root)
+            else path.as_posix().encode()
+        )
+        digest.update(b"\0" + raw + b"\0")
+        del raw
+        docs.append(ContactsDoc(name, parsed.data, parsed.item_marks))
+
+    contacts, contact_issues = check_contacts(config, docs)
+    issues.extend(contact_issues)
+    if issues or diagnostics:
+        raise ConfigError([*diagnostics, *_diagnostics(issues, files)])
+
+    return Project(
+        root=root,
+        config_path=config_path,
+        config=config,
+        contact_files=tuple(contact_paths),
+        desired=build_desired_state(config, contacts),
+        digest=digest.hexdigest(),
+    )
+
+
+def load_config_only(
+    project_dir: Path | None = None, cwd: Path | None = None
+) -> tuple[Path, ProjectConfig]:
+    """Just `jcstate.yaml`, validated (for commands that need no contacts)."""
+    here = Path(os.path.abspath(cwd or Path.cwd()))
+    config_path = find_project_file(project_dir, here)
+    name = display_path(config_path, here)
+    try:
+        doc = parse_fast(read_limited(config_path))
+    except YamlProblem as problem:
+        raise ConfigError([Diagnostic(name, problem.line, problem.col, problem.message)]) from None
+    config, issues = check_project_config(doc.data, name)
+    if config is None:
+        raise ConfigError(_diagnostics(issues, {name: config_path}))
+    return config_path, config

@@ -1,0 +1,122 @@
+"""Canonical formatting of contacts files (`jcstate fmt`). Pure: text in, text out.
+
+Round-trip mode keeps comments, flow/block style and the order of contacts;
+what changes is the order of keys (`model.CONTACT_KEYS`, custom-field keys
+sorted), quoting (only where YAML needs it, phones always double-quoted),
+phones (written as E.164), indentation and explicit `null`s. Nothing a file
+declares changes (tested as a property).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+from jcstate.core.model import CONTACT_KEYS, ProjectConfig
+from jcstate.core.normalize import normalize_phone
+from jcstate.project.validate import ContactsDoc, check_contacts
+from jcstate.project.yamlio import (
+    YamlProblem,
+    dump_roundtrip_str,
+    ordered_keys,
+    parse_fast,
+    roundtrip_yaml,
+    sorted_custom_keys,
+)
+
+_TOP_KEYS: tuple[str, ...] = ("version", "defaults", "contacts")
+_FLOW_RISKY = frozenset(":?,[]{}#&*!|>'\"%@`")
+
+
+def _reorder(mapping: CommentedMap, keys: list[Any]) -> None:
+    """Reorder in place; comments are keyed by key, so they travel with their key."""
+    for key in keys:
+        mapping.move_to_end(key)
+
+
+def _unquote(node: Any, flow: bool = False) -> Any:
+    """Plain str for every string, so the dumper quotes only when YAML needs it.
+
+    Inside flow collections (``{a: b}``) a string holding an indicator such as
+    ``:`` or ``?`` is written in double quotes: ruamel's emitter would leave
+    it plain, which the C loader (libyaml) refuses to read.
+    """
+    if isinstance(node, CommentedMap):
+        inner = flow or node.fa.flow_style()
+        for key in list(node.keys()):
+            node[key] = _unquote(node[key], inner)
+        return node
+    if isinstance(node, CommentedSeq):
+        inner = flow or node.fa.flow_style()
+        for index, item in enumerate(node):
+            node[index] = _unquote(item, inner)
+        return node
+    if isinstance(node, str):
+        if flow and not _FLOW_RISKY.isdisjoint(node):
+            return DoubleQuotedScalarString(node)
+        return str(node)
+    return node
+
+
+def _format_entry(entry: CommentedMap, phone: Callable[[str], str] | None) -> None:
+    _reorder(entry, ordered_keys(entry.keys(), CONTACT_KEYS))
+    custom = entry.get("custom_fields")
+    if isinstance(custom, CommentedMap):
+        _reorder(custom, sorted_custom_keys(custom.keys()))
+    written = entry.get("phone")
+    if phone is not None and isinstance(written, str):
+        entry["phone"] = DoubleQuotedScalarString(phone(written))
+
+
+def format_document(document: Any, region: str) -> Any:
+    """Bring a round-trip-loaded contacts document into canonical form, in place."""
+
+    def to_e164(written: str) -> str:
+        try:
+            return normalize_phone(written, region)
+        except ValueError:
+            return written  # validation reports it; fmt never loses what was written
+
+    if not isinstance(document, CommentedMap):
+        return document
+    _unquote(document)
+    _reorder(document, ordered_keys(document.keys(), _TOP_KEYS))
+    defaults = document.get("defaults")
+    if isinstance(defaults, CommentedMap):
+        _format_entry(defaults, None)
+    contacts = document.get("contacts")
+    if isinstance(contacts, CommentedSeq):
+        for entry in contacts:
+            if isinstance(entry, CommentedMap):
+                _format_entry(entry, to_e164)
+    return document
+
+
+def format_contacts_text(text: str, region: str = "US") -> str:
+    """The canonical text of a contacts file's text (idempotent)."""
+    yaml = roundtrip_yaml(preserve_quotes=False)
+    try:
+        document = yaml.load(text)
+    except YAMLError as exc:
+        raise YamlProblem(f"cannot format: {exc}") from None
+    if document is None:
+        return text
+    formatted = dump_roundtrip_str(format_document(document, region), yaml)
+    # Moving the last top-level key can carry the file's final newline along.
+    return formatted.rstrip("\n") + "\n"
+
+
+def declared_contacts(text: str, config: ProjectConfig) -> list[tuple[Any, ...]] | None:
+    """What a contacts file's text declares (None when it does not validate)."""
+    try:
+        doc = parse_fast(text.encode("utf-8"), index_key="contacts")
+    except YamlProblem:
+        return None
+    contacts, issues = check_contacts(config, [ContactsDoc("-", doc.data, doc.item_marks)])
+    if issues:
+        return None
+    return [(c.phone, c.id, dict(c.fields), dict(c.custom_fields)) for c in contacts]

@@ -1,0 +1,633 @@
+"""Validation of parsed project documents: plain data in, DesiredState and issues out.
+
+Pure: no files, no clock. The loader (`jcstate.project.config`) parses the files and
+turns each `Issue` (a path inside a document) into a `file:line:col`
+diagnostic, locating it only when there is something to report.
+
+Every problem of a run is gathered: a bad contact does not stop the others
+from being checked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import phonenumbers
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from jcstate.core.model import (
+    CONTACT_KEYS,
+    STANDARD_FIELDS,
+    SUPPORTED_VERSIONS,
+    ContactDefaults,
+    ContactEntry,
+    CustomFieldDef,
+    CustomValue,
+    DesiredContact,
+    DesiredState,
+    ProjectConfig,
+    SourceRef,
+)
+from jcstate.core.normalize import (
+    check_email,
+    normalize_custom_value,
+    normalize_field,
+    normalize_phone,
+)
+from jcstate.project.yamlio import DocPath, Where
+
+CONTACTS_FILE_KEYS: tuple[str, ...] = ("version", "defaults", "contacts")
+DEFAULTS_KEYS: tuple[str, ...] = (*STANDARD_FIELDS, "custom_fields")
+URL_SCHEMES: tuple[str, ...] = ("https://", "http://", "sandbox://")
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem at `path` inside the document of `file` (a display name).
+
+    `mark` is a known 1-based (line, col), when the parser already gave one;
+    otherwise the loader locates `path` (its key, value or list item).
+    """
+
+    file: str
+    path: DocPath
+    message: str
+    where: Where = "value"
+    mark: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class ContactsDoc:
+    """A parsed contacts file: its display name, data and each contact's position."""
+
+    file: str
+    data: Any
+    item_marks: Sequence[tuple[int, int]] = ()
+
+
+# ---------------------------------------------------------------------------
+# Messages
+# ---------------------------------------------------------------------------
+
+
+def suggest(name: str, choices: Sequence[str]) -> str | None:
+    matches = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def unknown_field_message(name: Any, allowed: Sequence[str], what: str = "field") -> str:
+    guess = suggest(str(name), allowed) if isinstance(name, str) else None
+    if guess is not None:
+        return f"unknown {what} '{name}' (did you mean '{guess}'?)"
+    return f"unknown {what} '{name}' (expected one of: {', '.join(allowed)})"
+
+
+def version_message(value: Any) -> str:
+    readable = ", ".join(str(v) for v in SUPPORTED_VERSIONS)
+    noun = "version" if len(SUPPORTED_VERSIONS) == 1 else "versions"
+    return f"unsupported version {value!r}: this release of jcstate reads {noun} {readable}"
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, dt.date):
+        return "a date"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bytes):
+        return "binary data"
+    return type(value).__name__
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, Mapping | list):
+        return _kind(value)
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, bytes):
+        return "binary data"
+    if isinstance(value, dt.date):
+        return f"{_kind(value)} ({value.isoformat()})"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    return f"{_kind(value)} ({value!r})"
+
+
+_PHONE_REASONS = {
+    phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
+    phonenumbers.NumberParseException.NOT_A_NUMBER: "not a phone number",
+    phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
+    phonenumbers.NumberParseException.TOO_SHORT_NSN: "too short",
+    phonenumbers.NumberParseException.TOO_LONG: "too long",
+}
+
+
+def phone_problem(written: str, region: str) -> str:
+    """Why `written` is not a valid phone number, quoting it as written."""
+    text = written.strip()
+    if not text:
+        return "phone is empty"
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        reason = _PHONE_REASONS.get(exc.error_type, "not a phone number")
+    else:
+        if phonenumbers.is_possible_number(parsed):
+            reason = "no such number in its country's numbering plan"
+        else:
+            reason = "wrong number of digits"
+    hint = "" if text.startswith("+") else f"; numbers without +country are read as {region}"
+    return f"invalid phone number {written!r}: {reason}{hint}"
+
+
+# ---------------------------------------------------------------------------
+# pydantic errors -> issues
+# ---------------------------------------------------------------------------
+
+
+def _unwrap(annotation: Any) -> Any:
+    """`X | None` -> X (the first argument that is not None)."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return args[0] if args else annotation
+    return annotation
+
+
+def _model_at(model: type[BaseModel], loc: Sequence[str | int]) -> type[BaseModel] | None:
+    current: Any = model
+    for step in loc:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(step))
+            if field is None:
+                return None
+            current = field.annotation
+        elif typing.get_origin(current) is dict:
+            current = typing.get_args(current)[1]
+        elif typing.get_origin(current) is list:
+            current = typing.get_args(current)[0]
+        else:
+            return None
+    current = _unwrap(current)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _dotted(loc: Sequence[str | int]) -> str:
+    out = ""
+    for step in loc:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+    return out
+
+
+def pydantic_issues(
+    exc: ValidationError, file: str, model: type[BaseModel], base: DocPath = ()
+) -> list[Issue]:
+    issues: list[Issue] = []
+    for error in exc.errors():
+        loc: tuple[str | int, ...] = tuple(error["loc"])
+        kind = error["type"]
+        value = error.get("input")
+        if kind == "extra_forbidden":
+            parent = _model_at(model, loc[:-1])
+            allowed = list(parent.model_fields) if parent else []
+            message = unknown_field_message(loc[-1], allowed)
+            if loc[:-1]:
+                message = f"{_dotted(loc[:-1])}: {message}"
+            issues.append(Issue(file, base + loc, message, "key"))
+            continue
+        if kind == "missing":
+            where = f" in {_dotted(loc[:-1])}" if loc[:-1] else ""
+            message = f"missing required field '{loc[-1]}'{where}"
+            issues.append(Issue(file, base + loc[:-1], message, "item" if loc[:-1] else "value"))
+            continue
+        text = error["msg"]
+        text = text[0].lower() + text[1:] if text else text
+        shown = "" if isinstance(value, Mapping | list) else f" (got {value!r})"
+        issues.append(Issue(file, base + loc, f"{_dotted(loc)}: {text}{shown}"))
+    return issues
+
+
+# ---------------------------------------------------------------------------
+# jcstate.yaml
+# ---------------------------------------------------------------------------
+
+
+def check_project_config(data: Any, file: str) -> tuple[ProjectConfig | None, list[Issue]]:
+    """Validate the parsed `jcstate.yaml`. The config is None when anything is wrong."""
+    if data is None:
+        return None, [Issue(file, (), "the project file is empty (expected at least: version: 1)")]
+    if not isinstance(data, Mapping):
+        return None, [Issue(file, (), f"the project file must be a mapping, not {_kind(data)}")]
+    if "version" not in data:
+        message = f"missing required field 'version' (write: version: {SUPPORTED_VERSIONS[-1]})"
+        return None, [Issue(file, (), message)]
+    if data["version"] not in SUPPORTED_VERSIONS or isinstance(data["version"], bool):
+        return None, [Issue(file, ("version",), version_message(data["version"]))]
+    issues = list(_binary_values(data, file, ()))
+    if issues:
+        return None, issues
+    config: ProjectConfig | None = None
+    try:
+        config = ProjectConfig.model_validate(data)
+    except ValidationError as exc:
+        issues.extend(pydantic_issues(exc, file, ProjectConfig))
+    # The checks below read the raw data, so they run (and report) even when
+    # the model above did not validate: every problem is shown at once.
+    issues.extend(_project_value_issues(data, file))
+    return (None if issues else config), issues
+
+
+def _binary_values(value: Any, file: str, path: DocPath) -> list[Issue]:
+    """`!!binary` values, which pydantic would quietly decode into text."""
+    if isinstance(value, bytes):
+        return [Issue(file, path, f"{_dotted(path) or 'value'}: binary data is not allowed here")]
+    if isinstance(value, Mapping):
+        return [i for k, v in value.items() for i in _binary_values(v, file, (*path, str(k)))]
+    if isinstance(value, list):
+        return [i for n, v in enumerate(value) for i in _binary_values(v, file, (*path, n))]
+    return []
+
+
+def _project_value_issues(data: Mapping[str, Any], file: str) -> list[Issue]:
+    issues: list[Issue] = []
+    region = data.get("default_region", "US")
+    region_ok = isinstance(region, str) and region in phonenumbers.SUPPORTED_REGIONS
+    if isinstance(region, str) and not region_ok:
+        message = (
+            f"unknown region {region!r} (use an upper-case two-letter ISO code such as US or GB)"
+        )
+        issues.append(Issue(file, ("default_region",), message))
+    api = data.get("api")
+    url = api.get("url") if isinstance(api, Mapping) else None
+    if isinstance(url, str) and not url.startswith(URL_SCHEMES):
+        message = f"api.url must start with https://, http:// or sandbox:// (got {url!r})"
+        issues.append(Issue(file, ("api", "url"), message))
+    if data.get("contacts", ["default"]) == []:
+        issues.append(Issue(file, ("contacts",), "contacts must list at least one glob"))
+    custom = data.get("custom_fields")
+    definitions = custom if isinstance(custom, Mapping) else {}
+    for key, definition in definitions.items():
+        if not isinstance(definition, Mapping):
+            continue
+        kind = definition.get("type", "string")
+        values = definition.get("values")
+        if kind == "enum" and not values:
+            message = f"custom field '{key}' is an enum: list its allowed values under values"
+            issues.append(Issue(file, ("custom_fields", key), message))
+        elif kind != "enum" and values is not None:
+            message = f"custom field '{key}': values is only allowed with type enum"
+            issues.append(Issue(file, ("custom_fields", key, "values"), message, "key"))
+    ownership = data.get("ownership")
+    # Only a text field can name a definition (a list or a mapping is not even hashable).
+    if (
+        isinstance(ownership, Mapping)
+        and isinstance(ownership.get("field"), str)
+        and ownership["field"] in definitions
+    ):
+        field = ownership["field"]
+        definition = definitions[field]
+        kind = definition.get("type", "string") if isinstance(definition, Mapping) else None
+        values = definition.get("values") if isinstance(definition, Mapping) else None
+        if kind not in ("string", "enum"):
+            message = f"the ownership field '{field}' must be a string custom field"
+            issues.append(Issue(file, ("custom_fields", field), message))
+        elif kind == "enum" and ownership.get("value") not in (
+            values if isinstance(values, list) else []
+        ):
+            message = (
+                f"ownership.value {ownership.get('value')!r} is not one of the allowed values "
+                f"of custom field '{field}'"
+            )
+            issues.append(Issue(file, ("ownership", "value"), message))
+    safety = data.get("safety")
+    protected = safety.get("protected") if isinstance(safety, Mapping) else None
+    if region_ok and isinstance(protected, list):
+        for index, written in enumerate(protected):
+            if not isinstance(written, str):
+                continue  # the model reports the type
+            try:
+                normalize_phone(written, region)
+            except ValueError:
+                message = f"safety.protected: {phone_problem(written, region)}"
+                issues.append(Issue(file, ("safety", "protected", index), message))
+    return issues
+
+
+def custom_field_defs(config: ProjectConfig) -> dict[str, CustomFieldDef]:
+    """Declared custom fields plus the ownership field (a string when not declared)."""
+    defs = dict(config.custom_fields)
+    if config.ownership is not None and config.ownership.field not in defs:
+        defs[config.ownership.field] = CustomFieldDef(type="string")
+    return defs
+
+
+def protected_phones(config: ProjectConfig) -> list[str]:
+    return [normalize_phone(p, config.default_region) for p in config.safety.protected]
+
+
+# ---------------------------------------------------------------------------
+# Contacts files
+# ---------------------------------------------------------------------------
+
+
+class _FieldChecker:
+    """Normalises the fields of one contact (or of `defaults`), collecting issues."""
+
+    def __init__(self, config: ProjectConfig, file: str, issues: list[Issue]) -> None:
+        self.region = config.default_region
+        self.defs = config.custom_fields
+        self.ownership_field = config.ownership.field if config.ownership else None
+        self.declared = sorted(self.defs)
+        self.file = file
+        self.issues = issues
+
+    def fields(
+        self, raw: Mapping[str, Any], base: DocPath, skip: set[Any]
+    ) -> tuple[dict[str, str | None], dict[str, CustomValue | None]]:
+        fields: dict[str, str | None] = {}
+        custom: dict[str, CustomValue | None] = {}
+        for name in STANDARD_FIELDS:
+            if name in raw and name not in skip:
+                value = normalize_field(name, raw[name])
+                if name == "email" and value is not None:
+                    try:
+                        check_email(value)
+                    except ValueError as exc:
+                        self.issues.append(Issue(self.file, (*base, name), str(exc)))
+                fields[name] = value
+        if "custom_fields" in raw and "custom_fields" not in skip:
+            values = raw["custom_fields"]
+            if values is None:
+                message = (
+                    "custom_fields: null is not allowed; to clear one field write "
+                    "its key with null (custom_fields: {key: null})"
+                )
+                self.issues.append(Issue(self.file, (*base, "custom_fields"), message))
+            else:
+                custom = self.custom(values, (*base, "custom_fields"))
+        return fields, custom
+
+    def custom(self, values: Mapping[Any, Any], base: DocPath) -> dict[str, CustomValue | None]:
+        out: dict[str, CustomValue | None] = {}
+        for key, value in values.items():
+            definition = self.defs.get(key)
+            if key == self.ownership_field:
+                message = (
+                    f"custom field '{key}' is the ownership marker (ownership.field): "
+                    "jcstate sets it; remove it from the contact"
+                )
+                self.issues.append(Issue(self.file, (*base, key), message, "key"))
+                continue
+            if definition is None:
+                guess = suggest(str(key), self.declared)
+                hint = f" (did you mean '{guess}'?)" if guess else ""
+                message = (
+                    f"undeclared custom field '{key}'{hint}: declare it under "
+                    "custom_fields in jcstate.yaml"
+                )
+                self.issues.append(Issue(self.file, (*base, key), message, "key"))
+                continue
+            if isinstance(value, Mapping | list | bytes | set):
+                message = f"custom field '{key}': expected a single value, got {_kind(value)}"
+                self.issues.append(Issue(self.file, (*base, key), message))
+                continue
+            try:
+                out[key] = normalize_custom_value(value, definition)
+            except ValueError as exc:
+                message = f"custom field '{key}' ({definition.type}): {exc}"
+                self.issues.append(Issue(self.file, (*base, key), message))
+        return out
+
+
+def _entry_issues(
+    errors: Sequence[Any], file: str, base: DocPath, mark: tuple[int, int] | None
+) -> tuple[list[Issue], set[Any]]:
+    """Translate a contact's pydantic errors into plain messages; also the keys at fault."""
+    issues: list[Issue] = []
+    bad: set[Any] = set()
+    for error in errors:
+        loc = tuple(error["loc"])
+        kind = error["type"]
+        value = error.get("input")
+        key = loc[0] if loc else None
+        bad.add(key)
+        if kind == "extra_forbidden":
+            allowed = DEFAULTS_KEYS if base == ("defaults",) else CONTACT_KEYS
+            issues.append(Issue(file, (*base, *loc), unknown_field_message(key, allowed), "key"))
+        elif kind == "missing":
+            issues.append(Issue(file, base, f"missing required field '{key}'", "item", mark))
+        elif key == "phone":
+            message = f"phone must be a string in quotes, got {_shown(value)}"
+            if isinstance(value, int) and not isinstance(value, bool):
+                message += f' (write: phone: "{value}")'
+            issues.append(Issue(file, (*base, "phone"), message))
+        elif key == "id":
+            issues.append(
+                Issue(file, (*base, "id"), f"id must be a positive integer, got {_shown(value)}")
+            )
+        elif key == "custom_fields" and len(loc) > 1:
+            message = f"custom field keys must be strings, got {_shown(loc[1])}"
+            issues.append(Issue(file, (*base, "custom_fields", loc[1]), message, "key"))
+        elif key == "custom_fields":
+            message = (
+                "custom_fields must be a mapping of custom field keys to values, "
+                f"got {_kind(value)}"
+            )
+            issues.append(Issue(file, (*base, "custom_fields"), message))
+        elif key in STANDARD_FIELDS:
+            message = f"{key} must be a string, got {_shown(value)}"
+            if isinstance(value, int | float | dt.date):
+                message += " (put it in quotes)"
+            issues.append(Issue(file, (*base, key), message))
+        else:  # pragma: no cover - every ContactEntry field is handled above
+            issues.append(Issue(file, (*base, *loc), str(error["msg"])))
+    return issues, bad
+
+
+_ENTRIES = TypeAdapter(list[ContactEntry])
+
+
+#: Contacts validated per pydantic call: few enough that the models built (and
+#: dropped) stay small next to the file's data, many enough to amortise the call.
+_ENTRY_CHUNK = 2_000
+
+
+def _entry_errors(entries: list[Any]) -> dict[int, list[Any]]:
+    """pydantic's errors for each contact of a file, by index (one call per chunk of the list)."""
+    grouped: dict[int, list[Any]] = {}
+    for start in range(0, len(entries), _ENTRY_CHUNK):
+        try:
+            _ENTRIES.validate_python(entries[start : start + _ENTRY_CHUNK])
+        except ValidationError as exc:
+            for error in exc.errors():
+                index, *rest = error["loc"]
+                grouped.setdefault(start + int(index), []).append({**error, "loc": tuple(rest)})
+    return grouped
+
+
+def check_contacts(
+    config: ProjectConfig, docs: Sequence[ContactsDoc]
+) -> tuple[tuple[DesiredContact, ...], list[Issue]]:
+    """Validate and normalise every contact of every file; duplicates across files too."""
+    issues: list[Issue] = []
+    contacts: list[DesiredContact] = []
+    seen_phones: dict[str, SourceRef] = {}
+    seen_ids: dict[int, SourceRef] = {}
+    region = config.default_region
+    for doc in docs:
+        entries, defaults_fields, defaults_custom = _check_contacts_file(config, doc, issues)
+        checker = _FieldChecker(config, doc.file, issues)
+        marks = doc.item_marks
+        errors_by_item = _entry_errors(entries)
+        for index, item in enumerate(entries):
+            base: DocPath = ("contacts", index)
+            mark = marks[index] if index < len(marks) else None
+            source = SourceRef(doc.file, mark[0], mark[1]) if mark else None
+            if not isinstance(item, Mapping):
+                message = (
+                    f"each contact must be a mapping (phone: ..., first_name: ...), "
+                    f"not {_kind(item)}"
+                )
+                issues.append(Issue(doc.file, base, message, "item", mark))
+                continue
+            bad: set[Any] = set()
+            errors = errors_by_item.get(index)
+            if errors:
+                found, bad = _entry_issues(errors, doc.file, base, mark)
+                issues.extend(found)
+            phone: str | None = None
+            if "phone" not in bad:
+                written = item["phone"]
+                try:
+                    phone = normalize_phone(written, region)
+                except ValueError:
+                    issues.append(Issue(doc.file, (*base, "phone"), phone_problem(written, region)))
+            fields, custom = checker.fields(item, base, bad)
+            contact_id = item.get("id") if "id" not in bad else None
+            if phone is not None:
+                first = seen_phones.get(phone)
+                if first is not None:
+                    message = f"duplicate phone {phone}: also declared at {first}"
+                    issues.append(Issue(doc.file, (*base, "phone"), message))
+                elif source is not None:
+                    seen_phones[phone] = source
+                else:
+                    seen_phones[phone] = SourceRef(doc.file, 0)
+            if contact_id is not None:
+                first = seen_ids.get(contact_id)
+                if first is not None:
+                    message = f"duplicate id {contact_id}: also used at {first}"
+                    issues.append(Issue(doc.file, (*base, "id"), message))
+                else:
+                    seen_ids[contact_id] = source or SourceRef(doc.file, 0)
+            if phone is None or bad:
+                continue
+            if defaults_fields:
+                fields = {**defaults_fields, **fields}
+            if defaults_custom:
+                custom = {**defaults_custom, **custom}
+            contacts.append(
+                DesiredContact(
+                    phone=phone, fields=fields, custom_fields=custom, id=contact_id, source=source
+                )
+            )
+    return tuple(contacts), issues
+
+
+def _check_contacts_file(
+    config: ProjectConfig, doc: ContactsDoc, issues: list[Issue]
+) -> tuple[list[Any], dict[str, str | None], dict[str, CustomValue | None]]:
+    """File-level checks; returns the entries to check and the normalised defaults."""
+    data = doc.data
+    file = doc.file
+    if data is None:
+        issues.append(
+            Issue(file, (), "the contacts file is empty (expected: version: 1 and contacts:)")
+        )
+        return [], {}, {}
+    if not isinstance(data, Mapping):
+        issues.append(
+            Issue(
+                file,
+                (),
+                "a contacts file must be a mapping (version, defaults, contacts), "
+                f"not {_kind(data)}",
+            )
+        )
+        return [], {}, {}
+    if "version" not in data:
+        message = f"missing required field 'version' (write: version: {SUPPORTED_VERSIONS[-1]})"
+        issues.append(Issue(file, (), message))
+        return [], {}, {}
+    if data["version"] not in SUPPORTED_VERSIONS or isinstance(data["version"], bool):
+        issues.append(Issue(file, ("version",), version_message(data["version"])))
+        return [], {}, {}
+    for key in data:
+        if key not in CONTACTS_FILE_KEYS:
+            message = unknown_field_message(key, CONTACTS_FILE_KEYS)
+            if key in CONTACT_KEYS:
+                message = (
+                    f"unknown field '{key}' at the top level "
+                    "(contacts go in a list under contacts:)"
+                )
+            issues.append(Issue(file, (key,), message, "key"))
+    defaults_fields: dict[str, str | None] = {}
+    defaults_custom: dict[str, CustomValue | None] = {}
+    defaults = data.get("defaults")
+    if defaults is not None and not isinstance(defaults, Mapping):
+        issues.append(
+            Issue(file, ("defaults",), f"defaults must be a mapping, not {_kind(defaults)}")
+        )
+    elif defaults:
+        bad: set[Any] = set()
+        try:
+            ContactDefaults.model_validate(defaults)
+        except ValidationError as exc:
+            found, bad = _entry_issues(exc.errors(), file, ("defaults",), None)
+            issues.extend(found)
+        checker = _FieldChecker(config, file, issues)
+        defaults_fields, defaults_custom = checker.fields(defaults, ("defaults",), bad)
+    entries = data.get("contacts")
+    if entries is None:
+        if "contacts" not in data:
+            issues.append(
+                Issue(
+                    file,
+                    (),
+                    "missing required field 'contacts' (a list; write contacts: [] for none)",
+                )
+            )
+        return [], defaults_fields, defaults_custom
+    if not isinstance(entries, list):
+        issues.append(Issue(file, ("contacts",), f"contacts must be a list, not {_kind(entries)}"))
+        return [], defaults_fields, defaults_custom
+    return entries, defaults_fields, defaults_custom
+
+
+def build_desired_state(config: ProjectConfig, contacts: Sequence[DesiredContact]) -> DesiredState:
+    safety = config.safety.model_copy(update={"protected": protected_phones(config)})
+    return DesiredState(
+        contacts=tuple(contacts),
+        custom_field_defs=custom_field_defs(config),
+        ownership=config.ownership,
+        safety=safety,
+        default_region=config.default_region,
+    )

@@ -1,0 +1,816 @@
+"""YAML in and out: the fast C loader for validation, round-trip mode for edits.
+
+Reading goes through ruamel.yaml's C parser (``YAML(typ="safe", pure=False)``)
+with a resolver that caches its version lookup (stock ruamel recomputes it for
+every scalar, about a third of the load time). Only safe tags are constructed.
+
+Hostile input is refused before it costs much: a file larger than
+`MAX_FILE_BYTES` is not read, and a document whose aliases expand to far more
+nodes than it contains ("billion laughs") or refer to themselves is rejected
+on the composed node graph, before any value is built from it.
+
+Positions are only computed when something is wrong: `locate` re-composes the
+file (C parser, no construction) and walks the node graph to the offending
+key, value or list item.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import re
+import types
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import ruamel.yaml.main as _ruamel_main
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import ConstructorError, SafeConstructor
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import (
+    AliasEvent,
+    DocumentEndEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
+from ruamel.yaml.resolver import BaseResolver, VersionedResolver
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+from ruamel.yaml.tag import Tag
+
+from jcstate.core.model import CONTACT_KEYS
+
+#: ruamel.yaml.clib's parser (scanner, parser and composer in C); None without the wheel.
+CParser: Any = getattr(_ruamel_main, "CParser", None)
+
+#: Files above this size are refused unread (a contacts file of 100,000 contacts is ~18 MB).
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+#: Alias expansion allowed on top of a document's own node count (see `check_aliases`).
+ALIAS_EXPANSION_BASE = 100_000
+ALIAS_EXPANSION_FACTOR = 4
+
+#: Width for round-trip dumps: never fold long values.
+_WIDE = 4096
+
+#: What a `# yaml-language-server` line looks like (fmt keeps it at the top).
+SCHEMA_COMMENT_PREFIX = "# yaml-language-server: $schema="
+
+Where = Literal["key", "value", "item"]
+DocPath = tuple[str | int, ...]
+
+
+class YamlProblem(Exception):
+    """A file that cannot be read as YAML, with a 1-based line and column."""
+
+    def __init__(self, message: str, line: int = 1, col: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.col = col
+
+
+class _CachedVersionResolver(VersionedResolver):
+    """The YAML 1.2 resolver, with its rule table built once per document.
+
+    Stock ruamel looks the processing version up (through a chain of failing
+    attribute lookups) for every scalar. With the C parser that version cannot
+    change within a load (no ``%YAML`` directive reaches the resolver), so a
+    per-first-character table is exactly equivalent, and much cheaper.
+    """
+
+    _jcstate_rules: dict[str, list[tuple[Any, Any]]] | None = None
+    _jcstate_memo: dict[str, Any] | None = None
+
+    def _rules_for(self, first: str) -> list[tuple[Any, Any]]:
+        table = self._jcstate_rules
+        if table is None:
+            table = self._jcstate_rules = {}
+        rules = table.get(first)
+        if rules is None:
+            stock = self.versioned_resolver
+            rules = table[first] = [*stock.get(first, []), *stock.get(None, [])]
+        return rules
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is ScalarNode and implicit[0] and not self.yaml_path_resolvers:
+            # Keys and many values repeat in every contact: remember short ones.
+            memo = self._jcstate_memo
+            if memo is None:
+                memo = self._jcstate_memo = {}
+            tag = memo.get(value)
+            if tag is not None:
+                return tag
+            tag = self.DEFAULT_SCALAR_TAG
+            for suffix, regexp in self._rules_for(value[:1]):
+                if regexp.match(value):
+                    tag = Tag(suffix=suffix)
+                    break
+            if len(value) <= _MEMO_VALUE_CHARS and len(memo) < _MEMO_ENTRIES:
+                memo[value] = tag
+            return tag
+        return super().resolve(kind, value, implicit)
+
+
+_MEMO_VALUE_CHARS = 40
+_MEMO_ENTRIES = 20_000
+
+
+class _SafeConstructor(SafeConstructor):
+    """SafeConstructor with a shortcut for plain strings (most of a contacts file).
+
+    For a scalar resolved to the default ``str`` tag, stock ruamel formats the
+    tag, looks up `construct_yaml_str` and ends up returning ``node.value``;
+    this returns it directly.
+    """
+
+    def construct_non_recursive_object(self, node: Any, tag: str | None = None) -> Any:
+        if tag is None and node.ctag is _DEFAULT_STR_TAG and type(node) is ScalarNode:
+            return node.value
+        try:
+            return super().construct_non_recursive_object(node, tag)
+        except (ValueError, OverflowError) as exc:
+            # A scalar shaped like a date or a number that is none (2024-02-30, an
+            # integer of 5,000 digits) is a problem in the file, reported at its place.
+            if not isinstance(node, ScalarNode):
+                raise
+            raise ConstructorError(
+                None, None, f"{node.value[:40]!r} cannot be read: {exc}", node.start_mark
+            ) from None
+
+    def flatten_mapping(self, node: Any) -> Any:
+        # Only `<<` (merge) and `=` (value) keys need flattening; both resolve to
+        # their own tags, so a mapping whose keys are all plain strings has none.
+        for key_node, _ in node.value:
+            if key_node.ctag is not _DEFAULT_STR_TAG:
+                return super().flatten_mapping(node)
+        return None
+
+
+_DEFAULT_STR_TAG = BaseResolver.DEFAULT_SCALAR_TAG
+
+
+def c_loader_available() -> bool:
+    return CParser is not None
+
+
+def fast_yaml() -> YAML:
+    """A safe loader using the C parser when ruamel.yaml.clib is installed."""
+    yaml = YAML(typ="safe", pure=False)
+    yaml.Resolver = _CachedVersionResolver
+    yaml.Constructor = _SafeConstructor
+    return yaml
+
+
+def read_limited(path: Path) -> bytes:
+    """Read a file, refusing one larger than `MAX_FILE_BYTES` before reading it."""
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise YamlProblem(
+            f"file is {_size(size)}; the limit is {_size(MAX_FILE_BYTES)} per file "
+            "(split it into several files)"
+        )
+    return path.read_bytes()
+
+
+def _size(count: int) -> str:
+    return f"{count / 1024 / 1024:.1f} MB" if count >= 1024 * 1024 else f"{count:,} bytes"
+
+
+@dataclass(frozen=True)
+class FastDoc:
+    """A parsed document and the 1-based (line, col) of each item of its indexed list."""
+
+    data: Any
+    item_marks: tuple[tuple[int, int], ...] = ()
+
+
+def _problem_from(exc: YAMLError, raw: bytes = b"") -> YamlProblem:
+    if isinstance(exc, MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        text = exc.problem or exc.context or "invalid YAML"
+        tag = re.search(r"constructor for the tag '([^']*)'", text)
+        if tag:
+            name = tag.group(1).replace("tag:yaml.org,2002:", "!!")
+            text = f"unsupported tag '{name}' (only plain YAML is read, no language-specific tags)"
+        elif text.startswith("found duplicate key"):
+            text = text.split(" with value ")[0].removeprefix("found ")
+        elif exc.context and exc.problem:
+            text = f"{text} ({exc.context})"
+        if mark is not None:
+            return YamlProblem(f"YAML syntax error: {text}", mark.line + 1, mark.column + 1)
+        return YamlProblem(f"YAML syntax error: {text}")
+    if isinstance(exc, ReaderError):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            before = raw[: bad.start]
+            line = before.count(b"\n") + 1
+            col = bad.start - (before.rfind(b"\n") + 1) + 1
+            return YamlProblem("file is not valid UTF-8 text", line, col)
+        return YamlProblem(f"cannot read YAML: {exc.reason}")  # pragma: no cover
+    return YamlProblem(f"cannot read YAML: {exc}")  # pragma: no cover
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
+
+
+def check_aliases(root: Node) -> None:
+    """Refuse self-referencing aliases and alias expansion far beyond the document's size.
+
+    Counts on the composed node graph, where an alias is a shared node, so the
+    cost is linear in the file, never in the expansion.
+    """
+    cap = 1 << 62  # saturate: a deep doubling chain must not make huge integers
+    expanded: dict[int, int] = {}
+    in_progress: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if key in expanded:
+            continue
+        children = _children(node)
+        if not children_done:
+            in_progress.add(key)
+            stack.append((node, True))
+            for child in children:
+                if id(child) in in_progress:
+                    line, col = child.start_mark.line + 1, child.start_mark.column + 1
+                    raise YamlProblem(
+                        "YAML alias refers to itself (recursive structure)", line, col
+                    )
+                if id(child) not in expanded:
+                    stack.append((child, False))
+            continue
+        in_progress.discard(key)
+        expanded[key] = min(cap, 1 + sum(expanded[id(child)] for child in children))
+    unique = len(expanded)
+    total = expanded[id(root)]
+    allowed = ALIAS_EXPANSION_BASE + ALIAS_EXPANSION_FACTOR * unique
+    if total > allowed:
+        shown = f"{total:,}" if total < cap else "astronomically many"
+        raise YamlProblem(
+            f"YAML aliases expand {unique:,} nodes into {shown} nodes "
+            f"(more than {allowed:,}); refusing to load (alias bomb?)"
+        )
+
+
+def check_nesting(raw: bytes) -> None:
+    """Refuse documents nested deeper than `MAX_DEPTH` before the C composer sees them.
+
+    The C composer recurses once per level and crashes the process (stack
+    overflow) some ten thousand levels down. A block level needs one more
+    indentation or indicator character (space, tab, ``-``, ``?``, ``:``) at the
+    start of a line and a flow level one more unclosed bracket, so these two
+    cheap scans bound the depth from above (brackets inside strings can only
+    make the bound larger).
+    """
+    prefix = b"\n" + raw.translate(_INDENT_AS_SPACE)
+    if _DEEP_PREFIX in prefix:
+        raise YamlProblem(f"YAML nesting is deeper than {MAX_DEPTH} levels; refusing to load")
+    brackets = raw.translate(None, _NOT_BRACKETS)
+    if len(brackets) >= MAX_DEPTH:
+        deepest = max(itertools.accumulate(map(_BRACKET_STEP.__getitem__, brackets)))
+        if deepest >= MAX_DEPTH:
+            raise YamlProblem(f"YAML nesting is deeper than {MAX_DEPTH} levels; refusing to load")
+
+
+#: Deepest nesting accepted (a contacts file needs 4).
+MAX_DEPTH = 400
+_INDENT_AS_SPACE = bytes.maketrans(b"\t-?:", b"    ")
+_DEEP_PREFIX = b"\n" + b" " * MAX_DEPTH
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+_BRACKET_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+def _compose(raw: bytes, yaml: YAML | None = None) -> tuple[YAML, Any, Node | None]:
+    check_nesting(raw)
+    return _compose_unchecked(raw, yaml)
+
+
+def _compose_unchecked(raw: bytes, yaml: YAML | None = None) -> tuple[YAML, Any, Node | None]:
+    yaml = yaml or fast_yaml()
+    loader, parser = yaml.get_constructor_parser(raw)
+    try:
+        root = loader.get_single_node()
+    except YAMLError as exc:
+        parser.dispose()
+        raise _problem_from(exc, raw) from None
+    except RecursionError:
+        parser.dispose()
+        raise YamlProblem("YAML nesting is too deep") from None
+    return yaml, loader, root
+
+
+def parse_fast(raw: bytes, *, index_key: str | None = None, yaml: YAML | None = None) -> FastDoc:
+    """Parse one YAML document safely with the C parser.
+
+    `index_key`: when the document is a mapping whose value at that key is a
+    list, the position of each list item is returned as well.
+
+    Values are built straight from the parser's events (`_EventBuilder`): no
+    node graph, so memory stays close to the size of the data. Anything that
+    builder does not reproduce exactly itself (every error, explicit
+    collection tags, complex keys, heavy alias use) is handed to the stock
+    compose-then-construct path, which is the reference for both values and
+    messages.
+    """
+    check_nesting(raw)
+    yaml = yaml or fast_yaml()
+    if CParser is not None:
+        try:
+            return _EventBuilder(raw, index_key, yaml).build()
+        except _Fallback:
+            pass
+    return _parse_composed(raw, index_key, yaml)
+
+
+def _parse_composed(raw: bytes, index_key: str | None, yaml: YAML) -> FastDoc:
+    """The reference path: compose the node graph, check it, then construct."""
+    yaml, loader, root = _compose_unchecked(raw, yaml)
+    try:
+        if root is None:
+            return FastDoc(None)
+        if b"&" in raw:  # no anchor, no alias: skip the walk on the common path
+            check_aliases(root)
+        marks: tuple[tuple[int, int], ...] = ()
+        if index_key is not None and isinstance(root, MappingNode):
+            for key_node, value_node in root.value:
+                if (
+                    isinstance(key_node, ScalarNode)
+                    and key_node.value == index_key
+                    and isinstance(value_node, SequenceNode)
+                ):
+                    marks = tuple(
+                        (item.start_mark.line + 1, item.start_mark.column + 1)
+                        for item in value_node.value
+                    )
+        try:
+            data = loader.construct_document(root)
+        except YAMLError as exc:
+            raise _problem_from(exc, raw) from None
+        except RecursionError:
+            raise YamlProblem("YAML nesting is too deep") from None
+        return FastDoc(data, marks)
+    finally:
+        loader.dispose()
+
+
+class _Fallback(Exception):
+    """Input the event builder hands to the reference path, which reproduces it exactly."""
+
+
+class _Sentinel:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+#: A key still to come (mapping frames), a cache miss.
+_NO_KEY: Any = _Sentinel("no key")
+_MISSING: Any = _Sentinel("missing")
+#: Plain ``<<`` and ``=``: the merge key and the value key, meaningful only as keys.
+_MERGE: Any = _Sentinel("merge key")
+_VALUE_KEY: Any = _Sentinel("value key")
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_VALUE_TAG = "tag:yaml.org,2002:value"
+_STR_TAG = "tag:yaml.org,2002:str"
+#: Explicit scalar tags the builder constructs itself (any other tag: reference path).
+_EXPLICIT_SCALAR_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("int", "float", "bool", "null", "timestamp", "binary")
+)
+#: Constructed plain scalars remembered per document (all immutable: str, int, float,
+#: bool, None, date, datetime), so repeated keys and values share one object.
+_PLAIN_CACHE_CHARS = 40
+_PLAIN_CACHE_ENTRIES = 50_000
+
+
+class _EventBuilder:
+    """Python values straight from the C parser's events, as the stock safe loader builds them.
+
+    The stock loader composes a node graph of the whole document (a dozen
+    objects per scalar, marks included) before constructing anything: about
+    ten times the memory and time of the parse itself. This builds each value
+    as its events arrive and keeps only the open containers on a stack.
+
+    It reproduces the stock result exactly for what it handles itself: plain
+    scalars resolved and constructed by the loader's own resolver and
+    constructor, quoted and block scalars as str, explicit scalar tags of the
+    core schema, anchors and aliases (shared objects, like the stock loader),
+    merge keys (``<<``) and the value key (``=``). Anything else raises
+    `_Fallback`, and `parse_fast` re-reads the document the reference way:
+    every error (so messages and positions stay those of the stock path),
+    explicit collection tags, collections as keys, an indexed list given as an
+    alias, and alias expansion beyond the limit counted so far (the reference
+    path then refuses it, or loads it if the rest of the document is large
+    enough to allow it).
+
+    Alias expansion is counted exactly as `check_aliases` counts it: a node
+    counts one, an alias counts the expanded size of its anchored node. The
+    running count is checked at every alias, so neither aliases nor merges
+    ever cost more than the limit.
+    """
+
+    def __init__(self, raw: bytes, index_key: str | None, yaml: YAML) -> None:
+        self.raw = raw
+        self.index_key = index_key
+        self.yaml = yaml
+
+    def build(self) -> FastDoc:
+        loader, _ = self.yaml.get_constructor_parser(self.raw)
+        try:
+            if self.index_key is not None:
+                implicit = loader.resolve(ScalarNode, self.index_key, (True, False))
+                if implicit is not _DEFAULT_STR_TAG:
+                    raise _Fallback  # keys are matched on their text: only the reference does that
+            return self._run(loader)
+        except YAMLError as exc:
+            # Only the parser raises here (construction problems raise _Fallback), at
+            # the first bad event: exactly where the reference path stops too.
+            raise _problem_from(exc, self.raw) from None
+        finally:
+            loader.dispose()
+
+    def _run(self, loader: Any) -> FastDoc:
+        get_event = loader.get_event
+        index_key = self.index_key
+        cache: dict[str, Any] = {}
+        cache_get = cache.get
+        plain = self._plain
+        explicit = self._explicit
+        anchors: dict[str, tuple[Any, int, tuple[int, int]]] = {}
+        open_anchors: set[str] = set()
+        # Parent frames: (container, is_map, pending key, item marks, and for the
+        # child: its anchor, the expanded count before it, its start mark).
+        stack: list[tuple[Any, bool, Any, list[tuple[int, int]] | None, Any, int, Any]] = []
+        nodes = 0  # distinct nodes so far
+        extra = 0  # nodes added by aliases so far
+        spare = ALIAS_EXPANSION_FACTOR - 1
+        base = ALIAS_EXPANSION_BASE
+        index_marks: tuple[tuple[int, int], ...] = ()
+
+        get_event()  # stream start
+        event = get_event()
+        if type(event) is StreamEndEvent:
+            return FastDoc(None)
+        cur: Any = None
+        is_map = False
+        key: Any = _NO_KEY
+        marks: list[tuple[int, int]] | None = None  # the indexed list's item marks
+        root: Any = None
+        while True:
+            event = get_event()
+            kind = type(event)
+            if kind is ScalarEvent:
+                nodes += 1
+                if event.ctag is not None or event.anchor is not None:
+                    value = explicit(loader, event, cache, anchors, open_anchors)
+                elif event.implicit[0]:
+                    value = cache_get(event.value, _MISSING)
+                    if value is _MISSING:
+                        value = plain(loader, event, cache)
+                else:
+                    value = event.value
+                if value is _MERGE or value is _VALUE_KEY:
+                    if not is_map or key is not _NO_KEY:
+                        raise _Fallback  # the stock loader has no constructor for it
+                    if value is _VALUE_KEY:
+                        value = "="
+                if marks is not None:
+                    mark = event.start_mark
+                    marks.append((mark.line + 1, mark.column + 1))
+            elif kind is MappingStartEvent or kind is SequenceStartEvent:
+                if event.ctag is not None or (is_map and key is _NO_KEY):
+                    raise _Fallback  # an explicit collection tag, a collection as a key
+                mark = event.start_mark
+                position = (mark.line + 1, mark.column + 1)
+                if marks is not None:
+                    marks.append(position)
+                anchor = event.anchor
+                if anchor is not None:
+                    if anchor in anchors or anchor in open_anchors:
+                        raise _Fallback  # a duplicate anchor
+                    open_anchors.add(anchor)
+                stack.append((cur, is_map, key, marks, anchor, nodes + extra, position))
+                marks = (
+                    []
+                    if (
+                        kind is SequenceStartEvent
+                        and is_map
+                        and len(stack) == 2
+                        and key == index_key
+                        and type(key) is str
+                    )
+                    else None
+                )
+                nodes += 1
+                is_map = kind is MappingStartEvent
+                cur = {} if is_map else []
+                key = _NO_KEY
+                continue
+            elif kind is MappingEndEvent or kind is SequenceEndEvent:
+                value = cur
+                if is_map and _MERGE in value:
+                    value = _merged(value)
+                if marks is not None:
+                    index_marks = tuple(marks)
+                cur, is_map, key, marks, anchor, before, position = stack.pop()
+                if anchor is not None:
+                    open_anchors.discard(anchor)
+                    anchors[anchor] = (value, nodes + extra - before, position)
+            elif kind is AliasEvent:
+                entry = anchors.get(event.anchor)
+                if entry is None:
+                    raise _Fallback  # undefined, or an alias inside its own anchor
+                value, size, position = entry
+                extra += size
+                if extra > base + spare * nodes:
+                    raise _Fallback  # past the expansion allowed so far
+                if (
+                    (type(value) is list or type(value) is dict)
+                    and is_map
+                    and (key is _NO_KEY or (len(stack) == 1 and key == index_key))
+                ):
+                    raise _Fallback  # a collection as a key, or the indexed list by alias
+                if marks is not None:
+                    marks.append(position)
+            elif kind is DocumentEndEvent:
+                break
+            else:
+                raise _Fallback  # pragma: no cover - the parser emits nothing else here
+
+            if is_map:
+                if key is _NO_KEY:
+                    key = value
+                else:
+                    if key in cur:
+                        raise _Fallback  # a duplicate key
+                    cur[key] = value
+                    key = _NO_KEY
+            elif cur is not None:
+                cur.append(value)
+            else:
+                root = value
+
+        if type(get_event()) is not StreamEndEvent:
+            raise _Fallback  # another document
+        if nodes + extra > base + ALIAS_EXPANSION_FACTOR * nodes:
+            raise _Fallback  # pragma: no cover - the running check catches it first
+        return FastDoc(root, index_marks)
+
+    @staticmethod
+    def _plain(loader: Any, event: Any, cache: dict[str, Any]) -> Any:
+        text = event.value
+        tag = loader.resolve(ScalarNode, text, event.implicit)
+        if tag is _DEFAULT_STR_TAG:
+            value: Any = text
+        else:
+            name = str(tag)
+            if name == _MERGE_TAG:
+                value = _MERGE
+            elif name == _VALUE_TAG:
+                value = _VALUE_KEY
+            else:
+                value = _construct_scalar(loader, name, event)
+        if len(text) <= _PLAIN_CACHE_CHARS and len(cache) < _PLAIN_CACHE_ENTRIES:
+            cache[text] = value
+        return value
+
+    @staticmethod
+    def _explicit(
+        loader: Any,
+        event: Any,
+        cache: dict[str, Any],
+        anchors: dict[str, tuple[Any, int, tuple[int, int]]],
+        open_anchors: set[str],
+    ) -> Any:
+        """A scalar with a tag or an anchor (rare)."""
+        tag = event.ctag
+        if tag is None:
+            if event.implicit[0]:
+                value = cache.get(event.value, _MISSING)
+                if value is _MISSING:
+                    value = _EventBuilder._plain(loader, event, cache)
+            else:
+                value = event.value
+        elif tag == _STR_TAG:
+            value = event.value
+        elif tag in _EXPLICIT_SCALAR_TAGS:
+            value = _construct_scalar(loader, tag, event)
+        else:
+            raise _Fallback  # unknown and language tags: the reference path refuses them
+        anchor = event.anchor
+        if anchor is not None:
+            if (
+                anchor in anchors
+                or anchor in open_anchors
+                or value is _MERGE
+                or value is _VALUE_KEY
+            ):
+                raise _Fallback
+            mark = event.start_mark
+            anchors[anchor] = (value, 1, (mark.line + 1, mark.column + 1))
+        return value
+
+
+def _construct_scalar(loader: Any, tag: str, event: Any) -> Any:
+    """A non-str scalar, built by the loader's own SafeConstructor."""
+    node = ScalarNode(tag, event.value, event.start_mark, event.end_mark)
+    try:
+        value = loader.construct_non_recursive_object(node)
+    except (YAMLError, ValueError, OverflowError, TypeError):
+        raise _Fallback from None
+    if isinstance(value, types.GeneratorType):  # pragma: no cover - no scalar constructor yields
+        raise _Fallback
+    return value
+
+
+def _merged(mapping: dict[Any, Any]) -> dict[Any, Any]:
+    """`mapping` with its ``<<`` merged in, as SafeConstructor.flatten_mapping does.
+
+    Own keys win; of the merged mappings the earlier in a ``<<`` list wins; keys
+    come in the stock order (merged ones first, the last merged mapping's first).
+    """
+    source = mapping.pop(_MERGE)
+    if type(source) is dict:
+        sources = [source]
+    elif type(source) is list and all(type(item) is dict for item in source):
+        sources = source
+    else:
+        raise _Fallback  # not a mapping or list of mappings: the reference path explains
+    out: dict[Any, Any] = {}
+    for item in reversed(sources):
+        out.update(item)
+    out.update(mapping)
+    return out
+
+
+def compose_node(raw: bytes) -> Node | None:
+    """The composed node graph of a document (positions, no values built)."""
+    _, loader, root = _compose(raw)
+    loader.dispose()
+    return root
+
+
+def locate(root: Node | None, path: DocPath, where: Where = "value") -> tuple[int, int]:
+    """1-based (line, col) of the key, value or item at `path`; the deepest match found."""
+    if root is None:
+        return (1, 1)
+    node: Node = root
+    position = node.start_mark
+    for index, step in enumerate(path):
+        last = index == len(path) - 1
+        if isinstance(node, MappingNode) and isinstance(step, str):
+            for key_node, value_node in node.value:
+                if isinstance(key_node, ScalarNode) and key_node.value == step:
+                    position = (
+                        key_node.start_mark if last and where == "key" else value_node.start_mark
+                    )
+                    node = value_node
+                    break
+            else:
+                break
+        elif isinstance(node, SequenceNode) and isinstance(step, int) and step < len(node.value):
+            node = node.value[step]
+            position = node.start_mark
+        else:
+            break
+    return (position.line + 1, position.column + 1)
+
+
+# ---------------------------------------------------------------------------
+# Round-trip mode: edits that keep comments
+# ---------------------------------------------------------------------------
+
+
+def _represent_none(representer: Any, _data: None) -> Any:
+    return representer.represent_scalar("tag:yaml.org,2002:null", "null")
+
+
+def roundtrip_yaml(*, preserve_quotes: bool = True) -> YAML:
+    """Round-trip YAML with jcstate's layout: 2-space maps, ``  - `` lists, no folding."""
+    yaml = YAML(typ="rt")
+    yaml.width = _WIDE
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.preserve_quotes = preserve_quotes
+    yaml.representer.add_representer(type(None), _represent_none)
+    return yaml
+
+
+def load_roundtrip(path: Path) -> Any:
+    """Load a file keeping comments, key order and quoting (for in-place edits)."""
+    raw = read_limited(Path(path))
+    yaml = roundtrip_yaml()
+    try:
+        return yaml.load(raw)
+    except YAMLError as exc:
+        raise _problem_from(exc, raw) from None
+
+
+def dump_roundtrip_str(data: Any, yaml: YAML | None = None) -> str:
+    stream = io.StringIO()
+    (yaml or roundtrip_yaml()).dump(data, stream)
+    return stream.getvalue()
+
+
+def dump_roundtrip(data: Any, path: Path) -> None:
+    """Write `data` (as loaded by `load_roundtrip`) back, comments included, atomically."""
+    target = Path(path)
+    text = dump_roundtrip_str(data)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(target)
+
+
+# ---------------------------------------------------------------------------
+# Canonical rendering (fmt, export)
+# ---------------------------------------------------------------------------
+
+_TOP_KEYS: tuple[str, ...] = ("version", "defaults", "contacts")
+
+
+def ordered_keys(keys: Iterable[Any], order: Sequence[str]) -> list[Any]:
+    """`keys` in canonical `order`; unknown keys after, in their written order."""
+    present = list(keys)
+    rank = {name: index for index, name in enumerate(order)}
+    known = sorted((k for k in present if k in rank), key=lambda k: rank[k])
+    return known + [k for k in present if k not in rank]
+
+
+def sorted_custom_keys(keys: Iterable[Any]) -> list[Any]:
+    return sorted(keys, key=str)
+
+
+def canonical_entry(entry: Mapping[str, Any]) -> CommentedMap:
+    """A contact (or defaults) mapping in canonical key order; phone always double-quoted."""
+    out = CommentedMap()
+    for key in ordered_keys(entry.keys(), CONTACT_KEYS):
+        value = entry[key]
+        if key == "phone" and isinstance(value, str):
+            value = DoubleQuotedScalarString(value)
+        elif key == "custom_fields" and isinstance(value, Mapping):
+            custom = CommentedMap()
+            for custom_key in sorted_custom_keys(value.keys()):
+                custom[custom_key] = _plain(value[custom_key])
+            value = custom
+        else:
+            value = _plain(value)
+        out[key] = value
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """Drop any quoting style so the dumper quotes only when needed."""
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, Mapping):
+        mapped = CommentedMap()
+        for key, item in value.items():
+            mapped[key] = _plain(item)
+        return mapped
+    if isinstance(value, list | tuple):
+        return CommentedSeq([_plain(item) for item in value])
+    return value
+
+
+def render_contacts_file(
+    entries: Sequence[Mapping[str, Any]],
+    defaults: Mapping[str, Any] | None = None,
+    *,
+    schema_url: str | None = None,
+) -> str:
+    """The canonical text of a contacts file (what `jcstate fmt` writes).
+
+    `version: 1`, then `defaults` (if any), then `contacts`; keys in
+    `model.CONTACT_KEYS` order, custom-field keys sorted, strings quoted only
+    when YAML would otherwise read them as something else, phones always
+    double-quoted and written as given.
+    """
+    document = CommentedMap()
+    document["version"] = 1
+    if defaults:
+        document["defaults"] = canonical_entry(defaults)
+    document["contacts"] = CommentedSeq([canonical_entry(entry) for entry in entries])
+    text = dump_roundtrip_str(document, roundtrip_yaml(preserve_quotes=False))
+    if schema_url:
+        text = f"{SCHEMA_COMMENT_PREFIX}{schema_url}\n{text}"
+    return text

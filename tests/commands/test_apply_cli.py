@@ -1,0 +1,98 @@
+"""`jcstate apply` through click's CliRunner on a sandbox:// project (in process, no port)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from jcstate.cli import cli
+from jcstate.project.yamlio import render_contacts_file
+from jcstate.sandbox.seeddata import generated_contact
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("JCSTATE_API_URL", "JUSTCALL_API_KEY", "JUSTCALL_API_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    root = tmp_path / "project"
+    (root / "contacts").mkdir(parents=True)
+    (root / "jcstate.yaml").write_text(
+        "version: 1\napi: {url: 'sandbox://.jcstate/sandbox.db'}\ncontacts: [\"contacts/*.yaml\"]\n"
+    )
+    entries = [
+        {k: v for k, v in generated_contact(i).items() if k != "custom_fields"} for i in range(4)
+    ]
+    (root / "contacts" / "people.yaml").write_text(render_contacts_file(entries))
+    return root
+
+
+def run(root: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["-C", str(root), *args], catch_exceptions=False)
+
+
+def test_json_report_is_the_only_thing_on_stdout(project: Path) -> None:
+    result = run(project, "apply", "--auto-approve", "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["summary"]["created"] == 4
+    assert report["converged"] is True
+    assert "Plan: 4 to create" in result.stderr
+
+    again = run(project, "apply", "--auto-approve", "--format", "json")
+    assert again.exit_code == 0
+    assert again.stderr.strip().endswith("No changes.")
+    empty = json.loads(again.stdout)
+    assert empty["summary"] == {"created": 0, "updated": 0, "deleted": 0, "failed": 0, "skipped": 0}
+    assert empty["requests"]["bulk"] == 0
+    assert empty["converged"] is True
+
+
+def test_without_a_terminal_apply_refuses_instead_of_waiting(project: Path) -> None:
+    result = run(project, "apply")
+    assert result.exit_code == 1
+    assert result.stderr.endswith(
+        "Error: refusing to apply without confirmation: stdin is not a terminal; "
+        "pass --auto-approve\n"
+    )
+    assert not (project / ".jcstate" / "journal").exists()  # nothing was started
+
+
+@pytest.mark.parametrize(
+    "extra", [["--prune"], ["--target", "+14155550100"], ["--refresh", "full"]]
+)
+def test_a_saved_plan_carries_its_own_choices(project: Path, extra: list[str]) -> None:
+    plan_file = project / "p.json"
+    assert run(project, "plan", "--out", str(plan_file)).exit_code == 0
+    result = run(project, "apply", str(plan_file), *extra)
+    assert result.exit_code == 1
+    assert "a saved plan already carries its choices" in result.stderr
+
+
+def test_a_saved_plan_for_another_api_is_refused(project: Path, tmp_path: Path) -> None:
+    plan_file = project / "p.json"
+    assert run(project, "plan", "--out", str(plan_file)).exit_code == 0
+    other = tmp_path / "other.db"
+    result = run(project, "apply", str(plan_file), "--api-url", f"sandbox://{other}")
+    assert result.exit_code == 1
+    assert "this plan was made for sandbox://.jcstate/sandbox.db" in result.stderr
+    assert not other.exists()
+
+
+def test_a_saved_plan_applies_without_a_question(project: Path) -> None:
+    plan_file = project / "p.json"
+    assert run(project, "plan", "--out", str(plan_file)).exit_code == 0
+    result = run(project, "apply", str(plan_file))
+    assert result.exit_code == 0, result.output
+    assert "Apply complete: 4 created, 0 updated, 0 deleted, 0 failed, 0 skipped." in result.stdout
+    # Applying it twice: every create is now "already as declared", nothing is duplicated.
+    again = run(project, "apply", str(plan_file), "--format", "json")
+    assert again.exit_code == 0, again.output
+    report = json.loads(again.stdout)
+    assert report["summary"]["skipped"] == 4
+    assert report["requests"]["bulk"] == 0
+    assert {item["message"] for item in report["items"]} == {
+        "already as declared (applied earlier)"
+    }

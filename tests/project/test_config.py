@@ -1,0 +1,195 @@
+"""load_project: finding the project, what a loaded project declares, limits."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from jcstate.core.model import CustomFieldDef
+from jcstate.errors import ConfigError, ProjectNotFoundError
+from jcstate.project import yamlio
+from jcstate.project.config import find_project_file, load_config_only, load_project
+
+PROJECT = """\
+version: 1
+api: {url: "sandbox://.jcstate/sandbox.db"}
+default_region: GB
+contacts: ["contacts/*.yaml"]
+custom_fields:
+  tier: {type: enum, values: [Free, Pro]}
+  seats: {type: integer}
+  renewal_on: {type: date}
+  vip: {type: boolean}
+ownership: {field: managed_by, value: ops}
+safety:
+  protected: ["020 7946 0018"]
+"""
+
+CONTACTS = """\
+version: 1
+defaults:
+  company: Acme Ltd
+  custom_fields: {tier: Free}
+contacts:
+  - phone: "020 7946 0000"
+    first_name: "  Ada "
+    email: Ada@Example.COM
+    custom_fields: {seats: "12", renewal_on: 2025-01-31, vip: "yes"}
+  - phone: "+1 415 555 0100"
+    company: null
+    last_name: ""
+    custom_fields: {tier: Pro}
+"""
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def project_dir(tmp_path: Path) -> Path:
+    return write(tmp_path, {"jcstate.yaml": PROJECT, "contacts/a.yaml": CONTACTS})
+
+
+def test_loads_normalised_managed_fields_only(project_dir: Path) -> None:
+    project = load_project(cwd=project_dir)
+    first, second = project.desired.contacts
+    assert first.phone == "+442079460000"
+    # defaults applied, strings stripped, e-mail lower-cased, custom values typed
+    assert dict(first.fields) == {
+        "company": "Acme Ltd",
+        "first_name": "Ada",
+        "email": "ada@example.com",
+    }
+    assert dict(first.custom_fields) == {
+        "tier": "Free",
+        "seats": 12,
+        "renewal_on": "2025-01-31",
+        "vip": True,
+    }
+    # explicit null and empty string both mean "must be empty"; omitted fields are not managed
+    assert second.phone == "+14155550100"
+    assert dict(second.fields) == {"company": None, "last_name": None}
+    assert dict(second.custom_fields) == {"tier": "Pro"}
+
+
+def test_sources_point_at_each_contact(project_dir: Path) -> None:
+    project = load_project(cwd=project_dir)
+    assert [str(c.source) for c in project.desired.contacts] == [
+        "contacts/a.yaml:6",
+        "contacts/a.yaml:10",
+    ]
+
+
+def test_ownership_field_is_an_implicit_string_field(project_dir: Path) -> None:
+    desired = load_project(cwd=project_dir).desired
+    assert desired.custom_field_defs["managed_by"] == CustomFieldDef(type="string")
+    assert desired.ownership is not None and desired.ownership.value == "ops"
+
+
+def test_protected_phones_are_normalised(project_dir: Path) -> None:
+    assert load_project(cwd=project_dir).desired.safety.protected == ["+442079460018"]
+
+
+def test_found_from_a_subdirectory_with_paths_relative_to_cwd(project_dir: Path) -> None:
+    (project_dir / "contacts" / "a.yaml").write_text(
+        "version: 1\ncontacts:\n  - phone: nope\n", encoding="utf-8"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_project(cwd=project_dir / "contacts")
+    assert [d.file for d in caught.value.diagnostics] == ["a.yaml"]
+
+
+def test_project_dir_option_is_relative_to_cwd(project_dir: Path) -> None:
+    project = load_project(project_dir=Path(project_dir.name), cwd=project_dir.parent)
+    assert project.config_path == project_dir / "jcstate.yaml"
+    assert str(project.desired.contacts[0].source).startswith(f"{project_dir.name}/contacts/")
+
+
+def test_missing_project_explains_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(ProjectNotFoundError, match="jcstate init"):
+        find_project_file(cwd=tmp_path)
+    with pytest.raises(ProjectNotFoundError, match="does not exist"):
+        load_project(project_dir=Path("nowhere"), cwd=tmp_path)
+
+
+def test_digest_changes_with_any_file(project_dir: Path) -> None:
+    before = load_project(cwd=project_dir).digest
+    assert load_project(cwd=project_dir).digest == before
+    contacts = project_dir / "contacts" / "a.yaml"
+    contacts.write_text(contacts.read_text().replace("Ada", "Ava"), encoding="utf-8")
+    assert load_project(cwd=project_dir).digest != before
+
+
+def test_errors_from_every_file_are_gathered_and_sorted(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "jcstate.yaml": 'version: 1\ncontacts: ["contacts/*.yaml"]\n',
+            "contacts/b.yaml": 'version: 1\ncontacts:\n  - phone: "1"\n',
+            "contacts/a.yaml": 'version: 1\ncontacts:\n  - phone: "2"\n    nmae: x\n',
+            "contacts/c.yaml": "version: 1\ncontacts: [\n",
+        },
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_project(cwd=tmp_path)
+    places = [(d.file, d.line) for d in caught.value.diagnostics]
+    assert places == [
+        ("contacts/a.yaml", 3),
+        ("contacts/a.yaml", 4),
+        ("contacts/b.yaml", 3),
+        ("contacts/c.yaml", 3),
+    ]
+
+
+def test_a_file_matched_by_two_globs_is_loaded_once(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "jcstate.yaml": 'version: 1\ncontacts: ["contacts/*.yaml", "contacts/a.*"]\n',
+            "contacts/a.yaml": 'version: 1\ncontacts:\n  - phone: "+14155550100"\n',
+        },
+    )
+    project = load_project(cwd=tmp_path)
+    assert len(project.contact_files) == 1
+    assert len(project.desired.contacts) == 1
+
+
+def test_an_oversized_file_is_refused_unread(
+    project_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(yamlio, "MAX_FILE_BYTES", 100)
+    with pytest.raises(ConfigError) as caught:
+        load_project(cwd=project_dir)
+    (diagnostic,) = caught.value.diagnostics
+    assert diagnostic.file == "jcstate.yaml"
+    assert diagnostic.message == (
+        "file is 318 bytes; the limit is 100 bytes per file (split it into several files)"
+    )
+
+
+def test_empty_contacts_list_is_valid(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {"jcstate.yaml": "version: 1\n", "contacts/a.yaml": "version: 1\ncontacts: []\n"},
+    )
+    assert load_project(cwd=tmp_path).desired.contacts == ()
+
+
+def test_config_only_loads_without_reading_contacts(tmp_path: Path) -> None:
+    write(tmp_path, {"jcstate.yaml": PROJECT, "contacts/a.yaml": "version: 1\ncontacts: [\n"})
+    config_path, config = load_config_only(cwd=tmp_path)
+    assert config_path == tmp_path / "jcstate.yaml"
+    assert config.default_region == "GB"
+    (tmp_path / "jcstate.yaml").write_text("version: 1\nsafty: {}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config_only(cwd=tmp_path)
+    assert [str(d) for d in caught.value.diagnostics] == [
+        "jcstate.yaml:2:1: unknown field 'safty' (did you mean 'safety'?)"
+    ]
