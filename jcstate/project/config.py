@@ -13,7 +13,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from jcstate.core.model import Project, ProjectConfig
@@ -68,23 +68,84 @@ def display_path(path: Path, cwd: Path) -> str:
         return path.as_posix()
 
 
+def _walk_dirs(directory: str, on_walk: frozenset[str]) -> Iterator[str]:
+    """`directory` and every directory under it, as `**` sees them (hidden ones skipped).
+
+    Symlinked directories are followed, but not into a directory whose resolved
+    path is already on the current walk, so a link loop ends instead of
+    repeating forever.
+    """
+    yield directory
+    try:
+        entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        try:
+            if not entry.is_dir():
+                continue
+        except OSError:
+            continue
+        real = os.path.realpath(entry.path)
+        if real in on_walk:
+            continue
+        yield from _walk_dirs(entry.path, on_walk | {real})
+
+
+def _match(directory: str, parts: Sequence[str]) -> Iterator[str]:
+    """The paths under `directory` matching the pattern segments `parts`."""
+    if not parts:
+        yield directory
+        return
+    head, rest = parts[0], parts[1:]
+    if head == "**":
+        for sub in _walk_dirs(directory, frozenset({os.path.realpath(directory)})):
+            if rest:
+                yield from _match(sub, rest)
+            elif sub != directory:
+                yield sub
+            if not rest:
+                for name in glob.glob("*", root_dir=sub):
+                    yield os.path.join(sub, name)
+        return
+    for name in glob.glob(head, root_dir=directory):
+        path = os.path.join(directory, name)
+        if rest and not os.path.isdir(path):
+            continue
+        yield from _match(path, rest)
+
+
 def expand_globs(
     root: Path, patterns: Sequence[str], exclude: Path
 ) -> tuple[list[Path], list[int]]:
-    """The files the globs match (sorted, each once) and the indexes of globs matching none."""
+    """The files the globs match (sorted, each once) and the indexes of globs matching none.
+
+    "Once" is by resolved path: a file reached directly and through a symlink
+    (or twice through looping links) is read a single time.
+    """
     found: dict[str, Path] = {}
     empty: list[int] = []
+    excluded = os.path.realpath(exclude)
     for index, pattern in enumerate(patterns):
         matched = False
-        for name in glob.glob(pattern, root_dir=root, recursive=True):
-            path = Path(os.path.abspath(root / name))
-            if path == exclude or not path.is_file():
+        base = os.sep if os.path.isabs(pattern) else str(root)
+        parts = [part for part in pattern.replace(os.sep, "/").split("/") if part]
+        for name in sorted(set(_match(base, parts))):
+            path = Path(os.path.abspath(name))
+            if not path.is_file():
+                continue
+            real = os.path.realpath(path)
+            if real == excluded:
                 continue
             matched = True
-            found.setdefault(path.as_posix(), path)
+            known = found.get(real)
+            if known is None or path.as_posix() < known.as_posix():
+                found[real] = path
         if not matched:
             empty.append(index)
-    return [found[key] for key in sorted(found)], empty
+    return sorted(found.values(), key=lambda path: path.as_posix()), empty
 
 
 def _diagnostics(issues: Iterable[Issue], files: dict[str, Path]) -> list[Diagnostic]:

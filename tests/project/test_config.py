@@ -193,3 +193,33 @@ def test_config_only_loads_without_reading_contacts(tmp_path: Path) -> None:
     assert [str(d) for d in caught.value.diagnostics] == [
         "jcstate.yaml:2:1: unknown field 'safty' (did you mean 'safety'?)"
     ]
+
+
+def test_symlink_loops_under_a_double_star_glob_end(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "jcstate.yaml": 'version: 1\ncontacts: ["contacts/**/*.yaml"]\n',
+            "contacts/a.yaml": 'version: 1\ncontacts:\n  - phone: "+14155550100"\n',
+        },
+    )
+    for name in ("a1", "a2", "a3"):
+        (tmp_path / "contacts" / name).symlink_to(".")
+    project = load_project(cwd=tmp_path)
+    assert len(project.contact_files) == 1
+    assert len(project.desired.contacts) == 1
+
+
+def test_a_file_reached_through_a_symlink_and_directly_is_read_once(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "jcstate.yaml": 'version: 1\ncontacts: ["contacts/**/*.yaml"]\n',
+            "contacts/real/a.yaml": 'version: 1\ncontacts:\n  - phone: "+14155550100"\n',
+        },
+    )
+    (tmp_path / "contacts" / "link").symlink_to("real")
+    (tmp_path / "contacts" / "b.yaml").symlink_to("real/a.yaml")
+    project = load_project(cwd=tmp_path)
+    assert len(project.contact_files) == 1
+    assert len(project.desired.contacts) == 1
