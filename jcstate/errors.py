@@ -13,6 +13,7 @@ server's own message only.
     ├── RefuseOverwriteError          a command would overwrite a file without --force
     ├── CredentialsError              JUSTCALL_API_KEY / JUSTCALL_API_SECRET missing
     ├── InsecureUrlError              http:// to a non-loopback host
+    ├── StateDirError                 a file is where a state directory (.jcstate/...) goes
     ├── ApiError                      anything the remote API said or failed to say
     │   ├── AuthError                 401 / 403
     │   ├── NotFoundError             404
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -79,6 +81,34 @@ class CredentialsError(JcstateError):
 
 class InsecureUrlError(JcstateError):
     pass
+
+
+class StateDirError(JcstateError):
+    pass
+
+
+def check_state_dir(directory: Path) -> None:
+    """Raise `StateDirError` if a regular file is where `directory` or a parent of it goes."""
+    for path in (directory, *directory.parents):
+        if path.exists() and not path.is_dir():
+            raise StateDirError(
+                f"{path} is not a directory (jcstate keeps its state in {directory}); "
+                "remove or rename it and run the command again"
+            )
+
+
+def ensure_state_dir(directory: Path) -> None:
+    """Create `directory` (and its parents) or raise `StateDirError` naming what is in the way.
+
+    The one way jcstate makes its state directories (`.jcstate/`, its
+    journal, a sandbox's), so a regular file in their place is an error that
+    says what to do rather than a traceback or a retry loop.
+    """
+    check_state_dir(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StateDirError(f"cannot create {directory}: {exc.strerror or exc}") from exc
 
 
 class ApiError(JcstateError):

@@ -205,6 +205,7 @@ async def _run(
     from jcstate.remote.listing import fetch_remote
 
     started = time.monotonic()
+    Journal.prepare(project.root)
     api_url = settings.api_url
     concurrency = project.config.api.concurrency
     saved_plan: Plan | None = None

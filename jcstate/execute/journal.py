@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import IO, Any, Protocol
 
 from jcstate.core.outcome import ItemResult
+from jcstate.errors import check_state_dir, ensure_state_dir
 
 JOURNAL_DIR = Path(".jcstate") / "journal"
 REDACTED = "[redacted]"
@@ -51,10 +52,15 @@ class Journal:
     def __init__(self, path: Path, *, secrets: Iterable[str] = ()) -> None:
         self.path = path
         self._secrets = tuple(secret for secret in secrets if secret)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_state_dir(path.parent)
         # "x": never append to (or clobber) another run's journal.
         self._file: IO[str] = path.open("x", encoding="utf-8")
         os.chmod(path, 0o600)
+
+    @staticmethod
+    def prepare(project_root: Path) -> None:
+        """Check the journal's place now, so a file in its way stops the run before any change."""
+        check_state_dir(project_root / JOURNAL_DIR)
 
     @classmethod
     def create(

@@ -53,6 +53,7 @@ from jcstate.errors import (
     RateLimitedError,
     ServerError,
     TransportError,
+    ensure_state_dir,
 )
 from jcstate.remote.pacing import Clock, Pacer, Sleep, full_jitter
 
@@ -534,7 +535,7 @@ class JustCallClient:
         from jcstate.sandbox.app import SandboxConfig, create_app
 
         assert settings.sandbox_db is not None
-        settings.sandbox_db.parent.mkdir(parents=True, exist_ok=True)
+        ensure_state_dir(settings.sandbox_db.parent)
         config = SandboxConfig(
             db_path=settings.sandbox_db,
             api_key=settings.api_key,

@@ -96,3 +96,25 @@ def test_a_saved_plan_applies_without_a_question(project: Path) -> None:
     assert {item["message"] for item in report["items"]} == {
         "already as declared (applied earlier)"
     }
+
+
+@pytest.mark.parametrize("in_the_way", [".jcstate", ".jcstate/journal"])
+@pytest.mark.parametrize("own_sandbox", [False, True])
+def test_a_file_where_the_state_directory_goes_is_a_clean_error(
+    project: Path, tmp_path: Path, in_the_way: str, own_sandbox: bool
+) -> None:
+    sandbox = tmp_path / "elsewhere.db"
+    url = ["--api-url", f"sandbox://{sandbox}"] if own_sandbox else []
+    if in_the_way == ".jcstate/journal":
+        (project / ".jcstate").mkdir()
+    (project / in_the_way).write_text("not a directory\n")
+    result = run(project, "apply", "--auto-approve", *url)
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    blocked = project / in_the_way
+    assert f"Error: {blocked} is not a directory" in result.stderr
+    assert "remove or rename it" in result.stderr
+    # Nothing was written to the API: the same plan is still pending.
+    (project / in_the_way).unlink()
+    again = run(project, "plan", *url)
+    assert "Plan: 4 to create" in again.output, again.output
