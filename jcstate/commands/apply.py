@@ -198,9 +198,9 @@ class _Progress:
 async def _run(
     project: Project, args: ApplyArgs, settings: ClientSettings, color: bool
 ) -> ApplyReport | None:
+    from jcstate.core.urls import public_url
     from jcstate.execute.apply import apply_plan
     from jcstate.execute.journal import Journal
-    from jcstate.execute.planfile import public_url
     from jcstate.remote.client import JustCallClient
     from jcstate.remote.listing import fetch_remote
 
@@ -312,7 +312,7 @@ async def _empty_report(client: Any, stages: dict[str, int], started: float) -> 
 
 
 def _same_api(saved_url: str | None, current_url: str) -> bool:
-    from jcstate.execute.planfile import public_url
+    from jcstate.core.urls import public_url
 
     def canonical(url: str) -> str:
         return public_url(url).rstrip("/")

@@ -24,7 +24,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from jcstate import __version__
 from jcstate.core.model import Project
@@ -36,6 +35,7 @@ from jcstate.core.plan import (
     plan_from_dict,
     plan_to_dict,
 )
+from jcstate.core.urls import public_url
 from jcstate.errors import PlanFileError
 
 KIND = "jcstate-plan"
@@ -50,16 +50,6 @@ class SavedPlan:
     created_at: str | None = None
     #: remote id -> fingerprint of that contact when the plan was made
     fingerprints: Mapping[int, str] = field(default_factory=dict)
-
-
-def public_url(url: str) -> str:
-    """The URL without any user:password part (credentials are never saved)."""
-    parts = urlsplit(url)
-    if parts.scheme in ("http", "https") and (parts.username or parts.password):
-        host = parts.hostname or ""
-        netloc = f"{host}:{parts.port}" if parts.port else host
-        parts = parts._replace(netloc=netloc)
-    return urlunsplit(parts)
 
 
 def options_to_dict(options: PlanOptions) -> dict[str, Any]:

@@ -40,6 +40,7 @@ from jcstate.core.normalize import (
     normalize_field,
     normalize_phone,
 )
+from jcstate.core.urls import public_url
 from jcstate.project.yamlio import DocPath, Where
 
 CONTACTS_FILE_KEYS: tuple[str, ...] = ("version", "defaults", "contacts")
@@ -278,7 +279,9 @@ def _project_value_issues(data: Mapping[str, Any], file: str) -> list[Issue]:
     api = data.get("api")
     url = api.get("url") if isinstance(api, Mapping) else None
     if isinstance(url, str) and not url.startswith(URL_SCHEMES):
-        message = f"api.url must start with https://, http:// or sandbox:// (got {url!r})"
+        message = (
+            f"api.url must start with https://, http:// or sandbox:// (got {public_url(url)!r})"
+        )
         issues.append(Issue(file, ("api", "url"), message))
     if data.get("contacts", ["default"]) == []:
         issues.append(Issue(file, ("contacts",), "contacts must list at least one glob"))

@@ -40,6 +40,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from jcstate import __version__
 from jcstate.core.model import STANDARD_FIELDS, Project, RemoteContact
 from jcstate.core.normalize import normalize_field, try_normalize_phone
+from jcstate.core.urls import public_url
 from jcstate.errors import (
     ApiError,
     ApiValidationError,
@@ -158,7 +159,7 @@ def resolve_settings(
     if url.startswith(SANDBOX_SCHEME):
         raw_path = url[len(SANDBOX_SCHEME) :]
         if not raw_path:
-            raise JcstateError(f"API URL {url!r}: sandbox:// needs a database path")
+            raise JcstateError(f"API URL {public_url(url)!r}: sandbox:// needs a database path")
         root = project.root if project is not None else Path.cwd()
         declared = tuple(project.config.custom_fields) if project is not None else ()
         # The ownership marker is a custom field of the account too (creates carry it).
@@ -176,16 +177,19 @@ def resolve_settings(
             **common,
         )
 
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        scheme, hostname = urlsplit(url).scheme, urlsplit(url).hostname
+    except ValueError:  # e.g. an unclosed "[" of an IPv6 host
+        scheme, hostname = "", None
+    if scheme not in ("http", "https") or not hostname:
         raise JcstateError(
-            f"API URL {url!r} is not valid: use https://HOST, http://localhost:PORT "
+            f"API URL {public_url(url)!r} is not valid: use https://HOST, http://localhost:PORT "
             "or sandbox://PATH"
         )
-    loopback = is_loopback_host(parts.hostname)
-    if parts.scheme == "http" and not loopback and not insecure_http:
+    loopback = is_loopback_host(hostname)
+    if scheme == "http" and not loopback and not insecure_http:
         raise InsecureUrlError(
-            f"refusing plain http:// to {parts.hostname}: the credentials would travel "
+            f"refusing plain http:// to {hostname}: the credentials would travel "
             "unencrypted; use https:// (or --insecure-http if you really mean it)"
         )
     if not key or not secret:

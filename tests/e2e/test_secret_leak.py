@@ -283,3 +283,28 @@ def test_an_echoing_server_cannot_make_the_client_print_the_credentials(
     texts = [("log", line) for line in logged] + [("record", r) for r in records]
     problems = leaks(texts + [("error", e) for e in errors])
     assert not problems, "\n".join(problems)
+
+
+def test_credentials_written_into_the_api_url_are_never_shown(tmp_path: Path) -> None:
+    """`http://KEY:SECRET@host` in --api-url or api.url: messages show the URL without them."""
+    log = Transcript()
+    root = tmp_path / "project"
+    (root / "contacts").mkdir(parents=True)
+    (root / "contacts" / "a.yaml").write_text('version: 1\ncontacts:\n  - phone: "+14155550100"\n')
+    config = root / "jcstate.yaml"
+    env = env_with()
+    userinfo = f"{KEY}:{SECRET}@"
+    for url in (
+        f"http://{userinfo}",  # no host: not valid
+        f"ftp://{userinfo}example.com",  # not http(s)
+        f"{userinfo}example.com",  # no scheme at all
+        f"http://{userinfo}example.com",  # plain http to a remote host
+        f"http://{userinfo}127.0.0.1:{closed_port()}",  # unreachable
+    ):
+        config.write_text('version: 1\ncontacts: ["contacts/*.yaml"]\n')
+        log.run(root, "-vv", "plan", "--api-url", url, env=env, expect=(1,))
+        config.write_text(f'version: 1\napi: {{url: "{url}"}}\ncontacts: ["contacts/*.yaml"]\n')
+        log.run(root, "validate", env=env, expect=(0, 1))
+        log.run(root, "-vv", "plan", env=env, expect=(1,))
+    problems = leaks(log.outputs)
+    assert not problems, "\n".join(problems)
