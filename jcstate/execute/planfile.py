@@ -206,4 +206,11 @@ def load_plan(path: Path) -> SavedPlan:
             f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}); "
             "is this a file from `jcstate plan --out`?"
         ) from None
-    return saved_plan_from_dict(data, str(path))
+    except RecursionError:
+        raise PlanFileError(
+            f"{path}: nested too deeply to be a plan; is this a file from `jcstate plan --out`?"
+        ) from None
+    try:
+        return saved_plan_from_dict(data, str(path))
+    except RecursionError:
+        raise PlanFileError(f"{path}: nested too deeply to be a plan") from None

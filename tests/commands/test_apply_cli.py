@@ -118,3 +118,12 @@ def test_a_file_where_the_state_directory_goes_is_a_clean_error(
     (project / in_the_way).unlink()
     again = run(project, "plan", *url)
     assert "Plan: 4 to create" in again.output, again.output
+
+
+def test_a_deeply_nested_plan_file_is_a_clean_error(project: Path) -> None:
+    plan_file = project / "deep.json"
+    plan_file.write_text("[" * 200_000 + "]" * 200_000)
+    result = run(project, "apply", str(plan_file))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {plan_file}: ")
+    assert "Traceback" not in result.output

@@ -99,3 +99,11 @@ def test_bad_plan_files_are_refused(tmp_path: Path, edit: object, message: str) 
     with pytest.raises(PlanFileError, match=message) as caught:
         load_plan(path)
     assert str(path) in str(caught.value)
+
+
+@pytest.mark.parametrize("depth", [200_000, 5_000])
+def test_a_deeply_nested_file_is_a_plan_file_error(tmp_path: Path, depth: int) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text("[" * depth + "]" * depth)
+    with pytest.raises(PlanFileError, match=str(path)):
+        load_plan(path)
