@@ -195,7 +195,7 @@ def test_config_only_loads_without_reading_contacts(tmp_path: Path) -> None:
     ]
 
 
-def test_symlink_loops_under_a_double_star_glob_end(tmp_path: Path) -> None:
+def test_symlink_loops_under_a_double_star_glob_are_not_followed_forever(tmp_path: Path) -> None:
     write(
         tmp_path,
         {
