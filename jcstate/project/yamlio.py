@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
 import re
 import types
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,7 +29,10 @@ from typing import Any, Literal
 import ruamel.yaml.main as _ruamel_main
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.composer import Composer, ComposerError
 from ruamel.yaml.constructor import ConstructorError, SafeConstructor
+from ruamel.yaml.docinfo import DocInfo
+from ruamel.yaml.docinfo import version as docinfo_version
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import (
     AliasEvent,
@@ -100,6 +104,12 @@ class _CachedVersionResolver(VersionedResolver):
             rules = table[first] = [*stock.get(first, []), *stock.get(None, [])]
         return rules
 
+    @property
+    def processing_version(self) -> Any:
+        # YAML 1.2 always: the C parser never passes a ``%YAML`` directive on, and
+        # the pure one must not either (it would also stick to the YAML object).
+        return _YAML_1_2
+
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         if kind is ScalarNode and implicit[0] and not self.yaml_path_resolvers:
             # Keys and many values repeat in every contact: remember short ones.
@@ -120,6 +130,7 @@ class _CachedVersionResolver(VersionedResolver):
         return super().resolve(kind, value, implicit)
 
 
+_YAML_1_2 = (1, 2)
 _MEMO_VALUE_CHARS = 40
 _MEMO_ENTRIES = 20_000
 
@@ -158,16 +169,87 @@ class _SafeConstructor(SafeConstructor):
 _DEFAULT_STR_TAG = BaseResolver.DEFAULT_SCALAR_TAG
 
 
+class _StrictComposer(Composer):
+    """The pure composer, refusing a reused anchor as the C composer does (stock only warns)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.parser.peek_event()
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None and type(event) is not AliasEvent and anchor in self.anchors:
+            raise ComposerError(
+                "found duplicate anchor; first occurrence",
+                self.anchors[anchor].start_mark,
+                "second occurrence",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+
 def c_loader_available() -> bool:
     return CParser is not None
 
 
+#: Set to 1 to read YAML with ruamel's pure-Python parser even when the C one is installed.
+PURE_ENV = "JCSTATE_PURE_YAML"
+
+
+def c_loader_in_use() -> bool:
+    """Whether `fast_yaml` reads with the C parser (installed, and not turned off by `PURE_ENV`)."""
+    return CParser is not None and os.environ.get(PURE_ENV) != "1"
+
+
 def fast_yaml() -> YAML:
-    """A safe loader using the C parser when ruamel.yaml.clib is installed."""
-    yaml = YAML(typ="safe", pure=False)
+    """A safe loader using the C parser when ruamel.yaml.clib is installed (see `PURE_ENV`)."""
+    yaml = YAML(typ="safe", pure=not c_loader_in_use())
     yaml.Resolver = _CachedVersionResolver
     yaml.Constructor = _SafeConstructor
+    yaml.Composer = _StrictComposer  # used by the pure parser only
     return yaml
+
+
+class _PureLoader:
+    """ruamel's pure-Python reader, parser, composer and constructor behind one object.
+
+    The C loader is all of these at once (``get_event``, ``get_single_node``,
+    ``construct_document``, ``resolve``, ``dispose``); this offers the same
+    methods so the rest of the module does not care which parser reads.
+    """
+
+    def __init__(self, yaml: YAML, raw: bytes) -> None:
+        # What YAML.load does before reading (the scanner records %YAML directives there).
+        yaml.doc_infos.append(DocInfo(requested_version=docinfo_version(yaml.version)))
+        yaml.tags = {}
+        self._version = yaml.version
+        constructor, parser = yaml.get_constructor_parser(raw)
+        self._yaml = yaml
+        self._parser = parser
+        resolver = yaml.resolver
+        # The resolver lives as long as the YAML object: start each document afresh.
+        resolver._jcstate_rules = None
+        resolver._jcstate_memo = None
+        self.get_event = parser.get_event
+        self.get_single_node = yaml.composer.get_single_node
+        self.construct_document = constructor.construct_document
+        self.construct_non_recursive_object = constructor.construct_non_recursive_object
+        self.resolve = resolver.resolve
+
+    def dispose(self) -> None:
+        self._parser.dispose()
+        self._yaml.reader.reset_reader()
+        self._yaml.scanner.reset_scanner()
+        self._yaml.composer.anchors = {}
+        self._yaml.constructor.constructed_objects = {}
+        self._yaml.constructor.recursive_objects = {}
+        self._yaml.doc_infos.clear()
+        self._yaml.version = self._version  # a %YAML directive sets it
+
+
+def _open_loader(yaml: YAML, raw: bytes) -> Any:
+    """The C loader for `raw`, or `_PureLoader` when `yaml` reads with the pure parser."""
+    if yaml.Parser is CParser and CParser is not None:
+        loader, _ = yaml.get_constructor_parser(raw)
+        return loader
+    return _PureLoader(yaml, raw)
 
 
 def read_limited(path: Path) -> bytes:
@@ -304,14 +386,14 @@ def _compose(raw: bytes, yaml: YAML | None = None) -> tuple[YAML, Any, Node | No
 
 def _compose_unchecked(raw: bytes, yaml: YAML | None = None) -> tuple[YAML, Any, Node | None]:
     yaml = yaml or fast_yaml()
-    loader, parser = yaml.get_constructor_parser(raw)
+    loader = _open_loader(yaml, raw)
     try:
         root = loader.get_single_node()
     except YAMLError as exc:
-        parser.dispose()
+        loader.dispose()
         raise _problem_from(exc, raw) from None
     except RecursionError:
-        parser.dispose()
+        loader.dispose()
         raise YamlProblem("YAML nesting is too deep") from None
     return yaml, loader, root
 
@@ -331,11 +413,10 @@ def parse_fast(raw: bytes, *, index_key: str | None = None, yaml: YAML | None = 
     """
     check_nesting(raw)
     yaml = yaml or fast_yaml()
-    if CParser is not None:
-        try:
-            return _EventBuilder(raw, index_key, yaml).build()
-        except _Fallback:
-            pass
+    try:
+        return _EventBuilder(raw, index_key, yaml).build()
+    except _Fallback:
+        pass
     return _parse_composed(raw, index_key, yaml)
 
 
@@ -436,7 +517,7 @@ class _EventBuilder:
         self.yaml = yaml
 
     def build(self) -> FastDoc:
-        loader, _ = self.yaml.get_constructor_parser(self.raw)
+        loader = _open_loader(self.yaml, self.raw)
         try:
             if self.index_key is not None:
                 implicit = loader.resolve(ScalarNode, self.index_key, (True, False))
@@ -605,6 +686,8 @@ class _EventBuilder:
     ) -> Any:
         """A scalar with a tag or an anchor (rare)."""
         tag = event.ctag
+        if tag is not None and type(tag) is not str:
+            tag = str(tag)  # the pure parser gives a Tag, the C one a str
         if tag is None:
             if event.implicit[0]:
                 value = cache.get(event.value, _MISSING)
