@@ -148,14 +148,36 @@ class _SafeConstructor(SafeConstructor):
             return node.value
         try:
             return super().construct_non_recursive_object(node, tag)
-        except (ValueError, OverflowError) as exc:
+        except (ValueError, OverflowError, LookupError, TypeError) as exc:
             # A scalar shaped like a date or a number that is none (2024-02-30, an
-            # integer of 5,000 digits) is a problem in the file, reported at its place.
+            # integer of 5,000 digits), or one its explicit tag cannot build
+            # (``!!bool maybe``, ``!!int ""``: stock ruamel fails with a KeyError or
+            # an IndexError) is a problem in the file, reported at its place.
             if not isinstance(node, ScalarNode):
                 raise
+            reason = str(exc) if isinstance(exc, ValueError | OverflowError) else "invalid value"
             raise ConstructorError(
-                None, None, f"{node.value[:40]!r} cannot be read: {exc}", node.start_mark
+                None,
+                None,
+                f"{node.value[:40]!r} cannot be read as {_tag_name(node.tag)}: {reason}",
+                node.start_mark,
             ) from None
+
+    def check_mapping_key(
+        self, node: Any, key_node: Any, mapping: Any, key: Any, value: Any
+    ) -> bool:
+        # A list key becomes a tuple, which only hashes if everything in it does
+        # (``? [a, [b]]`` does not): refuse it at the key instead of a TypeError.
+        try:
+            hash(key)
+        except TypeError:
+            raise ConstructorError(
+                "while constructing a mapping",
+                node.start_mark,
+                "found unhashable key",
+                key_node.start_mark,
+            ) from None
+        return bool(super().check_mapping_key(node, key_node, mapping, key, value))
 
     def flatten_mapping(self, node: Any) -> Any:
         # Only `<<` (merge) and `=` (value) keys need flattening; both resolve to
@@ -167,6 +189,10 @@ class _SafeConstructor(SafeConstructor):
 
 
 _DEFAULT_STR_TAG = BaseResolver.DEFAULT_SCALAR_TAG
+
+
+def _tag_name(tag: Any) -> str:
+    return str(tag).replace("tag:yaml.org,2002:", "!!")
 
 
 class _StrictComposer(Composer):
@@ -281,7 +307,7 @@ def _problem_from(exc: YAMLError, raw: bytes = b"") -> YamlProblem:
         text = exc.problem or exc.context or "invalid YAML"
         tag = re.search(r"constructor for the tag '([^']*)'", text)
         if tag:
-            name = tag.group(1).replace("tag:yaml.org,2002:", "!!")
+            name = _tag_name(tag.group(1))
             text = f"unsupported tag '{name}' (only plain YAML is read, no language-specific tags)"
         elif text.startswith("found duplicate key"):
             text = text.split(" with value ")[0].removeprefix("found ")
