@@ -377,24 +377,53 @@ def check_aliases(root: Node) -> None:
         )
 
 
-def check_nesting(raw: bytes) -> None:
-    """Refuse documents nested deeper than `MAX_DEPTH` before the C composer sees them.
+def check_nesting(raw: bytes, yaml: YAML | None = None) -> None:
+    """Refuse documents nested deeper than `MAX_DEPTH` before a composer sees them.
 
     The C composer recurses once per level and crashes the process (stack
-    overflow) some ten thousand levels down. A block level needs one more
-    indentation or indicator character (space, tab, ``-``, ``?``, ``:``) at the
-    start of a line and a flow level one more unclosed bracket, so these two
-    cheap scans bound the depth from above (brackets inside strings can only
-    make the bound larger).
+    overflow) some ten thousand levels down. Two cheap scans bound the depth
+    from above: a block level needs one more indentation or indicator character
+    (space, tab, ``-``, ``?``, ``:``) at the start of a line and a flow level one
+    more unclosed bracket. Only when that bound is past the limit (brackets and
+    indentation inside strings count too) is the real depth measured, on the
+    parser's events (the parsers keep their own stack, they do not recurse), and
+    the document refused at the collection that opens level ``MAX_DEPTH + 1``.
     """
     prefix = b"\n" + raw.translate(_INDENT_AS_SPACE)
-    if _DEEP_PREFIX in prefix:
-        raise YamlProblem(f"YAML nesting is deeper than {MAX_DEPTH} levels; refusing to load")
-    brackets = raw.translate(None, _NOT_BRACKETS)
-    if len(brackets) >= MAX_DEPTH:
+    if _DEEP_PREFIX not in prefix:
+        brackets = raw.translate(None, _NOT_BRACKETS)
+        if len(brackets) < MAX_DEPTH:
+            return
         deepest = max(itertools.accumulate(map(_BRACKET_STEP.__getitem__, brackets)))
-        if deepest >= MAX_DEPTH:
-            raise YamlProblem(f"YAML nesting is deeper than {MAX_DEPTH} levels; refusing to load")
+        if deepest < MAX_DEPTH:
+            return
+    _check_event_depth(raw, yaml or fast_yaml())
+
+
+def _check_event_depth(raw: bytes, yaml: YAML) -> None:
+    loader = _open_loader(yaml, raw)
+    depth = 0
+    try:
+        while True:
+            event = loader.get_event()
+            kind = type(event)
+            if kind is MappingStartEvent or kind is SequenceStartEvent:
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    raise YamlProblem(
+                        f"YAML nesting is deeper than {MAX_DEPTH} levels; refusing to load",
+                        mark.line + 1,
+                        mark.column + 1,
+                    )
+            elif kind is MappingEndEvent or kind is SequenceEndEvent:
+                depth -= 1
+            elif kind is StreamEndEvent:
+                return
+    except YAMLError:
+        return  # a syntax error before the limit: the load itself reports it
+    finally:
+        loader.dispose()
 
 
 #: Deepest nesting accepted (a contacts file needs 4).
@@ -406,7 +435,7 @@ _BRACKET_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 
 def _compose(raw: bytes, yaml: YAML | None = None) -> tuple[YAML, Any, Node | None]:
-    check_nesting(raw)
+    check_nesting(raw, yaml)
     return _compose_unchecked(raw, yaml)
 
 
@@ -437,8 +466,8 @@ def parse_fast(raw: bytes, *, index_key: str | None = None, yaml: YAML | None = 
     compose-then-construct path, which is the reference for both values and
     messages.
     """
-    check_nesting(raw)
     yaml = yaml or fast_yaml()
+    check_nesting(raw, yaml)
     try:
         return _EventBuilder(raw, index_key, yaml).build()
     except _Fallback:
