@@ -246,7 +246,13 @@ class _PureLoader:
         yaml.doc_infos.append(DocInfo(requested_version=docinfo_version(yaml.version)))
         yaml.tags = {}
         self._version = yaml.version
-        constructor, parser = yaml.get_constructor_parser(raw)
+        try:
+            # The pure reader decodes the whole input here, so bad UTF-8 fails now.
+            constructor, parser = yaml.get_constructor_parser(raw)
+        except YAMLError as exc:
+            yaml.doc_infos.clear()
+            yaml.reader.reset_reader()
+            raise _problem_from(exc, raw) from None
         self._yaml = yaml
         self._parser = parser
         resolver = yaml.resolver

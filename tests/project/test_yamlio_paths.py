@@ -93,6 +93,21 @@ def test_env_var_forces_the_pure_parser(monkeypatch: pytest.MonkeyPatch) -> None
     assert yamlio.c_loader_in_use() == yamlio.c_loader_available()
 
 
+@pytest.mark.parametrize("raw", [b"a: 1\nb: x\xff\n", b"\xfe", b"a: [\xc3]\n"])
+def test_invalid_utf8_is_the_same_error_on_both_paths(
+    raw: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    results = []
+    for pure in (False, True):
+        if pure:
+            monkeypatch.setenv("JCSTATE_PURE_YAML", "1")
+        with pytest.raises(YamlProblem) as problem:
+            parse_fast(raw)
+        results.append((problem.value.message, problem.value.line, problem.value.col))
+    assert results[0] == results[1]
+    assert results[0][0] == "file is not valid UTF-8 text"
+
+
 def test_loads_without_the_c_extension(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("JCSTATE_PURE_YAML", raising=False)
     monkeypatch.setattr(ruamel_main, "CParser", None)
@@ -110,4 +125,7 @@ def test_one_yaml_object_reused_for_several_files(path: str) -> None:
     assert parse_fast(b"b: [x]\n", yaml=yaml).data == {"b": ["x"]}
     with pytest.raises(YamlProblem):
         parse_fast(b"a: [\n", yaml=yaml)
+    with pytest.raises(YamlProblem):
+        parse_fast(b"a: \xff\n", yaml=yaml)
+    assert parse_fast(b"%YAML 1.1\n---\nc: 010\n", yaml=yaml).data == {"c": 10}
     assert parse_fast(b"c: 2\n", yaml=yaml).data == {"c": 2}
