@@ -168,16 +168,18 @@ class _SafeConstructor(SafeConstructor):
     ) -> bool:
         # A list key becomes a tuple, which only hashes if everything in it does
         # (``? [a, [b]]`` does not): refuse it at the key instead of a TypeError.
-        try:
-            hash(key)
-        except TypeError:
-            raise ConstructorError(
-                "while constructing a mapping",
-                node.start_mark,
-                "found unhashable key",
-                key_node.start_mark,
-            ) from None
+        _check_hashable(node, key_node, key)
         return bool(super().check_mapping_key(node, key_node, mapping, key, value))
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        try:
+            return super().construct_mapping(node, deep=deep)
+        except TypeError:
+            # With a merge key (``<<``) keys are stored unchecked: find the one at fault.
+            for key_node, _ in [*(getattr(node, "merge", None) or []), *node.value]:
+                key = self.construct_object(key_node, deep=True)
+                _check_hashable(node, key_node, tuple(key) if isinstance(key, list) else key)
+            raise
 
     def flatten_mapping(self, node: Any) -> Any:
         # Only `<<` (merge) and `=` (value) keys need flattening; both resolve to
@@ -189,6 +191,18 @@ class _SafeConstructor(SafeConstructor):
 
 
 _DEFAULT_STR_TAG = BaseResolver.DEFAULT_SCALAR_TAG
+
+
+def _check_hashable(node: Any, key_node: Any, key: Any) -> None:
+    try:
+        hash(key)
+    except TypeError:
+        raise ConstructorError(
+            "while constructing a mapping",
+            node.start_mark,
+            "found unhashable key",
+            key_node.start_mark,
+        ) from None
 
 
 def _tag_name(tag: Any) -> str:

@@ -15,6 +15,7 @@ CASES = [
     ('a: !!int ""\n', 1, 4, "'' cannot be read"),
     ('a: !!float ""\n', 1, 4, "'' cannot be read"),
     ("? [a, [b]]\n: x\n", 1, 3, "found unhashable key"),
+    ("a:\n  <<: {x: 1}\n  ? [a, [b]]\n  : x\n", 3, 5, "found unhashable key"),
 ]
 
 
