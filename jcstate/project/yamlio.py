@@ -1,6 +1,8 @@
 """YAML in and out: the fast C loader for validation, round-trip mode for edits.
 
-Reading goes through ruamel.yaml's C parser (``YAML(typ="safe", pure=False)``)
+Reading goes through ruamel.yaml's C parser (``YAML(typ="safe", pure=False)``),
+or its pure-Python one without ruamel.yaml.clib or with ``JCSTATE_PURE_YAML=1``
+(same values and error positions; `_PureLoader` gives it the C loader's shape),
 with a resolver that caches its version lookup (stock ruamel recomputes it for
 every scalar, about a third of the load time). Only safe tags are constructed.
 
@@ -86,9 +88,10 @@ class _CachedVersionResolver(VersionedResolver):
     """The YAML 1.2 resolver, with its rule table built once per document.
 
     Stock ruamel looks the processing version up (through a chain of failing
-    attribute lookups) for every scalar. With the C parser that version cannot
-    change within a load (no ``%YAML`` directive reaches the resolver), so a
-    per-first-character table is exactly equivalent, and much cheaper.
+    attribute lookups) for every scalar. That version cannot change within a
+    load (the C parser passes no ``%YAML`` directive on, and `processing_version`
+    ignores it on the pure one), so a per-first-character table is exactly
+    equivalent, and much cheaper.
     """
 
     _jcstate_rules: dict[str, list[tuple[Any, Any]]] | None = None
@@ -474,7 +477,7 @@ def _compose_unchecked(raw: bytes, yaml: YAML | None = None) -> tuple[YAML, Any,
 
 
 def parse_fast(raw: bytes, *, index_key: str | None = None, yaml: YAML | None = None) -> FastDoc:
-    """Parse one YAML document safely with the C parser.
+    """Parse one YAML document safely (C parser, or the pure one: see `fast_yaml`).
 
     `index_key`: when the document is a mapping whose value at that key is a
     list, the position of each list item is returned as well.
