@@ -1,6 +1,8 @@
 """YAML in and out: the fast C loader for validation, round-trip mode for edits.
 
-Reading goes through ruamel.yaml's C parser (``YAML(typ="safe", pure=False)``)
+Reading goes through ruamel.yaml's C parser (``YAML(typ="safe", pure=False)``),
+or its pure-Python one without ruamel.yaml.clib or with ``JCSTATE_PURE_YAML=1``
+(same values and error positions; `_PureLoader` gives it the C loader's shape),
 with a resolver that caches its version lookup (stock ruamel recomputes it for
 every scalar, about a third of the load time). Only safe tags are constructed.
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
 import re
 import types
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,7 +31,10 @@ from typing import Any, Literal
 import ruamel.yaml.main as _ruamel_main
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.composer import Composer, ComposerError
 from ruamel.yaml.constructor import ConstructorError, SafeConstructor
+from ruamel.yaml.docinfo import DocInfo
+from ruamel.yaml.docinfo import version as docinfo_version
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import (
     AliasEvent,
@@ -82,9 +88,10 @@ class _CachedVersionResolver(VersionedResolver):
     """The YAML 1.2 resolver, with its rule table built once per document.
 
     Stock ruamel looks the processing version up (through a chain of failing
-    attribute lookups) for every scalar. With the C parser that version cannot
-    change within a load (no ``%YAML`` directive reaches the resolver), so a
-    per-first-character table is exactly equivalent, and much cheaper.
+    attribute lookups) for every scalar. That version cannot change within a
+    load (the C parser passes no ``%YAML`` directive on, and `processing_version`
+    ignores it on the pure one), so a per-first-character table is exactly
+    equivalent, and much cheaper.
     """
 
     _jcstate_rules: dict[str, list[tuple[Any, Any]]] | None = None
@@ -99,6 +106,12 @@ class _CachedVersionResolver(VersionedResolver):
             stock = self.versioned_resolver
             rules = table[first] = [*stock.get(first, []), *stock.get(None, [])]
         return rules
+
+    @property
+    def processing_version(self) -> Any:
+        # YAML 1.2 always: the C parser never passes a ``%YAML`` directive on, and
+        # the pure one must not either (it would also stick to the YAML object).
+        return _YAML_1_2
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         if kind is ScalarNode and implicit[0] and not self.yaml_path_resolvers:
@@ -120,6 +133,7 @@ class _CachedVersionResolver(VersionedResolver):
         return super().resolve(kind, value, implicit)
 
 
+_YAML_1_2 = (1, 2)
 _MEMO_VALUE_CHARS = 40
 _MEMO_ENTRIES = 20_000
 
@@ -137,14 +151,38 @@ class _SafeConstructor(SafeConstructor):
             return node.value
         try:
             return super().construct_non_recursive_object(node, tag)
-        except (ValueError, OverflowError) as exc:
+        except (ValueError, OverflowError, LookupError, TypeError) as exc:
             # A scalar shaped like a date or a number that is none (2024-02-30, an
-            # integer of 5,000 digits) is a problem in the file, reported at its place.
+            # integer of 5,000 digits), or one its explicit tag cannot build
+            # (``!!bool maybe``, ``!!int ""``: stock ruamel fails with a KeyError or
+            # an IndexError) is a problem in the file, reported at its place.
             if not isinstance(node, ScalarNode):
                 raise
+            reason = str(exc) if isinstance(exc, ValueError | OverflowError) else "invalid value"
             raise ConstructorError(
-                None, None, f"{node.value[:40]!r} cannot be read: {exc}", node.start_mark
+                None,
+                None,
+                f"{node.value[:40]!r} cannot be read as {_tag_name(node.tag)}: {reason}",
+                node.start_mark,
             ) from None
+
+    def check_mapping_key(
+        self, node: Any, key_node: Any, mapping: Any, key: Any, value: Any
+    ) -> bool:
+        # A list key becomes a tuple, which only hashes if everything in it does
+        # (``? [a, [b]]`` does not): refuse it at the key instead of a TypeError.
+        _check_hashable(node, key_node, key)
+        return bool(super().check_mapping_key(node, key_node, mapping, key, value))
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        try:
+            return super().construct_mapping(node, deep=deep)
+        except TypeError:
+            # With a merge key (``<<``) keys are stored unchecked: find the one at fault.
+            for key_node, _ in [*(getattr(node, "merge", None) or []), *node.value]:
+                key = self.construct_object(key_node, deep=True)
+                _check_hashable(node, key_node, tuple(key) if isinstance(key, list) else key)
+            raise
 
     def flatten_mapping(self, node: Any) -> Any:
         # Only `<<` (merge) and `=` (value) keys need flattening; both resolve to
@@ -158,16 +196,109 @@ class _SafeConstructor(SafeConstructor):
 _DEFAULT_STR_TAG = BaseResolver.DEFAULT_SCALAR_TAG
 
 
+def _check_hashable(node: Any, key_node: Any, key: Any) -> None:
+    try:
+        hash(key)
+    except TypeError:
+        raise ConstructorError(
+            "while constructing a mapping",
+            node.start_mark,
+            "found unhashable key",
+            key_node.start_mark,
+        ) from None
+
+
+def _tag_name(tag: Any) -> str:
+    return str(tag).replace("tag:yaml.org,2002:", "!!")
+
+
+class _StrictComposer(Composer):
+    """The pure composer, refusing a reused anchor as the C composer does (stock only warns)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.parser.peek_event()
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None and type(event) is not AliasEvent and anchor in self.anchors:
+            raise ComposerError(
+                "found duplicate anchor; first occurrence",
+                self.anchors[anchor].start_mark,
+                "second occurrence",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+
 def c_loader_available() -> bool:
     return CParser is not None
 
 
+#: Set to 1 to read YAML with ruamel's pure-Python parser even when the C one is installed.
+PURE_ENV = "JCSTATE_PURE_YAML"
+
+
+def c_loader_in_use() -> bool:
+    """Whether `fast_yaml` reads with the C parser (installed, and not turned off by `PURE_ENV`)."""
+    return CParser is not None and os.environ.get(PURE_ENV) != "1"
+
+
 def fast_yaml() -> YAML:
-    """A safe loader using the C parser when ruamel.yaml.clib is installed."""
-    yaml = YAML(typ="safe", pure=False)
+    """A safe loader using the C parser when ruamel.yaml.clib is installed (see `PURE_ENV`)."""
+    yaml = YAML(typ="safe", pure=not c_loader_in_use())
     yaml.Resolver = _CachedVersionResolver
     yaml.Constructor = _SafeConstructor
+    yaml.Composer = _StrictComposer  # used by the pure parser only
     return yaml
+
+
+class _PureLoader:
+    """ruamel's pure-Python reader, parser, composer and constructor behind one object.
+
+    The C loader is all of these at once (``get_event``, ``get_single_node``,
+    ``construct_document``, ``resolve``, ``dispose``); this offers the same
+    methods so the rest of the module does not care which parser reads.
+    """
+
+    def __init__(self, yaml: YAML, raw: bytes) -> None:
+        # What YAML.load does before reading (the scanner records %YAML directives there).
+        yaml.doc_infos.append(DocInfo(requested_version=docinfo_version(yaml.version)))
+        yaml.tags = {}
+        self._version = yaml.version
+        try:
+            # The pure reader decodes the whole input here, so bad UTF-8 fails now.
+            constructor, parser = yaml.get_constructor_parser(raw)
+        except YAMLError as exc:
+            yaml.doc_infos.clear()
+            yaml.reader.reset_reader()
+            raise _problem_from(exc, raw) from None
+        self._yaml = yaml
+        self._parser = parser
+        resolver = yaml.resolver
+        # The resolver lives as long as the YAML object: start each document afresh.
+        resolver._jcstate_rules = None
+        resolver._jcstate_memo = None
+        self.get_event = parser.get_event
+        self.get_single_node = yaml.composer.get_single_node
+        self.construct_document = constructor.construct_document
+        self.construct_non_recursive_object = constructor.construct_non_recursive_object
+        self.resolve = resolver.resolve
+
+    def dispose(self) -> None:
+        self._parser.dispose()
+        self._yaml.reader.reset_reader()
+        self._yaml.scanner.reset_scanner()
+        self._yaml.composer.anchors = {}
+        self._yaml.constructor.constructed_objects = {}
+        self._yaml.constructor.recursive_objects = {}
+        self._yaml.doc_infos.clear()
+        self._yaml.version = self._version  # a %YAML directive sets it
+
+
+def _open_loader(yaml: YAML, raw: bytes) -> Any:
+    """The C loader for `raw`, or `_PureLoader` when `yaml` reads with the pure parser."""
+    if yaml.Parser is CParser and CParser is not None:
+        loader, _ = yaml.get_constructor_parser(raw)
+        return loader
+    return _PureLoader(yaml, raw)
 
 
 def read_limited(path: Path) -> bytes:
@@ -199,7 +330,7 @@ def _problem_from(exc: YAMLError, raw: bytes = b"") -> YamlProblem:
         text = exc.problem or exc.context or "invalid YAML"
         tag = re.search(r"constructor for the tag '([^']*)'", text)
         if tag:
-            name = tag.group(1).replace("tag:yaml.org,2002:", "!!")
+            name = _tag_name(tag.group(1))
             text = f"unsupported tag '{name}' (only plain YAML is read, no language-specific tags)"
         elif text.startswith("found duplicate key"):
             text = text.split(" with value ")[0].removeprefix("found ")
@@ -269,24 +400,53 @@ def check_aliases(root: Node) -> None:
         )
 
 
-def check_nesting(raw: bytes) -> None:
-    """Refuse documents nested deeper than `MAX_DEPTH` before the C composer sees them.
+def check_nesting(raw: bytes, yaml: YAML | None = None) -> None:
+    """Refuse documents nested deeper than `MAX_DEPTH` before a composer sees them.
 
     The C composer recurses once per level and crashes the process (stack
-    overflow) some ten thousand levels down. A block level needs one more
-    indentation or indicator character (space, tab, ``-``, ``?``, ``:``) at the
-    start of a line and a flow level one more unclosed bracket, so these two
-    cheap scans bound the depth from above (brackets inside strings can only
-    make the bound larger).
+    overflow) some ten thousand levels down. Two cheap scans bound the depth
+    from above: a block level needs one more indentation or indicator character
+    (space, tab, ``-``, ``?``, ``:``) at the start of a line and a flow level one
+    more unclosed bracket. Only when that bound is past the limit (brackets and
+    indentation inside strings count too) is the real depth measured, on the
+    parser's events (the parsers keep their own stack, they do not recurse), and
+    the document refused at the collection that opens level ``MAX_DEPTH + 1``.
     """
     prefix = b"\n" + raw.translate(_INDENT_AS_SPACE)
-    if _DEEP_PREFIX in prefix:
-        raise YamlProblem(f"YAML nesting is deeper than {MAX_DEPTH} levels; refusing to load")
-    brackets = raw.translate(None, _NOT_BRACKETS)
-    if len(brackets) >= MAX_DEPTH:
+    if _DEEP_PREFIX not in prefix:
+        brackets = raw.translate(None, _NOT_BRACKETS)
+        if len(brackets) < MAX_DEPTH:
+            return
         deepest = max(itertools.accumulate(map(_BRACKET_STEP.__getitem__, brackets)))
-        if deepest >= MAX_DEPTH:
-            raise YamlProblem(f"YAML nesting is deeper than {MAX_DEPTH} levels; refusing to load")
+        if deepest < MAX_DEPTH:
+            return
+    _check_event_depth(raw, yaml or fast_yaml())
+
+
+def _check_event_depth(raw: bytes, yaml: YAML) -> None:
+    loader = _open_loader(yaml, raw)
+    depth = 0
+    try:
+        while True:
+            event = loader.get_event()
+            kind = type(event)
+            if kind is MappingStartEvent or kind is SequenceStartEvent:
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    raise YamlProblem(
+                        f"YAML nesting is deeper than {MAX_DEPTH} levels; refusing to load",
+                        mark.line + 1,
+                        mark.column + 1,
+                    )
+            elif kind is MappingEndEvent or kind is SequenceEndEvent:
+                depth -= 1
+            elif kind is StreamEndEvent:
+                return
+    except YAMLError:
+        return  # a syntax error before the limit: the load itself reports it
+    finally:
+        loader.dispose()
 
 
 #: Deepest nesting accepted (a contacts file needs 4).
@@ -298,26 +458,26 @@ _BRACKET_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 
 def _compose(raw: bytes, yaml: YAML | None = None) -> tuple[YAML, Any, Node | None]:
-    check_nesting(raw)
+    check_nesting(raw, yaml)
     return _compose_unchecked(raw, yaml)
 
 
 def _compose_unchecked(raw: bytes, yaml: YAML | None = None) -> tuple[YAML, Any, Node | None]:
     yaml = yaml or fast_yaml()
-    loader, parser = yaml.get_constructor_parser(raw)
+    loader = _open_loader(yaml, raw)
     try:
         root = loader.get_single_node()
     except YAMLError as exc:
-        parser.dispose()
+        loader.dispose()
         raise _problem_from(exc, raw) from None
     except RecursionError:
-        parser.dispose()
+        loader.dispose()
         raise YamlProblem("YAML nesting is too deep") from None
     return yaml, loader, root
 
 
 def parse_fast(raw: bytes, *, index_key: str | None = None, yaml: YAML | None = None) -> FastDoc:
-    """Parse one YAML document safely with the C parser.
+    """Parse one YAML document safely (C parser, or the pure one: see `fast_yaml`).
 
     `index_key`: when the document is a mapping whose value at that key is a
     list, the position of each list item is returned as well.
@@ -329,13 +489,12 @@ def parse_fast(raw: bytes, *, index_key: str | None = None, yaml: YAML | None = 
     compose-then-construct path, which is the reference for both values and
     messages.
     """
-    check_nesting(raw)
     yaml = yaml or fast_yaml()
-    if CParser is not None:
-        try:
-            return _EventBuilder(raw, index_key, yaml).build()
-        except _Fallback:
-            pass
+    check_nesting(raw, yaml)
+    try:
+        return _EventBuilder(raw, index_key, yaml).build()
+    except _Fallback:
+        pass
     return _parse_composed(raw, index_key, yaml)
 
 
@@ -436,7 +595,7 @@ class _EventBuilder:
         self.yaml = yaml
 
     def build(self) -> FastDoc:
-        loader, _ = self.yaml.get_constructor_parser(self.raw)
+        loader = _open_loader(self.yaml, self.raw)
         try:
             if self.index_key is not None:
                 implicit = loader.resolve(ScalarNode, self.index_key, (True, False))
@@ -605,6 +764,8 @@ class _EventBuilder:
     ) -> Any:
         """A scalar with a tag or an anchor (rare)."""
         tag = event.ctag
+        if tag is not None and type(tag) is not str:
+            tag = str(tag)  # the pure parser gives a Tag, the C one a str
         if tag is None:
             if event.implicit[0]:
                 value = cache.get(event.value, _MISSING)
