@@ -22,6 +22,7 @@ server's own message only.
     │   │   └── BudgetExhaustedError  hourly budget at zero; names the reset time
     │   ├── ServerError               5xx after the retries ran out
     │   ├── TransportError            connection error, timeout
+    │   ├── ApiUnavailableError       every request failed for the whole --max-outage window
     │   └── ProtocolError             not JSON, wrong envelope, missing fields
     ├── IncompleteListingError        a listing that is not provably complete
     ├── PlanError
@@ -163,6 +164,19 @@ class TransportError(ApiError):
 
 class ProtocolError(ApiError):
     pass
+
+
+class ApiUnavailableError(ApiError):
+    """Every request failed (no connection, timeout, 5xx) for the whole outage window.
+
+    Never retried: the run stops, and `apply` says how far it got.
+    """
+
+    def __init__(self, where: str, window_s: float, last_error: str = "") -> None:
+        self.where = where
+        self.window_s = window_s
+        self.last_error = last_error
+        super().__init__(f"the API at {where} has not answered for {window_s:g} s")
 
 
 class IncompleteListingError(JcstateError):

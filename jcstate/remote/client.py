@@ -12,6 +12,13 @@ understood is never read as "no contacts". Requests are paced client-side
 - POST /v2/contacts/bulk upserts by phone, so it may be resent;
 - 400/401/403/404/413/422 are never retried.
 
+A circuit breaker (`pacing.OutageBreaker`) watches every attempt: when all of
+them failed to connect, timed out or got a 5xx for a whole window
+(`ClientSettings.max_outage_s`, `--max-outage`), every request in flight or
+still to come raises `ApiUnavailableError` instead of retrying on. While
+requests are being retried, `on_retrying` gets a status line at most every
+10 s (the command line shows it on stderr; by default it is logged).
+
 The credentials travel only in the Authorization header: no message, log
 line or record carries them.
 """
@@ -43,6 +50,7 @@ from jcstate.core.normalize import normalize_field, try_normalize_phone
 from jcstate.core.urls import public_url
 from jcstate.errors import (
     ApiError,
+    ApiUnavailableError,
     ApiValidationError,
     AuthError,
     BudgetExhaustedError,
@@ -56,7 +64,16 @@ from jcstate.errors import (
     TransportError,
     ensure_state_dir,
 )
-from jcstate.remote.pacing import Clock, Pacer, Sleep, full_jitter
+from jcstate.remote.pacing import (
+    DEFAULT_MAX_OUTAGE_S,
+    Clock,
+    OutageBreaker,
+    Pacer,
+    RetryNotice,
+    Sleep,
+    full_jitter,
+    retry_status_line,
+)
 
 DEFAULT_API_URL = "https://api.justcall.io"
 SANDBOX_SCHEME = "sandbox://"
@@ -105,6 +122,8 @@ class ClientSettings:
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 60.0
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    #: stop when every request failed for this long (0: never)
+    max_outage_s: float = DEFAULT_MAX_OUTAGE_S
 
     @property
     def is_sandbox(self) -> bool:
@@ -113,6 +132,31 @@ class ClientSettings:
     @property
     def base_url(self) -> str:
         return SANDBOX_BASE_URL if self.is_sandbox else self.api_url.rstrip("/")
+
+    @property
+    def host_port(self) -> str:
+        """`HOST:PORT` of the API (the default port of the scheme when none is written).
+
+        Never carries credentials: only the host and the port of the URL.
+        """
+        if self.is_sandbox:
+            return "the embedded sandbox"
+        return host_port(self.api_url)
+
+
+def host_port(url: str) -> str:
+    """`api.example.com:443`, `127.0.0.1:8787`, `[::1]:8787` from a URL."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return public_url(url)
+    if not host:
+        return public_url(url)
+    if port is None:
+        port = 443 if parts.scheme == "https" else 80
+    shown = f"[{host}]" if ":" in host else host
+    return f"{shown}:{port}"
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -133,6 +177,7 @@ def resolve_settings(
     env: Mapping[str, str],
     insecure_http: bool = False,
     verbose: int = 0,
+    max_outage_s: float = DEFAULT_MAX_OUTAGE_S,
 ) -> ClientSettings:
     """Settings from `--api-url` > `JCSTATE_API_URL` > `api.url`, and the environment.
 
@@ -154,6 +199,7 @@ def resolve_settings(
         "concurrency": concurrency,
         "region": region,
         "verbose": verbose,
+        "max_outage_s": max_outage_s,
     }
 
     if url.startswith(SANDBOX_SCHEME):
@@ -437,7 +483,7 @@ def _describe_body(response: httpx.Response) -> str:
 
 def _is_retryable_read(exc: BaseException) -> bool:
     """GET/PUT/DELETE/bulk: 429, 5xx and transport errors (never a spent budget)."""
-    if isinstance(exc, BudgetExhaustedError):
+    if isinstance(exc, BudgetExhaustedError | ApiUnavailableError):
         return False
     return isinstance(exc, RateLimitedError | ServerError | TransportError)
 
@@ -461,6 +507,19 @@ def _log_request(line: str) -> None:
     REQUEST_LOG.info(line)
 
 
+#: "retrying: ..." status lines go here (the command line shows them on stderr).
+RETRY_LOG = logging.getLogger("jcstate.retry")
+
+
+def _log_retrying(line: str) -> None:
+    RETRY_LOG.warning(line)
+
+
+def _counts_as_outage(failure: ApiError) -> bool:
+    """No answer, or a 5xx: the kind of failure the outage window is made of."""
+    return isinstance(failure, ServerError | TransportError)
+
+
 class JustCallClient:
     """`async with JustCallClient(settings) as client:` — one per command run."""
 
@@ -478,6 +537,12 @@ class JustCallClient:
         self.settings = settings
         self.stats = RequestStats()
         self.on_request: Callable[[RequestRecord], None] | None = None
+        #: gets the `retrying: N requests waiting, last error ...` line, at most every 10 s
+        self.on_retrying: Callable[[str], None] = _log_retrying
+        self._breaker = OutageBreaker(settings.max_outage_s, clock)
+        self._retry_notice = RetryNotice(clock)
+        #: the retry loops that have failed at least once and are not over yet
+        self._waiting: set[object] = set()
         self._transport = transport
         self._clock = clock
         self._sleep: Sleep = sleep if sleep is not None else asyncio.sleep
@@ -495,6 +560,10 @@ class JustCallClient:
     @property
     def pacer(self) -> Pacer:
         return self._pacer
+
+    @property
+    def breaker(self) -> OutageBreaker:
+        return self._breaker
 
     async def __aenter__(self) -> JustCallClient:
         transport = self._transport
@@ -601,8 +670,17 @@ class JustCallClient:
         phone_raw = body.get("phone")
         phone = try_normalize_phone(str(phone_raw), self.settings.region) if phone_raw else None
         payload = dict(body)
+        retrying = self._retrying(_is_retryable_create)
+        try:
+            return await self._create_attempts(retrying, payload, phone)
+        finally:
+            self._done_waiting(retrying)
+
+    async def _create_attempts(
+        self, retrying: AsyncRetrying, payload: dict[str, Any], phone: str | None
+    ) -> RemoteContact:
         unknown_outcome = False
-        async for attempt in self._retrying(_is_retryable_create):
+        async for attempt in retrying:
             with attempt:
                 if unknown_outcome and phone is not None:
                     existing = await self.find_by_phone(phone)
@@ -645,7 +723,14 @@ class JustCallClient:
     async def delete_contact(self, contact_id: int) -> None:
         """DELETE /v2/contacts/{id}; a 404 on a retry means an earlier attempt succeeded."""
         path = f"{CONTACTS_PATH}/{contact_id}"
-        async for attempt in self._retrying(_is_retryable_read):
+        retrying = self._retrying(_is_retryable_read)
+        try:
+            await self._delete_attempts(retrying, path)
+        finally:
+            self._done_waiting(retrying)
+
+    async def _delete_attempts(self, retrying: AsyncRetrying, path: str) -> None:
+        async for attempt in retrying:
             with attempt:
                 number = attempt.retry_state.attempt_number
                 try:
@@ -690,6 +775,7 @@ class JustCallClient:
             retry=retry_if_exception(retry_if),
             wait=self._retry_wait,
             sleep=self._sleep,
+            before_sleep=self._before_retry,
             reraise=True,
         )
 
@@ -698,7 +784,25 @@ class JustCallClient:
         if isinstance(exc, RateLimitedError):
             # The pacer already holds every request until the server allows more.
             return 0.0
-        return full_jitter(state.attempt_number, self._rng)
+        wait = full_jitter(state.attempt_number, self._rng)
+        remaining = self._breaker.remaining()
+        if remaining is not None:
+            # Wake up when the outage window closes, to stop then rather than later.
+            wait = min(wait, remaining + 0.01)
+        return wait
+
+    def _before_retry(self, state: RetryCallState) -> None:
+        """A request is about to be retried: it waits; say so at most every 10 s."""
+        self._waiting.add(state.retry_object)
+        exc = state.outcome.exception() if state.outcome is not None else None
+        if exc is not None and self._retry_notice.due():
+            self.on_retrying(retry_status_line(len(self._waiting), str(exc)))
+
+    def _done_waiting(self, retrying: AsyncRetrying) -> None:
+        self._waiting.discard(retrying)
+
+    def _outage_error(self, last_error: str = "") -> ApiUnavailableError:
+        return ApiUnavailableError(self.settings.host_port, self._breaker.window_s, last_error)
 
     async def _send(
         self,
@@ -710,17 +814,21 @@ class JustCallClient:
         kind: str,
         slot: asyncio.Semaphore | None = None,
     ) -> httpx.Response:
-        async for attempt in self._retrying(_is_retryable_read):
-            with attempt:
-                return await self._attempt(
-                    method,
-                    path,
-                    params,
-                    json_body,
-                    attempt.retry_state.attempt_number,
-                    kind,
-                    slot=slot,
-                )
+        retrying = self._retrying(_is_retryable_read)
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._attempt(
+                        method,
+                        path,
+                        params,
+                        json_body,
+                        attempt.retry_state.attempt_number,
+                        kind,
+                        slot=slot,
+                    )
+        finally:
+            self._done_waiting(retrying)
         raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
@@ -748,8 +856,12 @@ class JustCallClient:
         if self._http is None:
             raise RuntimeError("use `async with JustCallClient(...)` before sending requests")
         where = self._where(method, path, params)
+        if self._breaker.tripped():
+            raise self._outage_error()
         in_flight: AbstractAsyncContextManager[Any] = slot if slot is not None else nullcontext()
         async with in_flight:
+            if self._breaker.tripped():  # it opened while this request waited for a slot
+                raise self._outage_error()
             await self._pacer.acquire()
             self._count(kind, attempt)
             start = self._clock()
@@ -777,6 +889,12 @@ class JustCallClient:
             ),
             response,
         )
+        if failure is None or not _counts_as_outage(failure):
+            self._breaker.success()
+        else:
+            self._breaker.failure(start)
+            if self._breaker.tripped():
+                raise self._outage_error(str(failure)) from failure
         if failure is not None:
             raise failure
         assert response is not None
@@ -791,8 +909,9 @@ class JustCallClient:
         try:
             return await self._http.request(method, where, json=json_body), None
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            reason = str(exc) or type(exc).__name__
             return None, ConnectionFailedError(
-                self._redact(f"could not connect: {exc or type(exc).__name__}"),
+                self._redact(f"could not connect to {self.settings.host_port} ({reason})"),
                 method=method,
                 path=where,
             )

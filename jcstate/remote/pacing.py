@@ -260,3 +260,77 @@ def _retry_after(value: str | None, now_epoch: float) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
     return max(0.0, when.timestamp() - now_epoch)
+
+
+#: Default outage window: when every request for this long failed to reach the API
+#: (connection refused, timeout, 5xx), the run stops instead of retrying on.
+DEFAULT_MAX_OUTAGE_S = 60.0
+#: Shortest time between two "retrying: ..." status lines.
+RETRY_NOTICE_INTERVAL_S = 10.0
+
+
+class OutageBreaker:
+    """A circuit breaker over consecutive failures of the whole client.
+
+    Every attempt reports its outcome: `failure(started)` for an attempt that
+    could not connect, timed out or got a 5xx, `success()` for any answer the
+    server gave on purpose (2xx, 4xx, 429). The breaker is open (`tripped`)
+    once failures alone have filled a window of `window_s` seconds: from the
+    start of the first failing attempt after the last success. A `window_s`
+    of 0 never trips.
+    """
+
+    def __init__(self, window_s: float, clock: Clock = time.monotonic) -> None:
+        self.window_s = window_s
+        self._clock = clock
+        self._last_success = clock()
+        self._streak_start: float | None = None
+        self._open = False
+
+    def success(self) -> None:
+        if self._open:
+            return
+        self._last_success = self._clock()
+        self._streak_start = None
+
+    def failure(self, started: float) -> None:
+        if self._streak_start is None:
+            self._streak_start = max(started, self._last_success)
+        self.tripped()
+
+    def remaining(self) -> float | None:
+        """Seconds until the breaker opens if nothing succeeds meanwhile (None: no streak)."""
+        if self._streak_start is None or self.window_s <= 0:
+            return None
+        return max(0.0, self._streak_start + self.window_s - self._clock())
+
+    def tripped(self) -> bool:
+        """True once a whole window has passed with failures only (and from then on)."""
+        if not self._open and self.window_s > 0 and self._streak_start is not None:
+            self._open = self._clock() - self._streak_start >= self.window_s
+        return self._open
+
+
+class RetryNotice:
+    """Throttles the "requests are being retried" status to one every `interval_s`."""
+
+    def __init__(
+        self, clock: Clock = time.monotonic, interval_s: float = RETRY_NOTICE_INTERVAL_S
+    ) -> None:
+        self._clock = clock
+        self.interval_s = interval_s
+        self._last: float | None = None
+
+    def due(self) -> bool:
+        """True (and counts as shown) when no status was shown in the last `interval_s`."""
+        now = self._clock()
+        if self._last is not None and now - self._last < self.interval_s:
+            return False
+        self._last = now
+        return True
+
+
+def retry_status_line(waiting: int, last_error: str) -> str:
+    """`retrying: 3 requests waiting, last error ...` (the line the CLI shows on stderr)."""
+    noun = "request" if waiting == 1 else "requests"
+    return f"retrying: {waiting} {noun} waiting, last error {last_error}"
