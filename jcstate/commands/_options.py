@@ -21,8 +21,29 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., object])
 
 
+#: ctx.meta key of `--max-outage` (kept out of every command's signature)
+MAX_OUTAGE_KEY = "jcstate.max_outage_s"
+
+
+def _remember_max_outage(ctx: click.Context, _param: click.Parameter, value: float) -> float:
+    ctx.meta[MAX_OUTAGE_KEY] = value
+    return value
+
+
 def api_options(func: F) -> F:
-    """`--api-url` and `--insecure-http`, the same on every command that calls the API."""
+    """`--api-url`, `--insecure-http` and `--max-outage`, the same on every command that
+    calls the API."""
+    func = click.option(
+        "--max-outage",
+        type=click.FloatRange(min=0),
+        default=60.0,
+        show_default=True,
+        metavar="SECONDS",
+        expose_value=False,
+        callback=_remember_max_outage,
+        help="Stop when every API request failed (no connection, timeout, 5xx) for this "
+        "long (0: retry without end).",
+    )(func)
     func = click.option(
         "--insecure-http",
         is_flag=True,
@@ -74,6 +95,7 @@ def client_settings(
 ) -> ClientSettings:
     """Client settings from the options, the environment and the project (no request made)."""
     from jcstate.remote.client import resolve_settings
+    from jcstate.remote.pacing import DEFAULT_MAX_OUTAGE_S
 
     return resolve_settings(
         project,
@@ -81,6 +103,7 @@ def client_settings(
         env=os.environ,
         insecure_http=insecure_http,
         verbose=app_context(ctx).verbose,
+        max_outage_s=float(ctx.meta.get(MAX_OUTAGE_KEY, DEFAULT_MAX_OUTAGE_S)),
     )
 
 
@@ -115,7 +138,13 @@ def listing_progress() -> ProgressFactory | None:
 
     def bar(pages: int) -> AbstractContextManager[Progress | None]:
         if pages > PROGRESS_MIN_PAGES:
-            return click.progressbar(length=pages, label="Listing contacts", file=sys.stderr)
+            return click.progressbar(
+                length=pages,
+                label="Listing contacts",
+                file=sys.stderr,
+                show_pos=True,
+                show_eta=True,
+            )
         return nullcontext()
 
     return bar

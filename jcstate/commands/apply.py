@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import signal
 import sys
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +22,13 @@ from jcstate.commands._options import (
     progress_enabled,
     target_phones,
 )
-from jcstate.errors import ApplyError, PlanFileError, UnsafePlanError
+from jcstate.errors import (
+    ApiUnavailableError,
+    ApplyError,
+    JcstateError,
+    PlanFileError,
+    UnsafePlanError,
+)
 
 if TYPE_CHECKING:
     from jcstate.core.model import Project
@@ -52,7 +60,37 @@ class ApplyArgs:
     batch_size: int
 
 
-@click.command("apply")
+@dataclass
+class _Tally:
+    """How far the apply got: the one thing to say after an outage or Ctrl-C."""
+
+    total: int = 0
+    applied: int = 0
+    started: bool = False
+    outage: ApiUnavailableError | None = field(default=None)
+
+    def on_item(self, item: ItemResult) -> None:
+        from jcstate.core.outcome import Outcome
+
+        if item.outcome in (Outcome.CREATED, Outcome.UPDATED, Outcome.DELETED):
+            self.applied += 1
+
+    def how_far(self) -> str:
+        from jcstate.render import plural
+
+        return f"applied {self.applied} of {plural(self.total, 'change')}"
+
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0    applied and converged, or no changes
+  1    an error; a change failed or was refused; not converged (also
+       --skip-stale that left stale contacts alone: they still differ);
+       the API stopped answering (--max-outage)
+  130  interrupted (Ctrl-C)"""
+
+
+@click.command("apply", epilog=EXIT_CODES_HELP)
 @click.argument("planfile", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--prune", is_flag=True, help="Delete remote contacts that are not declared.")
 @click.option(
@@ -128,11 +166,24 @@ def command(
         )
     project = project_from_ctx(ctx)
     settings = client_settings(ctx, project, api_url, insecure_http)
-    report = asyncio.run(_run(project, args, settings, app_context(ctx).color))
-    if report is None:
-        return
-    _emit_report(report, output_format)
-    if not report.ok:
+    tally = _Tally()
+    try:
+        report = asyncio.run(_run(project, args, settings, app_context(ctx).color, tally))
+    except KeyboardInterrupt:
+        if tally.started:
+            click.echo(
+                f"\nInterrupted after the apply began: {tally.how_far()}; "
+                "run `jcstate apply` again to continue (it plans only what is left).",
+                err=True,
+            )
+        raise
+    except ApiUnavailableError as exc:
+        raise JcstateError(f"{exc}; {tally.how_far()}; run apply again to continue") from None
+    if report is not None:
+        _emit_report(report, output_format)
+    if tally.outage is not None:
+        raise JcstateError(f"{tally.outage}; {tally.how_far()}; run apply again to continue")
+    if report is not None and not report.ok:
         ctx.exit(1)
 
 
@@ -159,7 +210,20 @@ def _confirm(auto_approve: bool) -> None:
     if not sys.stdin.isatty():
         raise ApplyError(NOT_A_TERMINAL)
     click.echo(CONFIRM_PROMPT, err=True)
-    answer = click.prompt("  Enter a value", default="", show_default=False, err=True)
+    # The event loop's Ctrl-C handler would only cancel the task once the line is
+    # entered: at the prompt, Ctrl-C interrupts at once, as in any prompt.
+    restore = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGINT) if restore else None
+    try:
+        if restore:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        answer = click.prompt("  Enter a value", default="", show_default=False, err=True)
+    except click.Abort:
+        click.echo("", err=True)  # end the prompt's line before "Interrupted."
+        raise KeyboardInterrupt from None
+    finally:
+        if restore:
+            signal.signal(signal.SIGINT, previous)
     if answer.strip() != "yes":
         raise ApplyError("apply cancelled (only 'yes' approves)")
 
@@ -182,7 +246,9 @@ class _Progress:
 
     def start(self, total: int) -> None:
         if self.enabled and total > 0:
-            self._bar = click.progressbar(length=total, label="Applying", file=sys.stderr)
+            self._bar = click.progressbar(
+                length=total, label="Applying", file=sys.stderr, show_pos=True, show_eta=True
+            )
             self._bar.__enter__()
 
     def on_item(self, _item: ItemResult) -> None:
@@ -196,7 +262,7 @@ class _Progress:
 
 
 async def _run(
-    project: Project, args: ApplyArgs, settings: ClientSettings, color: bool
+    project: Project, args: ApplyArgs, settings: ClientSettings, color: bool, tally: _Tally
 ) -> ApplyReport | None:
     from jcstate.core.urls import public_url
     from jcstate.execute.apply import apply_plan
@@ -220,6 +286,7 @@ async def _run(
         stages: dict[str, int] = {}
         if saved_plan is not None:
             plan = saved_plan
+            tally.total = len(plan.changes)
             _refuse_unsafe(plan, args.force)
         else:
             from jcstate.remote.pipeline import make_plan, options_for
@@ -236,6 +303,7 @@ async def _run(
                 project, client, options, refresh=args.refresh, progress=listing_progress()
             )
             plan = planned.plan
+            tally.total = len(plan.changes)
             stages["refresh"] = client.stats.total
             if not plan.has_changes:
                 for line in (*plan.warnings, *plan.notes):
@@ -275,6 +343,12 @@ async def _run(
                 plan=plan.summary,
             )
             progress_bar.start(len(plan.changes))
+            tally.started = True
+
+            def on_item(item: ItemResult) -> None:
+                tally.on_item(item)
+                progress_bar.on_item(item)
+
             try:
                 report = await apply_plan(
                     plan,
@@ -287,13 +361,15 @@ async def _run(
                     batch_size=args.batch_size,
                     concurrency=concurrency,
                     journal=journal,
-                    on_item=progress_bar.on_item if progress_bar.enabled else None,
+                    on_item=on_item,
                     requests_before=stages,
                     started=started,
                 )
             finally:
                 progress_bar.finish()
                 client.on_request = previous_hook
+        if client.breaker.tripped():
+            tally.outage = client.outage_error()
         return report
 
 

@@ -33,6 +33,7 @@ from jcstate.core.outcome import ApplyReport, ItemResult, Outcome
 from jcstate.core.plan import MAX_BULK_BATCH, Action, Change, Plan, PlanOptions
 from jcstate.errors import (
     ApiError,
+    ApiUnavailableError,
     AuthError,
     BudgetExhaustedError,
     NotFoundError,
@@ -300,7 +301,8 @@ def build_report(
 # Execution
 # ---------------------------------------------------------------------------
 
-_FATAL = (AuthError, BudgetExhaustedError)
+#: after one of these nothing more is sent (the outage breaker has opened, for one)
+_FATAL = (AuthError, BudgetExhaustedError, ApiUnavailableError)
 
 
 class _Run:

@@ -801,7 +801,7 @@ class JustCallClient:
     def _done_waiting(self, retrying: AsyncRetrying) -> None:
         self._waiting.discard(retrying)
 
-    def _outage_error(self, last_error: str = "") -> ApiUnavailableError:
+    def outage_error(self, last_error: str = "") -> ApiUnavailableError:
         return ApiUnavailableError(self.settings.host_port, self._breaker.window_s, last_error)
 
     async def _send(
@@ -857,11 +857,11 @@ class JustCallClient:
             raise RuntimeError("use `async with JustCallClient(...)` before sending requests")
         where = self._where(method, path, params)
         if self._breaker.tripped():
-            raise self._outage_error()
+            raise self.outage_error()
         in_flight: AbstractAsyncContextManager[Any] = slot if slot is not None else nullcontext()
         async with in_flight:
             if self._breaker.tripped():  # it opened while this request waited for a slot
-                raise self._outage_error()
+                raise self.outage_error()
             await self._pacer.acquire()
             self._count(kind, attempt)
             start = self._clock()
@@ -894,7 +894,7 @@ class JustCallClient:
         else:
             self._breaker.failure(start)
             if self._breaker.tripped():
-                raise self._outage_error(str(failure)) from failure
+                raise self.outage_error(str(failure)) from failure
         if failure is not None:
             raise failure
         assert response is not None
@@ -920,8 +920,9 @@ class JustCallClient:
                 f"no answer in time ({type(exc).__name__})", method=method, path=where
             )
         except httpx.TransportError as exc:
+            reason = str(exc) or type(exc).__name__
             return None, TransportError(
-                self._redact(f"connection failed: {exc or type(exc).__name__}"),
+                self._redact(f"the connection to {self.settings.host_port} failed ({reason})"),
                 method=method,
                 path=where,
             )
