@@ -204,10 +204,14 @@ def _show_plan(plan: Plan, output_format: str, color: bool) -> None:
     click.echo(render_text(plan, color=color and not to_stderr), err=to_stderr, nl=False)
 
 
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
 def _confirm(auto_approve: bool) -> None:
     if auto_approve:
         return
-    if not sys.stdin.isatty():
+    if not _stdin_is_terminal():
         raise ApplyError(NOT_A_TERMINAL)
     click.echo(CONFIRM_PROMPT, err=True)
     # The event loop's Ctrl-C handler would only cancel the task once the line is

@@ -127,3 +127,21 @@ def test_a_deeply_nested_plan_file_is_a_clean_error(project: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr.startswith(f"Error: {plan_file}: ")
     assert "Traceback" not in result.output
+
+
+def test_ctrl_c_at_the_prompt_ends_its_line_before_interrupted(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import click
+
+    def interrupted_prompt(text: str, **options: object) -> str:
+        # What click.prompt does on Ctrl-C: the prompt is on screen, then Abort.
+        click.echo(f"{text}: ", nl=False, err=True)
+        raise click.Abort
+
+    monkeypatch.setattr("jcstate.commands.apply._stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(click, "prompt", interrupted_prompt)
+    result = run(project, "apply")
+    assert result.exit_code == 130
+    assert result.stderr.endswith("  Enter a value: \nInterrupted.\n")
+    assert not (project / ".jcstate" / "journal").exists()  # nothing was started
