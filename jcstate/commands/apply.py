@@ -81,16 +81,7 @@ class _Tally:
         return f"applied {self.applied} of {plural(self.total, 'change')}"
 
 
-EXIT_CODES_HELP = """\b
-Exit codes:
-  0    applied and converged, or no changes
-  1    an error; a change failed or was refused; not converged (also
-       --skip-stale that left stale contacts alone: they still differ);
-       the API stopped answering (--max-outage)
-  130  interrupted (Ctrl-C)"""
-
-
-@click.command("apply", epilog=EXIT_CODES_HELP)
+@click.command("apply")
 @click.argument("planfile", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--prune", is_flag=True, help="Delete remote contacts that are not declared.")
 @click.option(
@@ -145,7 +136,16 @@ def command(
     api_url: str | None,
     insecure_http: bool,
 ) -> None:
-    """Apply the changes: a fresh plan (asks for 'yes'), or the saved PLANFILE."""
+    """Apply the changes: a fresh plan (asks for 'yes'), or the saved PLANFILE.
+
+    \b
+    Exit codes:
+      0    applied and converged, or no changes
+      1    error; a change failed or was refused; not converged (also with
+           --skip-stale that left stale contacts alone: they still differ);
+           the API did not answer for --max-outage seconds
+      130  interrupted (Ctrl-C)
+    """
     from jcstate.commands._project import project_from_ctx
 
     args = ApplyArgs(

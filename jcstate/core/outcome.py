@@ -44,6 +44,9 @@ class ApplyReport:
     remaining: tuple[Change, ...]
     duration_s: float
     aborted: str | None = None
+    #: contacts a saved plan touched that changed since, left alone (--skip-stale):
+    #: they still differ from the files, so a report with any is not converged
+    skipped_stale: int = 0
 
     @property
     def summary(self) -> dict[str, int]:

@@ -276,8 +276,13 @@ def build_report(
     requests_by_stage: Mapping[str, int],
     duration_s: float,
     extra_warnings: Sequence[str] = (),
+    skipped_stale: int = 0,
 ) -> ApplyReport:
-    """Combine execution, skipped items and the convergence check into one report."""
+    """Combine execution, skipped items and the convergence check into one report.
+
+    Contacts skipped as stale still differ from the files: with any, the
+    report is not converged, whatever the check of the applied ones found.
+    """
     ids = verification.ids_by_phone
     items = tuple(
         replace(item, id=ids[item.phone])
@@ -290,10 +295,11 @@ def build_report(
         warnings=(*extra_warnings, *execution.warnings),
         requests=dict(requests),
         requests_by_stage=dict(requests_by_stage),
-        converged=verification.converged,
+        converged=verification.converged and skipped_stale == 0,
         remaining=verification.remaining,
         duration_s=duration_s,
         aborted=execution.aborted,
+        skipped_stale=skipped_stale,
     )
 
 
@@ -718,6 +724,7 @@ async def apply_plan(
     stages: dict[str, int] = dict(requests_before or {})
     mark = client.stats.total
     skipped: list[ItemResult] = []
+    skipped_stale = 0
     changes: Sequence[Change] = plan.changes
     if saved:
         if journal is not None:
@@ -734,6 +741,7 @@ async def apply_plan(
         stages["staleness"] = client.stats.total - mark
         mark = client.stats.total
         changes = check.fresh
+        skipped_stale = len(check.stale)
         for stale in check.stale:
             skipped.append(
                 ItemResult(stale.action, stale.phone, stale.id, Outcome.SKIPPED, stale.reason)
@@ -784,6 +792,7 @@ async def apply_plan(
         requests=_stats_dict(client),
         requests_by_stage=stages,
         duration_s=time.monotonic() - started,
+        skipped_stale=skipped_stale,
     )
     if journal is not None:
         journal.event(

@@ -11,6 +11,7 @@ from typing import Any
 
 from jcstate.core.outcome import ApplyReport, ItemResult, Outcome
 from jcstate.core.plan import Action
+from jcstate.render import plural
 
 REPORT_FORMAT_VERSION = 1
 #: the request kinds every report carries, in this order (missing ones count 0)
@@ -29,6 +30,7 @@ def report_to_dict(report: ApplyReport) -> dict[str, Any]:
         "requests": requests,
         "requests_by_stage": dict(report.requests_by_stage),
         "converged": report.converged,
+        "skipped_stale": report.skipped_stale,
         "remaining": [
             {"action": change.action.value, "phone": change.phone, "id": change.id}
             for change in report.remaining
@@ -85,14 +87,23 @@ def render_report_text(report: ApplyReport, *, limit: int = 50) -> str:
     lines += _listed("Failed:", failed, limit)
     lines += _listed("Skipped:", skipped, limit)
     lines += _listed("Warnings:", [f"  - {w}" for w in report.warnings], limit)
-    if not report.converged:
+    if report.skipped_stale:
+        stale = report.skipped_stale
+        lines += [
+            "",
+            f"Not converged: {plural(stale, 'contact')} {'was' if stale == 1 else 'were'} "
+            f"skipped as stale and still {'differs' if stale == 1 else 'differ'} from the "
+            "files (run `jcstate plan` again, review, apply).",
+        ]
+    if report.remaining:
         remaining = [
             f"  {_SYMBOL[c.action]} {c.phone}" + (f" (id {c.id})" if c.id is not None else "")
             for c in report.remaining
         ]
+        count = len(report.remaining)
         lines += _listed(
-            f"Not converged: {len(report.remaining)} change(s) still needed "
-            "(run `jcstate apply` again):",
+            f"Not converged: {plural(count, 'change')} {'is' if count == 1 else 'are'} "
+            "still needed (run `jcstate apply` again):",
             remaining,
             limit,
         )

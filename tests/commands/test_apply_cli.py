@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,33 @@ def test_ctrl_c_at_the_prompt_ends_its_line_before_interrupted(
     assert result.exit_code == 130
     assert result.stderr.endswith("  Enter a value: \nInterrupted.\n")
     assert not (project / ".jcstate" / "journal").exists()  # nothing was started
+
+
+def test_apply_help_lists_its_exit_codes() -> None:
+    result = CliRunner().invoke(cli, ["apply", "--help"])
+    assert result.exit_code == 0
+    assert "Exit codes:" in result.output
+    for line in ("0    applied and converged", "130  interrupted", "--skip-stale"):
+        assert line in result.output
+    assert "--max-outage SECONDS" in result.output
+
+
+def test_skip_stale_that_skipped_a_contact_is_not_converged(project: Path) -> None:
+    assert run(project, "apply", "--auto-approve").exit_code == 0
+    people = project / "contacts" / "people.yaml"
+    people.write_text(people.read_text().replace("first_name: ", "first_name: New", 2))
+    plan_file = project / "p.json"
+    assert run(project, "plan", "--out", str(plan_file)).exit_code == 0
+    # Someone edits the first planned contact after the review (straight in the sandbox).
+    with sqlite3.connect(project / ".jcstate" / "sandbox.db") as db:
+        db.execute("UPDATE contacts SET company = 'Edited elsewhere' WHERE id = 1")
+
+    result = run(project, "apply", str(plan_file), "--skip-stale")
+    assert result.exit_code == 1
+    assert "Converged: yes." not in result.stdout
+    assert "Converged: no." in result.stdout
+    assert "1 contact was skipped as stale" in result.stdout
+    result = run(project, "apply", str(plan_file), "--skip-stale", "--format", "json")
+    report = json.loads(result.stdout)
+    assert report["converged"] is False
+    assert report["skipped_stale"] == 1

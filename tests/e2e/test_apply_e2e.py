@@ -274,8 +274,11 @@ def test_stale_saved_plan_is_refused_and_skip_stale_applies_the_rest(
     result = jcstate(
         root, sandbox_server, "apply", str(plan_file), "--skip-stale", "--format", "json"
     )
-    assert result.returncode == 0, result.stderr
+    # The rest is applied, but the stale contact still differs: not converged, exit 1.
+    assert result.returncode == 1, result.stderr
     report = json.loads(result.stdout)
+    assert report["converged"] is False
+    assert report["skipped_stale"] == 1
     assert report["summary"] == {
         "created": 0,
         "updated": 2,

@@ -229,7 +229,7 @@ def test_report_text_lists_failures_and_non_convergence() -> None:
         "Apply finished with errors: 0 created, 0 updated, 0 deleted, 1 failed, 1 skipped."
     )
     assert "  ~ +14155550903 (id 3): PUT (422): bad" in text
-    assert "Not converged: 1 change(s) still needed" in text
+    assert "Not converged: 1 change is still needed" in text
     assert text.rstrip().endswith("Converged: no.")
 
 
