@@ -122,6 +122,29 @@ def target_phones(targets: Sequence[str], region: str) -> frozenset[str] | None:
     return frozenset(phones)
 
 
+def warn_undeclared_targets(
+    targets: Sequence[str], project: Project, *, prune: bool = False
+) -> None:
+    """A warning on stderr for each `--target` that no declared contact has.
+
+    Such a target plans nothing (`No changes.` would look like "all is well"),
+    except a delete with --prune.
+    """
+    from jcstate.core.normalize import try_normalize_phone
+
+    region = project.config.default_region
+    declared = {contact.phone for contact in project.desired.contacts}
+    for raw in targets:
+        if try_normalize_phone(raw, region) in declared:
+            continue
+        tail = (
+            "; with --prune only a remote contact with this phone can be deleted"
+            if prune
+            else "; nothing can be planned for it"
+        )
+        click.echo(f"Warning: --target {raw} matches no declared contact{tail}", err=True)
+
+
 def progress_enabled() -> bool:
     """Progress bars only on a terminal, and never with NO_COLOR."""
     return sys.stderr.isatty() and "NO_COLOR" not in os.environ

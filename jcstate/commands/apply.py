@@ -21,6 +21,7 @@ from jcstate.commands._options import (
     listing_progress,
     progress_enabled,
     target_phones,
+    warn_undeclared_targets,
 )
 from jcstate.errors import (
     ApiUnavailableError,
@@ -165,6 +166,7 @@ def command(
             "already carries its choices (make a new one with `jcstate plan --out`)"
         )
     project = project_from_ctx(ctx)
+    warn_undeclared_targets(targets, project, prune=prune)
     settings = client_settings(ctx, project, api_url, insecure_http)
     tally = _Tally()
     try:

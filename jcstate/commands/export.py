@@ -12,6 +12,7 @@ import click
 
 from jcstate.commands._options import api_options, client_settings, fetch_full_listing
 from jcstate.errors import RefuseOverwriteError
+from jcstate.render import plural
 
 if TYPE_CHECKING:
     from jcstate.core.model import Project, ProjectConfig
@@ -177,7 +178,7 @@ def command(
     where = (
         written[0] if len(written) == 1 else f"{len(written)} files in {os.path.relpath(directory)}"
     )
-    click.echo(f"Exported {plan.contacts} contacts to {where}.")
+    click.echo(f"Exported {plural(plan.contacts, 'contact')} to {where}.")
     if plan.new_definitions:
         added = ", ".join(f"{key} ({kind})" for key, kind in plan.new_definitions.items())
         click.echo(f"Declared custom fields in {os.path.relpath(config_path)}: {added}.")

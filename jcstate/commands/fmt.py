@@ -8,6 +8,7 @@ from jcstate.commands._project import project_from_ctx
 from jcstate.errors import JcstateError
 from jcstate.project.config import display_path
 from jcstate.project.fmt import declared_contacts, format_contacts_text
+from jcstate.render import plural
 
 
 @click.command("fmt")
@@ -50,8 +51,8 @@ def command(ctx: click.Context, check: bool) -> None:
     total = len(project.contact_files)
     if check:
         if changed:
-            click.echo(f"{len(changed)} of {total} files would be reformatted", err=True)
+            click.echo(f"{len(changed)} of {plural(total, 'file')} would be reformatted", err=True)
             ctx.exit(1)
-        click.echo(f"{total} files already formatted", err=True)
+        click.echo(f"{plural(total, 'file')} already formatted", err=True)
     else:
-        click.echo(f"{len(changed)} of {total} files reformatted", err=True)
+        click.echo(f"{len(changed)} of {plural(total, 'file')} reformatted", err=True)

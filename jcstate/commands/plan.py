@@ -22,6 +22,7 @@ from jcstate.commands._options import (
     listing_progress,
     mask_options,
     target_phones,
+    warn_undeclared_targets,
 )
 
 if TYPE_CHECKING:
@@ -145,6 +146,7 @@ def command(
         prune=prune,
         targets=target_phones(targets, project.config.default_region),
     )
+    warn_undeclared_targets(targets, project, prune=prune)
     settings = client_settings(ctx, project, api_url, insecure_http)
     run = asyncio.run(
         _plan(project, options, settings, refresh=refresh, parse_seconds=parse_seconds)

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from jcstate.errors import JcstateError
+from jcstate.render import plural
 
 DEFAULT_DB = Path(".jcstate/sandbox.db")
 
@@ -183,4 +184,6 @@ def seed_command(db_path: Path, count: int, custom_fields: bool) -> None:
     finally:
         store.close()
     elapsed = time.perf_counter() - started
-    click.echo(f"Seeded {added} contacts into {db_path} ({total} in total) in {elapsed:.2f}s")
+    click.echo(
+        f"Seeded {plural(added, 'contact')} into {db_path} ({total} in total) in {elapsed:.2f}s"
+    )

@@ -581,14 +581,16 @@ def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOption
             deletes.append(_delete(extra))
         changes.extend(deletes)
     elif undeclared:
+        one = len(undeclared) == 1
         notes.append(
-            f"{len(undeclared)} remote contacts are not declared (use --prune to delete them)"
+            f"{_plural(len(undeclared), 'remote contact')} {'is' if one else 'are'} not "
+            f"declared (use --prune to delete {'it' if one else 'them'})"
         )
     if not remote.complete and not options.prune and remote.total is not None:
         # A targeted refresh never sees the contacts that are not declared, so the
         # count above cannot be given; say so rather than imply there are none.
         notes.append(
-            f"the account holds {remote.total} contacts; only the declared phones were "
+            f"the account holds {_plural(remote.total, 'contact')}; only the declared phones were "
             "looked up (targeted refresh), so contacts that are not declared are not "
             "counted here (use --refresh full to count them)"
         )

@@ -16,7 +16,7 @@ import click
 
 from jcstate.core.drift import FORMAT_VERSION, ChangedContact, DriftReport, FieldDrift
 from jcstate.core.model import STANDARD_FIELDS, RemoteContact
-from jcstate.render import format_value
+from jcstate.render import format_value, plural
 
 #: GitHub refuses issue bodies and comments longer than this.
 MARKDOWN_LIMIT = 65_536
@@ -24,25 +24,24 @@ MARKDOWN_LIMIT = 65_536
 _ROW_CAPS: tuple[int | None, ...] = (None, 2000, 500, 200, 50, 10)
 
 
+def _are(count: int) -> str:
+    return "is" if count == 1 else "are"
+
+
 def summary_line(report: DriftReport) -> str:
     counts = report.summary
     undeclared = counts["undeclared_custom_fields"]
     return (
         f"Drift: {counts['changed']} changed, {counts['missing']} missing, "
-        f"{counts['unmanaged']} unmanaged, {undeclared} undeclared custom "
-        f"field{'' if undeclared == 1 else 's'}."
+        f"{counts['unmanaged']} unmanaged, {plural(undeclared, 'undeclared custom field')}."
     )
 
 
 def coverage_line(report: DriftReport) -> str:
     return (
-        f"Coverage: {report.coverage_percent:.1f}% ({report.managed} of {report.in_scope} "
-        f"contacts in scope are declared)"
+        f"Coverage: {report.coverage_percent:.1f}% ({report.managed} of "
+        f"{plural(report.in_scope, 'contact')} in scope {_are(report.managed)} declared)"
     )
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def _remote_label(contact: RemoteContact) -> str:
@@ -73,7 +72,7 @@ def render_text(report: DriftReport, *, color: bool = False) -> str:
 
     lines: list[str] = []
     if report.changed:
-        lines.append(f"Changed remotely ({_plural(len(report.changed), 'contact')}):")
+        lines.append(f"Changed remotely ({plural(len(report.changed), 'contact')}):")
         for item in report.changed:
             where = f" ({item.source})" if item.source else ""
             when = f", changed {item.when}" if item.when else ""
@@ -88,7 +87,7 @@ def render_text(report: DriftReport, *, color: bool = False) -> str:
         lines.append("")
     if report.missing:
         lines.append(
-            f"Missing remotely ({_plural(len(report.missing), 'contact')} declared "
+            f"Missing remotely ({plural(len(report.missing), 'contact')} declared "
             "but not in JustCall):"
         )
         for missing in report.missing:
@@ -97,7 +96,7 @@ def render_text(report: DriftReport, *, color: bool = False) -> str:
         lines.append("")
     if report.unmanaged:
         lines.append(
-            f"Unmanaged ({_plural(len(report.unmanaged), 'contact')} in JustCall but not declared):"
+            f"Unmanaged ({plural(len(report.unmanaged), 'contact')} in JustCall but not declared):"
         )
         for contact in report.unmanaged:
             lines.append(paint(f"  + {_remote_label(contact)}", "green"))
@@ -105,11 +104,11 @@ def render_text(report: DriftReport, *, color: bool = False) -> str:
     if report.undeclared_custom_fields:
         count = len(report.undeclared_custom_fields)
         lines.append(
-            f"Undeclared custom fields ({_plural(count, 'remote key')} "
+            f"Undeclared custom fields ({plural(count, 'remote key')} "
             "not declared in jcstate.yaml):"
         )
         for key in report.undeclared_custom_fields:
-            lines.append(f"  ? {key.key} (on {_plural(key.contacts, 'contact')})")
+            lines.append(f"  ? {key.key} (on {plural(key.contacts, 'contact')})")
         lines.append("")
     if report.conflicts:
         lines.append("Remote duplicates (one phone, several contacts; the lowest id is the match):")
@@ -177,8 +176,8 @@ def _markdown(report: DriftReport, cap: int | None) -> str:
         lines.append("## ⚠️ jcstate drift: JustCall differs from git")
     lines.append("")
     lines.append(
-        f"Coverage: **{report.coverage_percent:.1f}%** ({report.managed} of {report.in_scope} "
-        "contacts in scope are declared)."
+        f"Coverage: **{report.coverage_percent:.1f}%** ({report.managed} of "
+        f"{plural(report.in_scope, 'contact')} in scope {_are(report.managed)} declared)."
     )
     lines.append("")
     lines.append("| Section | Count |")

@@ -93,7 +93,7 @@ def test_text_plan_shows_changes_and_ends_with_the_summary(project: Path) -> Non
     assert lines[-2].startswith("Cost: 2 requests (1 bulk request, 1 PUT, 0 DELETEs); about 2 s")
     assert '      company: "Initech" -> "Acme Corp"' in result.stdout
     assert "  + +14155550103" in result.stdout
-    assert "1 remote contacts are not declared (use --prune to delete them)" in result.stdout
+    assert "1 remote contact is not declared (use --prune to delete it)" in result.stdout
     assert "Undeclared remote custom fields (left untouched): zodiac" in result.stdout
 
 
@@ -216,3 +216,16 @@ def test_pinned_phone_change_is_an_update_with_targeted_refresh(
         assert [(c["action"], c["id"], c.get("patch")) for c in data["changes"]] == [
             ("update", 2, {"phone": "+14155550109"})
         ], refresh
+
+
+def test_a_target_no_declared_contact_has_is_warned_about(project: Path) -> None:
+    result = plan(project, "--target", "+14155550177")
+    assert result.exit_code == 0, result.output
+    assert (
+        "Warning: --target +14155550177 matches no declared contact; "
+        "nothing can be planned for it" in result.stderr
+    )
+    assert "Warning" not in result.stdout
+    # A declared target, in any spelling, is not warned about.
+    declared = plan(project, "--target", "(415) 555-0102")
+    assert "Warning" not in declared.stderr
