@@ -163,8 +163,13 @@ def command(
         for exported in plan.files
     }
     check_overwrite(texts, force=force, root=Path.cwd())
+    dead_globs = _globs_left_empty(root, config, config_path, list(texts))
     project_text = edit_project_file(
-        config_path, root, files=list(texts), new_definitions=plan.new_definitions
+        config_path,
+        root,
+        files=list(texts),
+        new_definitions=plan.new_definitions,
+        drop_globs=dead_globs,
     )
     if project_text is not None:
         texts[config_path] = project_text
@@ -182,6 +187,46 @@ def command(
     if plan.new_definitions:
         added = ", ".join(f"{key} ({kind})" for key, kind in plan.new_definitions.items())
         click.echo(f"Declared custom fields in {os.path.relpath(config_path)}: {added}.")
-    if project_text is not None and not plan.new_definitions:
-        click.echo(f"Added a contacts glob to {os.path.relpath(config_path)}.")
+    config_name = os.path.relpath(config_path)
+    for glob in dead_globs:
+        click.echo(
+            f"Removed the contacts glob {glob!r} from {config_name}: it matches no file "
+            "(a glob that matches nothing is an error); add it back once it has files."
+        )
+    if project_text is not None and not plan.new_definitions and not dead_globs:
+        click.echo(f"Added a contacts glob to {config_name}.")
+    _say_next(project_dir_from_ctx(ctx))
+
+
+def _globs_left_empty(
+    root: Path, config: ProjectConfig, config_path: Path, written: list[Path]
+) -> list[str]:
+    """The contacts globs that match no file now and none of the files being written."""
+    from jcstate.project.config import expand_globs
+    from jcstate.project.export import matches_globs
+
+    _, empty = expand_globs(root, config.contacts, config_path)
+    relative = [
+        Path(os.path.relpath(path.resolve(), root.resolve())).as_posix() for path in written
+    ]
+    return [
+        config.contacts[index]
+        for index in empty
+        if not any(matches_globs(name, [config.contacts[index]]) for name in relative)
+    ]
+
+
+def _say_next(project_dir: Path | None) -> None:
+    """The next step, once the written project is checked to load (offline)."""
+    from jcstate.errors import ConfigError
+    from jcstate.project.config import load_project
+
+    try:
+        load_project(project_dir)
+    except ConfigError as exc:
+        click.echo(
+            "Next: the project does not load yet; fix these, then `jcstate plan` should "
+            f"show no changes:\n{exc}"
+        )
+        return
     click.echo("Next: `jcstate plan` should show no changes.")

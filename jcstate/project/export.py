@@ -466,11 +466,13 @@ def edit_project_file(
     *,
     files: Iterable[Path] = (),
     new_definitions: Mapping[str, CustomFieldType] | None = None,
+    drop_globs: Iterable[str] = (),
 ) -> str | None:
     """The new text of jcstate.yaml, or None when it needs no change.
 
     Adds a contacts glob for any of `files` that no glob matches yet (the
-    directory's `*.yaml`), and the `new_definitions` to `custom_fields`.
+    directory's `*.yaml`), and the `new_definitions` to `custom_fields`;
+    removes the `drop_globs` (globs that would match no file: an error).
     Round-trip mode: the user's comments and layout stay.
     """
     data = load_for_edit(config_path, root)
@@ -490,6 +492,11 @@ def edit_project_file(
             parent = Path(relative).parent.as_posix()
             pattern = "*.yaml" if parent == "." else f"{parent}/*.yaml"
             globs.append(DoubleQuotedScalarString(pattern))
+            changed = True
+    dropped = set(drop_globs)
+    for index in reversed(range(len(globs))):
+        if str(globs[index]) in dropped and len(globs) > 1:
+            del globs[index]
             changed = True
     if new_definitions:
         defs = data.get("custom_fields")
