@@ -54,7 +54,10 @@ class LazyGroup(click.Group):
                 return None
             raise
         command = getattr(module, "command", None)
-        return command if isinstance(command, click.Command) else None
+        if not isinstance(command, click.Command):
+            return None
+        accept_global_options(command)
+        return command
 
     def invoke(self, ctx: click.Context) -> object:
         # Errors a user can meet are printed as one message (never a traceback),
@@ -67,6 +70,59 @@ class LazyGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(130)
+
+
+def _more_verbose(ctx: click.Context, _param: click.Parameter, value: int) -> int:
+    app = ctx.find_root().obj
+    if value and isinstance(app, AppContext):
+        app.verbose += value
+    return value
+
+
+def _no_color(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    app = ctx.find_root().obj
+    if value and isinstance(app, AppContext):
+        app.color = False
+    return value
+
+
+#: marks a command that already accepts the global options after its name
+_GLOBALS_ADDED = "_jcstate_global_options"
+
+
+def accept_global_options(command: click.Command) -> None:
+    """Let `-v` and `--no-color` come after the command too (`jcstate plan -v`), as `-h` can.
+
+    They update the same global settings as before the command; a group's
+    subcommands get them as well (`jcstate sandbox serve -v`).
+    """
+    if getattr(command, _GLOBALS_ADDED, False):
+        return
+    setattr(command, _GLOBALS_ADDED, True)
+    names = {name for param in command.params for name in param.opts}
+    if not names & {"-v", "--verbose"}:
+        command.params.append(
+            click.Option(
+                ["-v", "--verbose"],
+                count=True,
+                expose_value=False,
+                callback=_more_verbose,
+                help="Log each API request to stderr (-vv: more); as before the command.",
+            )
+        )
+    if "--no-color" not in names:
+        command.params.append(
+            click.Option(
+                ["--no-color"],
+                is_flag=True,
+                expose_value=False,
+                callback=_no_color,
+                help="No colours (also: NO_COLOR set to anything but empty).",
+            )
+        )
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            accept_global_options(sub)
 
 
 class _StderrLines(logging.Handler):
@@ -85,8 +141,13 @@ def show_logs_on_stderr() -> None:
     logger.propagate = False
 
 
+def no_color_env() -> bool:
+    """NO_COLOR set to a non-empty value (no-color.org: an empty one does not count)."""
+    return bool(os.environ.get("NO_COLOR"))
+
+
 def use_color(no_color_flag: bool) -> bool:
-    if no_color_flag or "NO_COLOR" in os.environ:
+    if no_color_flag or no_color_env():
         return False
     return sys.stdout.isatty()
 
@@ -101,7 +162,9 @@ def use_color(no_color_flag: bool) -> bool:
     "holding jcstate.yaml).",
 )
 @click.option("-v", "--verbose", count=True, help="Log each API request to stderr (-vv: more).")
-@click.option("--no-color", is_flag=True, help="No colours (also: NO_COLOR set).")
+@click.option(
+    "--no-color", is_flag=True, help="No colours (also: NO_COLOR set to anything but empty)."
+)
 @click.version_option(__version__, prog_name="jcstate")
 @click.pass_context
 def cli(ctx: click.Context, project_dir: Path | None, verbose: int, no_color: bool) -> None:

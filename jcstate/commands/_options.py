@@ -146,8 +146,8 @@ def warn_undeclared_targets(
 
 
 def progress_enabled() -> bool:
-    """Progress bars only on a terminal, and never with NO_COLOR."""
-    return sys.stderr.isatty() and "NO_COLOR" not in os.environ
+    """Progress bars only on a terminal, and never with NO_COLOR (set and not empty)."""
+    return sys.stderr.isatty() and not os.environ.get("NO_COLOR")
 
 
 #: A listing of more pages than this shows a progress bar (on a TTY).

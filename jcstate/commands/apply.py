@@ -244,7 +244,7 @@ def _refuse_unsafe(plan: Plan, force: bool) -> None:
 
 
 class _Progress:
-    """A click progress bar on stderr, only on a terminal and without NO_COLOR."""
+    """A click progress bar on stderr, only on a terminal and without NO_COLOR (non-empty)."""
 
     def __init__(self) -> None:
         self.enabled = progress_enabled()

@@ -41,7 +41,7 @@ def _change_lines(change: Change) -> list[str]:
 def render_text(plan: Plan, *, color: bool = False, mask_pii: bool = False) -> str:
     """The plan for a terminal or a CI log; ends with the summary line and a newline."""
 
-    def paint(text: str, colour: str, bold: bool = False) -> str:
+    def paint(text: str, colour: str | None, bold: bool = False) -> str:
         return click.style(text, fg=colour, bold=bold) if color else text
 
     def clean(text: str) -> str:
@@ -72,5 +72,6 @@ def render_text(plan: Plan, *, color: bool = False, mask_pii: bool = False) -> s
         out.append(f"Undeclared remote custom fields (left untouched): {keys}")
     out.extend(clean(f"Note: {note}") for note in plan.notes)
     out.append(cost_line(plan.cost))
-    out.append(paint(plan_summary_line(plan), "white", bold=True))
+    # Bold in the terminal's own foreground: white would vanish on a light background.
+    out.append(paint(plan_summary_line(plan), None, bold=True))
     return "\n".join(out) + "\n"

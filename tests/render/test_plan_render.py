@@ -228,3 +228,9 @@ def test_json_is_the_plan_dict_and_reads_back() -> None:
     assert data["format_version"] == 1
     assert data["safe"] is False and data["unsafe_reasons"]
     assert plan_from_dict(data).changes == plan.changes
+
+
+def test_the_summary_line_is_bold_in_the_terminals_own_colour() -> None:
+    last = render_text(busy_plan(), color=True).rstrip("\n").splitlines()[-1]
+    assert last.startswith("\x1b[1mPlan: ")
+    assert "\x1b[37m" not in last and "\x1b[97m" not in last  # no white on light terminals
