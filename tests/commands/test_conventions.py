@@ -80,3 +80,33 @@ def test_shell_completion_is_generated_by_the_console_script() -> None:
         env={"_JCSTATE_COMPLETE": "bash_complete", "COMP_WORDS": "jcstate pl", "COMP_CWORD": "1"},
     )
     assert "plan" in completion.output
+
+
+def test_progress_bars_show_counts_and_an_eta(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    import click
+
+    from jcstate.commands import _options, apply
+
+    monkeypatch.setattr(_options, "progress_enabled", lambda: True)
+    monkeypatch.setattr(apply, "progress_enabled", lambda: True)
+    seen: list[dict[str, object]] = []
+    real = click.progressbar
+
+    def spy(**options: object) -> object:
+        seen.append(options)
+        return real(**{**options, "file": io.StringIO()})  # type: ignore[call-overload]
+
+    monkeypatch.setattr(click, "progressbar", spy)
+    factory = _options.listing_progress()
+    assert factory is not None
+    with factory(50):
+        pass
+    bar = apply._Progress()
+    bar.start(10)
+    bar.finish()
+    assert [(o["label"], o["show_pos"], o["show_eta"]) for o in seen] == [
+        ("Listing contacts", True, True),
+        ("Applying", True, True),
+    ]
