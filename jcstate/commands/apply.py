@@ -180,7 +180,9 @@ def command(
             )
         raise
     except ApiUnavailableError as exc:
-        raise JcstateError(f"{exc}; {tally.how_far()}; run apply again to continue") from None
+        # Before the plan was made there is no M to count against: nothing was sent.
+        done = tally.how_far() if tally.total else "nothing was applied"
+        raise JcstateError(f"{exc}; {done}; run apply again to continue") from None
     if report is not None:
         _emit_report(report, output_format)
     if tally.outage is not None:
