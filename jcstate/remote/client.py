@@ -917,7 +917,9 @@ class JustCallClient:
             )
         except httpx.TimeoutException as exc:
             return None, TransportError(
-                f"no answer in time ({type(exc).__name__})", method=method, path=where
+                f"no answer in time from {self.settings.host_port} ({type(exc).__name__})",
+                method=method,
+                path=where,
             )
         except httpx.TransportError as exc:
             reason = str(exc) or type(exc).__name__

@@ -220,3 +220,23 @@ def test_a_refused_connection_names_the_host_and_the_port() -> None:
         asyncio.run(main())
     assert f"could not connect to 127.0.0.1:{port}" in str(caught.value)
     assert "key-77c1" not in str(caught.value) and "secret-9a0e" not in str(caught.value)
+
+
+def test_a_timeout_names_the_host_and_the_port() -> None:
+    clock = FakeClock()
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    with respx.mock(base_url=BASE_URL) as mock:
+        mock.get("/v2/contacts/1").mock(side_effect=slow)
+
+        async def main() -> None:
+            async with make_client(clock, max_attempts=1) as client:
+                await client.get_contact(1)
+
+        with pytest.raises(TransportError) as caught:
+            asyncio.run(main())
+    assert str(caught.value) == (
+        "GET /v2/contacts/1: no answer in time from api.example.test:443 (ReadTimeout)"
+    )
