@@ -45,6 +45,9 @@ MAX_PER_PAGE = 100
 MAX_BULK = 5000
 #: Large enough for 5,001 generously filled contacts, so the bulk limit answers 400, not 413.
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+#: The longest `search`, `email` or `company` filter of the listing (SQLite refuses
+#: LIKE patterns over 50,000 bytes; no contact field comes near this length).
+MAX_FILTER_LENGTH = 1000
 #: An oversized body up to this size is read (and dropped) before the 413 is sent.
 MAX_DISCARD_BYTES = 256 * 1024 * 1024
 
@@ -375,15 +378,16 @@ def _query_parameter(name: str, description: str, schema: dict[str, Any]) -> dic
     }
 
 
+_FILTER_SCHEMA = {"type": "string", "maxLength": MAX_FILTER_LENGTH}
 _LIST_PARAMETERS: list[dict[str, Any]] = [
     _query_parameter(
         "search",
         "Case-insensitive substring of first name, last name, phone or email",
-        {"type": "string"},
+        {"type": "string", "maxLength": MAX_FILTER_LENGTH},
     ),
     _query_parameter("phone", "Exact phone number (compared as E.164)", {"type": "string"}),
-    _query_parameter("email", "Exact email address (case-insensitive)", {"type": "string"}),
-    _query_parameter("company", "Exact company name (case-insensitive)", {"type": "string"}),
+    _query_parameter("email", "Exact email address (case-insensitive)", _FILTER_SCHEMA),
+    _query_parameter("company", "Exact company name (case-insensitive)", _FILTER_SCHEMA),
     _query_parameter(
         "page",
         "Page number, 1-based",
@@ -417,6 +421,14 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str]:
     return 400, "; ".join(problems) or "invalid request"
 
 
+def _text_filter(query: Mapping[str, str], name: str) -> str | None:
+    """A text filter of the listing; longer than MAX_FILTER_LENGTH is a 400."""
+    value = (query.get(name) or "").strip()
+    if len(value) > MAX_FILTER_LENGTH:
+        raise InputError(name, f"at most {MAX_FILTER_LENGTH} characters (got {len(value)})")
+    return value or None
+
+
 async def _read_json(request: Request) -> Any:
     raw = await request.body()
     if not raw.strip():
@@ -425,6 +437,9 @@ async def _read_json(request: Request) -> Any:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError("body", f"not valid JSON ({exc})") from None
+    except RecursionError:
+        # The parser recurses per nesting level; no contact body nests more than 3 deep.
+        raise InputError("body", "not a contact: the JSON is nested too deeply") from None
 
 
 def create_app(config: SandboxConfig) -> FastAPI:
@@ -482,10 +497,10 @@ def create_app(config: SandboxConfig) -> FastAPI:
         per_page = int_param("per_page", query.get("per_page"), DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
         phone = (query.get("phone") or "").strip()
         filters = ContactFilters(
-            search=(query.get("search") or "").strip() or None,
+            search=_text_filter(query, "search"),
             phone=validate_phone(phone, config.region) if phone else None,
-            email=(query.get("email") or "").strip() or None,
-            company=(query.get("company") or "").strip() or None,
+            email=_text_filter(query, "email"),
+            company=_text_filter(query, "company"),
         )
         data, count, total = store.list_page_json(filters, page, per_page)
         next_link = None
