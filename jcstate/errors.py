@@ -24,6 +24,8 @@ server's own message only.
     │   ├── TransportError            connection error, timeout
     │   └── ProtocolError             not JSON, wrong envelope, missing fields
     ├── IncompleteListingError        a listing that is not provably complete
+    │   └── AccountChangedError       the account kept changing while it was listed
+    ├── LockError                     another run holds .jcstate/lock (or no flock here)
     ├── PlanError
     │   ├── UnsafePlanError           safety thresholds exceeded, no --force
     │   ├── PlanFileError             unreadable plan file / made from different files
@@ -166,6 +168,14 @@ class ProtocolError(ApiError):
 
 
 class IncompleteListingError(JcstateError):
+    pass
+
+
+class AccountChangedError(IncompleteListingError):
+    """The account never held still during a listing, however often it was read again."""
+
+
+class LockError(JcstateError):
     pass
 
 

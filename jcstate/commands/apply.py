@@ -17,6 +17,7 @@ from jcstate.commands._options import (
     app_context,
     client_settings,
     listing_progress,
+    lock_option,
     progress_enabled,
     target_phones,
 )
@@ -91,6 +92,7 @@ class ApplyArgs:
     show_default=True,
     help="Creates per bulk request.",
 )
+@lock_option
 @api_options
 @click.pass_context
 def command(
@@ -104,6 +106,7 @@ def command(
     output_format: str,
     refresh: str,
     batch_size: int,
+    lock_timeout: float,
     api_url: str | None,
     insecure_http: bool,
 ) -> None:
@@ -128,7 +131,10 @@ def command(
         )
     project = project_from_ctx(ctx)
     settings = client_settings(ctx, project, api_url, insecure_http)
-    report = asyncio.run(_run(project, args, settings, app_context(ctx).color))
+    from jcstate.execute.lock import acquire
+
+    with acquire(project.root, timeout=lock_timeout):
+        report = asyncio.run(_run(project, args, settings, app_context(ctx).color))
     if report is None:
         return
     _emit_report(report, output_format)
