@@ -214,19 +214,17 @@ async def _run(
     Journal.prepare(project.root)
     api_url = settings.api_url
     concurrency = project.config.api.concurrency
+    saved: SavedPlan | None = None
     saved_plan: Plan | None = None
-    # A listing is the cheaper re-check only for a plan of the whole account.
-    may_list_all = True
     if args.planfile is not None:
         saved = _load_saved_plan(args.planfile, project, api_url)
         saved_plan = saved.plan
-        may_list_all = saved.options.targets is None
 
     async with JustCallClient(settings) as client:
         stages: dict[str, int] = {}
         if saved_plan is not None:
+            # No verdict from the file: apply_plan plans again and judges what may run.
             plan = saved_plan
-            _refuse_unsafe(plan, args.force)
         else:
             from jcstate.remote.pipeline import make_plan, options_for
 
@@ -259,8 +257,12 @@ async def _run(
                 client, phones=sorted(phones), refresh="auto", concurrency=concurrency
             )
 
-        async def list_all() -> Any:
-            return await fetch_remote(client, refresh="full", concurrency=concurrency)
+        async def recheck() -> Any:
+            from jcstate.remote.pipeline import make_plan
+
+            assert saved is not None
+            again = await make_plan(project, client, saved.options, refresh="auto")
+            return again.plan, again.remote
 
         progress_bar = _Progress()
         secrets = (settings.api_key, settings.api_secret)
@@ -287,9 +289,11 @@ async def _run(
                     client,
                     project.desired,
                     fetch_touched=fetch_touched,
-                    saved=saved_plan is not None,
+                    saved=saved is not None,
+                    saved_options=saved.options if saved is not None else None,
+                    recheck=recheck,
                     skip_stale=args.skip_stale,
-                    list_all=list_all if may_list_all else None,
+                    force=args.force,
                     batch_size=args.batch_size,
                     concurrency=concurrency,
                     journal=journal,
