@@ -479,8 +479,7 @@ def safety_reasons(
     unsafe: list[str] = []
     if prune and deletes and not desired.contacts:
         unsafe.append(
-            f"no contacts are declared: pruning would delete all {deletes} "
-            "in-scope remote contacts"
+            f"no contacts are declared: pruning would delete all {deletes} in-scope remote contacts"
         )
     if in_scope >= desired.safety.min_existing and in_scope > 0:
         delete_share = _percent(deletes, in_scope)
