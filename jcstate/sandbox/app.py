@@ -28,7 +28,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jcstate import __version__
-from jcstate.sandbox.faults import AmbiguousMode, ConnectionDropped, FaultInjector, RateLimiter
+from jcstate.sandbox.faults import (
+    AmbiguousMode,
+    Churn,
+    ConnectionDropped,
+    FaultInjector,
+    RateLimiter,
+)
 from jcstate.sandbox.store import ContactFilters, ContactStore, row_to_contact
 from jcstate.sandbox.validation import (
     MAX_TEXT_LENGTH,
@@ -76,6 +82,11 @@ class SandboxConfig:
     #: Whether 429 answers carry Retry-After (real APIs sometimes omit it).
     retry_after: bool = True
     region: str = "US"
+    #: Another client at work during listings (see faults.Churn): after this many
+    #: unfiltered listing requests (None: never), each one deletes the lowest id
+    #: and creates a contact, at most `churn_limit` times.
+    churn_after: int | None = None
+    churn_limit: int | None = None
     #: Wall clock for the rate-limit windows (injectable for tests).
     clock: Callable[[], float] = field(default=time.time, repr=False, compare=False)
 
@@ -442,10 +453,23 @@ async def _read_json(request: Request) -> Any:
         raise InputError("body", "not a contact: the JSON is nested too deeply") from None
 
 
+def _churn_once(store: ContactStore) -> None:
+    """Delete the lowest id and create a contact: the total holds, later pages shift."""
+    rows, _ = store.list_page(ContactFilters(), 1, 1)
+    if rows:
+        store.delete(int(rows[0][0]))
+    store.seed(1)
+
+
 def create_app(config: SandboxConfig) -> FastAPI:
     """A sandbox app on `config.db_path` (created on first use)."""
     store = ContactStore(config.db_path)
     custom_keys = frozenset(config.custom_fields) if config.custom_fields is not None else None
+    churn = Churn(
+        after=config.churn_after or 0,
+        limit=config.churn_limit,
+        enabled=config.churn_after is not None,
+    )
     app = FastAPI(
         title="jcstate sandbox — JustCall Contacts API",
         version=__version__,
@@ -503,6 +527,8 @@ def create_app(config: SandboxConfig) -> FastAPI:
             company=_text_filter(query, "company"),
         )
         data, count, total = store.list_page_json(filters, page, per_page)
+        if filters.is_empty() and churn.tick():
+            _churn_once(store)
         next_link = None
         if (page - 1) * per_page + count < total:
             next_link = str(request.url.include_query_params(page=page + 1, per_page=per_page))
