@@ -44,6 +44,8 @@ class ApplyReport:
     remaining: tuple[Change, ...]
     duration_s: float
     aborted: str | None = None
+    #: why the convergence check after the writes could not be made (converged is False)
+    convergence_error: str | None = None
 
     @property
     def summary(self) -> dict[str, int]:

@@ -31,9 +31,11 @@ from jcstate.core.normalize import try_normalize_phone
 from jcstate.core.outcome import ApplyReport, ItemResult, Outcome
 from jcstate.core.plan import MAX_BULK_BATCH, Action, Change, Plan, PlanOptions
 from jcstate.errors import (
+    AccountChangedError,
     ApiError,
     AuthError,
     BudgetExhaustedError,
+    JcstateError,
     NotFoundError,
     PlanFileError,
     StalePlanError,
@@ -98,6 +100,15 @@ class Verification:
     remaining: tuple[Change, ...] = ()
     #: ids of the touched phones as they are now (fills in ids of new contacts)
     ids_by_phone: Mapping[str, int] = field(default_factory=dict)
+    #: why the check could not be made (then `converged` is False: not known)
+    error: str | None = None
+
+
+def convergence_error(exc: JcstateError) -> str:
+    """Why the convergence check failed, never claiming that nothing was changed."""
+    if isinstance(exc, AccountChangedError):
+        return "the account changed while it was being read, so the result could not be checked"
+    return str(exc)
 
 
 # ---------------------------------------------------------------------------
@@ -276,6 +287,7 @@ def build_report(
         requests_by_stage=dict(requests_by_stage),
         converged=verification.converged,
         remaining=verification.remaining,
+        convergence_error=verification.error,
         duration_s=duration_s,
         aborted=execution.aborted,
     )
@@ -618,7 +630,13 @@ async def apply_plan(
         # Nothing more can be sent (bad credentials, no budget): report what is known.
         verification = Verification(converged=False)
     else:
-        verification = await verify_convergence(changes, desired, fetch_touched, replan)
+        try:
+            verification = await verify_convergence(changes, desired, fetch_touched, replan)
+        except JcstateError as exc:
+            # The writes are done: the report must survive a check that could not run.
+            verification = Verification(converged=False, error=convergence_error(exc))
+            if journal is not None:
+                journal.event("warning", message=f"convergence check failed: {verification.error}")
     stages["verify"] = client.stats.total - mark
 
     report = build_report(
@@ -636,5 +654,6 @@ async def apply_plan(
             converged=report.converged,
             remaining=len(report.remaining),
             requests=dict(report.requests),
+            convergence_error=report.convergence_error,
         )
     return report
