@@ -106,9 +106,13 @@ def unsafe_message(reasons: Iterable[str]) -> str:
     return f"refusing to apply an unsafe plan (pass --force to apply it anyway):\n{listed}"
 
 
-def _delete_reason(current: RemoteContact, desired: DesiredState, options: PlanOptions) -> str:
+def _delete_reason(
+    change: Change, current: RemoteContact, desired: DesiredState, options: PlanOptions
+) -> str:
     region = desired.default_region
     phone = try_normalize_phone(current.phone, region)
+    if phone != change.phone:
+        return f"id {current.id} does not belong to {change.phone} (it holds {phone})"
     if not options.prune:
         return "the plan was made without --prune, so it deletes nothing"
     if phone in {try_normalize_phone(p, region) for p in desired.safety.protected}:
@@ -220,7 +224,7 @@ def reconcile(
                     StaleContact(change.action, change.phone, change.id, "changed since the plan")
                 )
         elif change.action is Action.DELETE:
-            refused.append(RefusedEntry(change, _delete_reason(now, desired, options)))
+            refused.append(RefusedEntry(change, _delete_reason(change, now, desired, options)))
         else:
             refused.append(RefusedEntry(change, _update_reason(change, now, desired, options)))
 

@@ -253,3 +253,18 @@ def test_a_contact_that_changed_since_the_plan_is_stale_not_forged() -> None:
     assert result.refused == ()
     assert [str(s) for s in result.stale] == [f"{phone(1)} (id 101): changed since the plan"]
     assert result.apply == ()
+
+
+def test_a_delete_naming_another_phone_than_its_ids_is_refused() -> None:
+    desired = state(declared(1))
+    extra, kept = remote(9), remote(1)
+    remote_state = account(kept, extra)
+    options = PlanOptions(prune=True)
+    saved = compute_plan(desired, remote_state, options)
+    (delete,) = saved.changes
+    moved = dataclasses.replace(delete, id=kept.id, fingerprint=fingerprint(kept))
+    result = recheck(dataclasses.replace(saved, changes=(moved,)), desired, remote_state, options)
+    assert refused_lines(result) == [
+        f"delete {phone(9)} (id {kept.id}): id {kept.id} does not belong to {phone(9)} "
+        f"(it holds {phone(1)})"
+    ]
