@@ -41,9 +41,15 @@ from jcstate.errors import (
     StalePlanError,
     UnsafePlanError,
 )
+from jcstate.execute.authority import (
+    FreshPlan,
+    StaleContact,
+    recheck_saved_plan,
+    refused_message,
+    unsafe_message,
+)
 
 if TYPE_CHECKING:
-    from jcstate.execute.authority import FreshPlan
     from jcstate.execute.journal import Journal
     from jcstate.remote.client import BulkResult, JustCallClient
 
@@ -68,30 +74,6 @@ class ExecutionResult:
     duration_s: float = 0.0
     #: set when the run stopped early (auth failure, hourly budget at zero)
     aborted: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StaleContact:
-    """A contact the saved plan touches that is no longer as the plan saw it."""
-
-    action: Action
-    phone: str
-    id: int | None
-    reason: str
-
-    def __str__(self) -> str:
-        who = f"{self.phone} (id {self.id})" if self.id is not None else self.phone
-        return f"{who}: {self.reason}"
-
-
-@dataclass(frozen=True)
-class StalenessResult:
-    """Saved-plan re-check: changes still valid, stale ones, already applied ones."""
-
-    fresh: tuple[Change, ...]
-    stale: tuple[StaleContact, ...]
-    #: changes whose contact already is as declared (e.g. an interrupted earlier apply)
-    already_applied: tuple[Change, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -561,12 +543,6 @@ async def apply_plan(
     refresh of a fresh plan); the report adds "staleness", "apply", "verify".
     `started` (time.monotonic()) lets the duration include that refresh.
     """
-    from jcstate.execute.authority import (
-        recheck_saved_plan,
-        refused_message,
-        unsafe_message,
-    )
-
     started = time.monotonic() if started is None else started
     stages: dict[str, int] = dict(requests_before or {})
     mark = client.stats.total

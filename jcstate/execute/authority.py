@@ -38,11 +38,24 @@ from jcstate.core.plan import Action, Change, Plan, PlanOptions, safety_reasons
 from jcstate.errors import NotFoundError
 
 if TYPE_CHECKING:
-    from jcstate.execute.apply import StaleContact
     from jcstate.remote.client import JustCallClient
 
 #: A fresh plan and the remote view it was computed from.
 FreshPlan = tuple[Plan, RemoteState]
+
+
+@dataclass(frozen=True, slots=True)
+class StaleContact:
+    """A contact the saved plan touches that is no longer as the plan saw it."""
+
+    action: Action
+    phone: str
+    id: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        who = f"{self.phone} (id {self.id})" if self.id is not None else self.phone
+        return f"{who}: {self.reason}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,8 +185,6 @@ def reconcile(
     `current`: the saved entries' remote contacts by id as they are now (None:
     gone); `holders`: the remote contacts holding each saved create's phone now.
     """
-    from jcstate.execute.apply import StaleContact
-
     fresh_keys = {entry_key(change): change for change in fresh.changes}
     fresh_phones = {change.phone for change in fresh.changes}
     fresh_ids = {change.id for change in fresh.changes if change.id is not None}
