@@ -25,6 +25,8 @@ server's own message only.
     │   ├── ApiUnavailableError       every request failed for the whole --max-outage window
     │   └── ProtocolError             not JSON, wrong envelope, missing fields
     ├── IncompleteListingError        a listing that is not provably complete
+    │   └── AccountChangedError       the account kept changing while it was listed
+    ├── LockError                     another run holds .jcstate/lock (or no flock here)
     ├── PlanError
     │   ├── UnsafePlanError           safety thresholds exceeded, no --force
     │   ├── PlanFileError             unreadable plan file / made from different files
@@ -180,6 +182,14 @@ class ApiUnavailableError(ApiError):
 
 
 class IncompleteListingError(JcstateError):
+    pass
+
+
+class AccountChangedError(IncompleteListingError):
+    """The account never held still during a listing, however often it was read again."""
+
+
+class LockError(JcstateError):
     pass
 
 

@@ -56,6 +56,18 @@ def api_options(func: F) -> F:
     )(func)
 
 
+def lock_option(func: F) -> F:
+    """`--lock-timeout SECONDS`: how long to wait for another run's `.jcstate/lock`."""
+    return click.option(
+        "--lock-timeout",
+        type=click.FloatRange(min=0),
+        default=0,
+        show_default=True,
+        metavar="SECONDS",
+        help="Wait up to SECONDS for another jcstate run to release .jcstate/lock.",
+    )(func)
+
+
 def mask_options(func: F) -> F:
     """`--mask-pii` and `--mask-pii-json` (JSON is never masked silently)."""
     func = click.option(

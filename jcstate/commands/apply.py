@@ -19,6 +19,7 @@ from jcstate.commands._options import (
     app_context,
     client_settings,
     listing_progress,
+    lock_option,
     progress_enabled,
     target_phones,
     warn_undeclared_targets,
@@ -121,6 +122,7 @@ class _Tally:
     show_default=True,
     help="Creates per bulk request.",
 )
+@lock_option
 @api_options
 @click.pass_context
 def command(
@@ -134,6 +136,7 @@ def command(
     output_format: str,
     refresh: str,
     batch_size: int,
+    lock_timeout: float,
     api_url: str | None,
     insecure_http: bool,
 ) -> None:
@@ -168,27 +171,30 @@ def command(
     project = project_from_ctx(ctx)
     warn_undeclared_targets(targets, project, prune=prune)
     settings = client_settings(ctx, project, api_url, insecure_http)
-    tally = _Tally()
-    try:
-        report = asyncio.run(_run(project, args, settings, app_context(ctx).color, tally))
-    except KeyboardInterrupt:
-        if tally.started:
-            click.echo(
-                f"\nInterrupted after the apply began: {tally.how_far()}; "
-                "run `jcstate apply` again to continue (it plans only what is left).",
-                err=True,
-            )
-        raise
-    except ApiUnavailableError as exc:
-        # Before the plan was made there is no M to count against: nothing was sent.
-        done = tally.how_far() if tally.total else "nothing was applied"
-        raise JcstateError(f"{exc}; {done}; run apply again to continue") from None
-    if report is not None:
-        _emit_report(report, output_format)
-    if tally.outage is not None:
-        raise JcstateError(f"{tally.outage}; {tally.how_far()}; run apply again to continue")
-    if report is not None and not report.ok:
-        ctx.exit(1)
+    from jcstate.execute.lock import acquire
+
+    with acquire(project.root, timeout=lock_timeout):
+        tally = _Tally()
+        try:
+            report = asyncio.run(_run(project, args, settings, app_context(ctx).color, tally))
+        except KeyboardInterrupt:
+            if tally.started:
+                click.echo(
+                    f"\nInterrupted after the apply began: {tally.how_far()}; "
+                    "run `jcstate apply` again to continue (it plans only what is left).",
+                    err=True,
+                )
+            raise
+        except ApiUnavailableError as exc:
+            # Before the plan was made there is no M to count against: nothing was sent.
+            done = tally.how_far() if tally.total else "nothing was applied"
+            raise JcstateError(f"{exc}; {done}; run apply again to continue") from None
+        if report is not None:
+            _emit_report(report, output_format)
+        if tally.outage is not None:
+            raise JcstateError(f"{tally.outage}; {tally.how_far()}; run apply again to continue")
+        if report is not None and not report.ok:
+            ctx.exit(1)
 
 
 def _emit_report(report: ApplyReport, output_format: str) -> None:
@@ -282,20 +288,18 @@ async def _run(
     Journal.prepare(project.root)
     api_url = settings.api_url
     concurrency = project.config.api.concurrency
+    saved: SavedPlan | None = None
     saved_plan: Plan | None = None
-    # A listing is the cheaper re-check only for a plan of the whole account.
-    may_list_all = True
     if args.planfile is not None:
         saved = _load_saved_plan(args.planfile, project, api_url)
         saved_plan = saved.plan
-        may_list_all = saved.options.targets is None
 
     async with JustCallClient(settings) as client:
         stages: dict[str, int] = {}
         if saved_plan is not None:
+            # No verdict from the file: apply_plan plans again and judges what may run.
             plan = saved_plan
             tally.total = len(plan.changes)
-            _refuse_unsafe(plan, args.force)
         else:
             from jcstate.remote.pipeline import make_plan, options_for
 
@@ -329,8 +333,12 @@ async def _run(
                 client, phones=sorted(phones), refresh="auto", concurrency=concurrency
             )
 
-        async def list_all() -> Any:
-            return await fetch_remote(client, refresh="full", concurrency=concurrency)
+        async def recheck() -> Any:
+            from jcstate.remote.pipeline import make_plan
+
+            assert saved is not None
+            again = await make_plan(project, client, saved.options, refresh="auto")
+            return again.plan, again.remote
 
         progress_bar = _Progress()
         secrets = (settings.api_key, settings.api_secret)
@@ -363,9 +371,11 @@ async def _run(
                     client,
                     project.desired,
                     fetch_touched=fetch_touched,
-                    saved=saved_plan is not None,
+                    saved=saved is not None,
+                    saved_options=saved.options if saved is not None else None,
+                    recheck=recheck,
                     skip_stale=args.skip_stale,
-                    list_all=list_all if may_list_all else None,
+                    force=args.force,
                     batch_size=args.batch_size,
                     concurrency=concurrency,
                     journal=journal,

@@ -18,6 +18,7 @@ from jcstate.commands._options import (
     check_mask_options,
     client_settings,
     fetch_full_listing,
+    lock_option,
     mask_options,
 )
 
@@ -49,6 +50,7 @@ EXIT_DRIFT = 2
     metavar="FILE",
     help="Append the unmanaged remote contacts to FILE (created if missing).",
 )
+@lock_option
 @api_options
 @click.pass_context
 def command(
@@ -58,6 +60,7 @@ def command(
     mask_pii_json: bool,
     adopt: bool,
     adopt_unmanaged_file: Path | None,
+    lock_timeout: float,
     api_url: str | None,
     insecure_http: bool,
 ) -> None:
@@ -76,6 +79,11 @@ def command(
 
     check_mask_options(output_format, mask_pii, mask_pii_json)
     project = project_from_ctx(ctx)
+    if adopt or adopt_unmanaged_file is not None:
+        from jcstate.execute.lock import acquire
+
+        # Held until the process ends: the adopting writes come last.
+        ctx.with_resource(acquire(project.root, timeout=lock_timeout))
     color = app_context(ctx).color
     settings = client_settings(ctx, project, api_url, insecure_http)
     remote = asyncio.run(fetch_full_listing(settings, project.config.api.concurrency))

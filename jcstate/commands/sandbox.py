@@ -82,6 +82,20 @@ def command() -> None:
 )
 @click.option("--fault-seed", type=int, default=None, help="Seed for reproducible faults.")
 @click.option(
+    "--churn-after",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="After N listing requests, each one deletes a contact and creates one.",
+)
+@click.option(
+    "--churn-limit",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="With --churn-after: change the account at most N times.",
+)
+@click.option(
     "--max-body-bytes",
     type=click.IntRange(min=1),
     default=None,
@@ -108,6 +122,8 @@ def serve_command(
     ambiguous_mode: str,
     latency_ms: int,
     fault_seed: int | None,
+    churn_after: int | None,
+    churn_limit: int | None,
     max_body_bytes: int | None,
     log_level: str,
 ) -> None:
@@ -134,6 +150,8 @@ def serve_command(
         ambiguous_mode=ambiguous_mode,  # type: ignore[arg-type]
         latency_ms=latency_ms,
         fault_seed=fault_seed,
+        churn_after=churn_after,
+        churn_limit=churn_limit,
         max_body_bytes=max_body_bytes or DEFAULT_MAX_BODY_BYTES,
         retry_after=not no_retry_after,
     )

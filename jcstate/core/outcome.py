@@ -47,6 +47,8 @@ class ApplyReport:
     #: contacts a saved plan touched that changed since, left alone (--skip-stale):
     #: they still differ from the files, so a report with any is not converged
     skipped_stale: int = 0
+    #: why the convergence check after the writes could not be made (converged is False)
+    convergence_error: str | None = None
 
     @property
     def summary(self) -> dict[str, int]:

@@ -468,6 +468,37 @@ def _holders(
     return [first_holder[phone]] if phone in first_holder else []
 
 
+def safety_reasons(
+    desired: DesiredState, *, prune: bool, deletes: int, updates: int, in_scope: int
+) -> list[str]:
+    """Why changes of these counts are unsafe (empty: safe). Pure.
+
+    The one place the thresholds and the empty-set rule are decided: for a
+    fresh plan, and again at apply time for what a saved plan still applies.
+    """
+    unsafe: list[str] = []
+    if prune and deletes and not desired.contacts:
+        unsafe.append(
+            f"no contacts are declared: pruning would delete all {deletes} in-scope remote contacts"
+        )
+    if in_scope >= desired.safety.min_existing and in_scope > 0:
+        delete_share = _percent(deletes, in_scope)
+        if delete_share > desired.safety.max_delete_percent:
+            unsafe.append(
+                f"{_plural(deletes, 'delete')} would remove {delete_share:.1f}% of the "
+                f"{in_scope} in-scope remote contacts "
+                f"(safety.max_delete_percent: {desired.safety.max_delete_percent:g})"
+            )
+        update_share = _percent(updates, in_scope)
+        if update_share > desired.safety.max_update_percent:
+            unsafe.append(
+                f"{_plural(updates, 'update')} would change {update_share:.1f}% of the "
+                f"{in_scope} in-scope remote contacts "
+                f"(safety.max_update_percent: {desired.safety.max_update_percent:g})"
+            )
+    return unsafe
+
+
 def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOptions) -> Plan:
     """The changes that make `remote` match `desired`. Pure."""
     defs = desired.custom_field_defs
@@ -616,26 +647,15 @@ def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOption
     # 5. Safety.
     scope_count = len(in_scope)
     update_count = sum(1 for c in ordered if c.action is Action.UPDATE)
-    if options.prune and deletes and not desired.contacts:
-        unsafe.append(
-            f"no contacts are declared: pruning would delete all {len(deletes)} "
-            "in-scope remote contacts"
+    unsafe.extend(
+        safety_reasons(
+            desired,
+            prune=options.prune,
+            deletes=len(deletes),
+            updates=update_count,
+            in_scope=scope_count,
         )
-    if scope_count >= desired.safety.min_existing and scope_count > 0:
-        delete_share = _percent(len(deletes), scope_count)
-        if delete_share > desired.safety.max_delete_percent:
-            unsafe.append(
-                f"{_plural(len(deletes), 'delete')} would remove {delete_share:.1f}% of the "
-                f"{scope_count} in-scope remote contacts "
-                f"(safety.max_delete_percent: {desired.safety.max_delete_percent:g})"
-            )
-        update_share = _percent(update_count, scope_count)
-        if update_share > desired.safety.max_update_percent:
-            unsafe.append(
-                f"{_plural(update_count, 'update')} would change {update_share:.1f}% of the "
-                f"{scope_count} in-scope remote contacts "
-                f"(safety.max_update_percent: {desired.safety.max_update_percent:g})"
-            )
+    )
 
     # 6. Reports.
     skip = {marker[0]} if marker is not None else set()

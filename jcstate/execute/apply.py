@@ -21,7 +21,6 @@ idempotent patches; a delete answered 404 has nothing left to do.
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -32,12 +31,23 @@ from jcstate.core.normalize import try_normalize_phone
 from jcstate.core.outcome import ApplyReport, ItemResult, Outcome
 from jcstate.core.plan import MAX_BULK_BATCH, Action, Change, Plan, PlanOptions
 from jcstate.errors import (
+    AccountChangedError,
     ApiError,
     ApiUnavailableError,
     AuthError,
     BudgetExhaustedError,
+    JcstateError,
     NotFoundError,
+    PlanFileError,
     StalePlanError,
+    UnsafePlanError,
+)
+from jcstate.execute.authority import (
+    FreshPlan,
+    StaleContact,
+    recheck_saved_plan,
+    refused_message,
+    unsafe_message,
 )
 
 if TYPE_CHECKING:
@@ -45,9 +55,6 @@ if TYPE_CHECKING:
     from jcstate.remote.client import BulkResult, JustCallClient
 
 T = TypeVar("T")
-
-#: How many contacts a listing page holds (the API's maximum per_page).
-LISTING_PAGE_SIZE = 100
 
 
 # ---------------------------------------------------------------------------
@@ -70,36 +77,21 @@ class ExecutionResult:
     aborted: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class StaleContact:
-    """A contact the saved plan touches that is no longer as the plan saw it."""
-
-    action: Action
-    phone: str
-    id: int | None
-    reason: str
-
-    def __str__(self) -> str:
-        who = f"{self.phone} (id {self.id})" if self.id is not None else self.phone
-        return f"{who}: {self.reason}"
-
-
-@dataclass(frozen=True)
-class StalenessResult:
-    """Saved-plan re-check: changes still valid, stale ones, already applied ones."""
-
-    fresh: tuple[Change, ...]
-    stale: tuple[StaleContact, ...]
-    #: changes whose contact already is as declared (e.g. an interrupted earlier apply)
-    already_applied: tuple[Change, ...] = ()
-
-
 @dataclass(frozen=True)
 class Verification:
     converged: bool
     remaining: tuple[Change, ...] = ()
     #: ids of the touched phones as they are now (fills in ids of new contacts)
     ids_by_phone: Mapping[str, int] = field(default_factory=dict)
+    #: why the check could not be made (then `converged` is False: not known)
+    error: str | None = None
+
+
+def convergence_error(exc: JcstateError) -> str:
+    """Why the convergence check failed, never claiming that nothing was changed."""
+    if isinstance(exc, AccountChangedError):
+        return "the account changed while it was being read, so the result could not be checked"
+    return str(exc)
 
 
 # ---------------------------------------------------------------------------
@@ -206,20 +198,6 @@ def touched_phones(changes: Iterable[Change], region: str = "US") -> frozenset[s
     return frozenset(phones)
 
 
-def staleness_request_costs(plan: Plan, changes: Sequence[Change]) -> tuple[int, int]:
-    """(targeted, listing): requests to re-check `changes` one by one, or by one listing.
-
-    Targeted: a GET per id (updates, deletes) and a phone lookup per create.
-    Listing: the pages of the account as the plan counted it.
-    """
-    targeted = len(changes)
-    remote_count = (
-        plan.unchanged + plan.count(Action.UPDATE) + plan.count(Action.DELETE) + plan.not_declared
-    )
-    listing = max(1, math.ceil(remote_count / LISTING_PAGE_SIZE))
-    return targeted, listing
-
-
 def classify_staleness(
     changes: Sequence[Change],
     by_id: Mapping[int, RemoteContact | None],
@@ -297,6 +275,7 @@ def build_report(
         requests_by_stage=dict(requests_by_stage),
         converged=verification.converged and skipped_stale == 0,
         remaining=verification.remaining,
+        convergence_error=verification.error,
         duration_s=duration_s,
         aborted=execution.aborted,
         skipped_stale=skipped_stale,
@@ -483,163 +462,6 @@ async def _single(
 
 
 # ---------------------------------------------------------------------------
-# Saved plans: re-check each touched contact
-# ---------------------------------------------------------------------------
-
-
-async def _gather_bounded(
-    factories: Sequence[Callable[[], Awaitable[T]]], concurrency: int
-) -> list[T]:
-    semaphore = asyncio.Semaphore(max(1, concurrency))
-
-    async def one(factory: Callable[[], Awaitable[T]]) -> T:
-        async with semaphore:
-            return await factory()
-
-    return list(await asyncio.gather(*(one(factory) for factory in factories)))
-
-
-async def _get_or_none(client: JustCallClient, contact_id: int) -> RemoteContact | None:
-    try:
-        return await client.get_contact(contact_id)
-    except NotFoundError:
-        return None
-
-
-async def lookup_current(
-    plan: Plan,
-    changes: Sequence[Change],
-    client: JustCallClient,
-    *,
-    concurrency: int = 4,
-    list_all: Callable[[], Awaitable[RemoteState]] | None = None,
-) -> tuple[dict[int, RemoteContact | None], dict[str, list[RemoteContact]]]:
-    """The current remote contacts of `changes`, by id and by phone, in the fewest requests."""
-    targeted, listing = staleness_request_costs(plan, changes)
-    by_id: dict[int, RemoteContact | None] = {}
-    by_phone: dict[str, list[RemoteContact]] = {}
-    if list_all is not None and listing < targeted:
-        state = await list_all()
-        wanted_ids = {change.id for change in changes if change.id is not None}
-        by_id = dict.fromkeys(wanted_ids)
-        for contact in state.contacts:
-            if contact.id in wanted_ids:
-                by_id[contact.id] = contact
-            by_phone.setdefault(contact.phone, []).append(contact)
-        return by_id, by_phone
-
-    with_id = [change.id for change in changes if change.id is not None]
-    create_phones = [change.phone for change in changes if change.action is Action.CREATE]
-
-    def get_factory(contact_id: int) -> Callable[[], Awaitable[RemoteContact | None]]:
-        return lambda: _get_or_none(client, contact_id)
-
-    def find_factory(phone: str) -> Callable[[], Awaitable[list[RemoteContact]]]:
-        return lambda: client.find_by_phone(phone)
-
-    found = await _gather_bounded([get_factory(i) for i in with_id], concurrency)
-    by_id = dict(zip(with_id, found, strict=True))
-    looked_up = await _gather_bounded([find_factory(p) for p in create_phones], concurrency)
-    for phone, contacts in zip(create_phones, looked_up, strict=True):
-        by_phone[phone] = list(contacts)
-    return by_id, by_phone
-
-
-async def check_saved_plan(
-    plan: Plan,
-    client: JustCallClient,
-    desired: DesiredState,
-    *,
-    skip_stale: bool,
-    concurrency: int = 4,
-    list_all: Callable[[], Awaitable[RemoteState]] | None = None,
-    replan: Callable[[DesiredState, RemoteState, PlanOptions], Plan] | None = None,
-) -> StalenessResult:
-    """Re-check the saved plan's contacts against their fingerprints.
-
-    A contact that changed but already is as declared (an interrupted earlier
-    apply got there first) is not stale: there is nothing left to do for it.
-    Any other change refuses the whole plan (StalePlanError naming the
-    contacts), unless `skip_stale`, which leaves those contacts alone.
-    """
-    changes = plan.changes
-    by_id, by_phone = await lookup_current(
-        plan, changes, client, concurrency=concurrency, list_all=list_all
-    )
-    verdicts = classify_staleness(changes, by_id, by_phone)
-    suspicious = [
-        (change, verdict)
-        for change, verdict in zip(changes, verdicts, strict=True)
-        if verdict is not None
-    ]
-    done = {
-        id(change)
-        for change in _already_as_declared(
-            [change for change, _ in suspicious], by_id, by_phone, desired, replan
-        )
-    }
-    fresh: list[Change] = []
-    stale: list[StaleContact] = []
-    already: list[Change] = []
-    for change, verdict in zip(changes, verdicts, strict=True):
-        if verdict is None:
-            fresh.append(change)
-        elif id(change) in done:
-            already.append(change)
-        else:
-            stale.append(verdict)
-    if stale and not skip_stale:
-        raise StalePlanError(stale_message(stale))
-    return StalenessResult(fresh=tuple(fresh), stale=tuple(stale), already_applied=tuple(already))
-
-
-def _already_as_declared(
-    changes: Sequence[Change],
-    by_id: Mapping[int, RemoteContact | None],
-    by_phone: Mapping[str, Sequence[RemoteContact]],
-    desired: DesiredState,
-    replan: Callable[[DesiredState, RemoteState, PlanOptions], Plan] | None,
-) -> list[Change]:
-    """The changes whose contact needs nothing more: deleted already, or as declared."""
-    if not changes:
-        return []
-    done: list[Change] = []
-    to_replan: list[Change] = []
-    for change in changes:
-        if change.action is Action.DELETE:
-            if change.id is not None and by_id.get(change.id) is None:
-                done.append(change)
-        else:
-            to_replan.append(change)
-    if not to_replan:
-        return done
-    if replan is None:
-        from jcstate.core.plan import compute_plan
-
-        replan = compute_plan
-    contacts: dict[int, RemoteContact] = {}
-    for change in to_replan:
-        current = by_id.get(change.id) if change.id is not None else None
-        if current is not None:
-            contacts[current.id] = current
-        for contact in by_phone.get(change.phone, ()):
-            contacts[contact.id] = contact
-    phones = touched_phones(to_replan, desired.default_region)
-    state = RemoteState(contacts=tuple(contacts.values()), complete=False)
-    remaining = replan(desired, state, PlanOptions(prune=False, targets=phones))
-    pending = {change.phone for change in remaining.changes}
-    for change in to_replan:
-        present = change.id is None or by_id.get(change.id) is not None
-        if (
-            present
-            and change.phone not in pending
-            and change.phone in {contact.phone for contact in contacts.values()}
-        ):
-            done.append(change)
-    return done
-
-
-# ---------------------------------------------------------------------------
 # Convergence: plan the touched contacts again
 # ---------------------------------------------------------------------------
 
@@ -704,8 +526,10 @@ async def apply_plan(
     *,
     fetch_touched: Callable[[frozenset[str]], Awaitable[RemoteState]],
     saved: bool = False,
+    saved_options: PlanOptions | None = None,
+    recheck: Callable[[], Awaitable[FreshPlan]] | None = None,
     skip_stale: bool = False,
-    list_all: Callable[[], Awaitable[RemoteState]] | None = None,
+    force: bool = False,
     batch_size: int = MAX_BULK_BATCH,
     concurrency: int = 4,
     journal: Journal | None = None,
@@ -714,7 +538,14 @@ async def apply_plan(
     replan: Callable[[DesiredState, RemoteState, PlanOptions], Plan] | None = None,
     started: float | None = None,
 ) -> ApplyReport:
-    """Apply `plan` and check the result; raises StalePlanError for a stale saved plan.
+    """Apply `plan` and check the result.
+
+    A `saved` plan is only a request: `recheck` makes the plan again from the
+    files and the account as they are now (see jcstate.execute.authority), and
+    only the saved entries that fresh plan justifies run. Raises PlanFileError
+    for entries the files never justified, StalePlanError for contacts that
+    changed since the plan (unless `skip_stale`), UnsafePlanError when what
+    would run is unsafe now (unless `force`); all before anything is sent.
 
     `requests_before` is the stage breakdown of requests already spent (the
     refresh of a fresh plan); the report adds "staleness", "apply", "verify".
@@ -727,20 +558,23 @@ async def apply_plan(
     skipped_stale = 0
     changes: Sequence[Change] = plan.changes
     if saved:
+        if recheck is None:
+            raise ValueError("a saved plan needs `recheck` (the fresh plan to check it against)")
         if journal is not None:
             journal.event("stage", name="staleness", contacts=len(plan.changes))
-        check = await check_saved_plan(
-            plan,
-            client,
-            desired,
-            skip_stale=skip_stale,
-            concurrency=concurrency,
-            list_all=list_all,
-            replan=replan,
+        check = await recheck_saved_plan(
+            plan, saved_options or PlanOptions(), client, desired, recheck
         )
         stages["staleness"] = client.stats.total - mark
         mark = client.stats.total
-        changes = check.fresh
+        if check.refused:
+            raise PlanFileError(refused_message(check.refused))
+        if check.stale and not skip_stale:
+            raise StalePlanError(stale_message(check.stale))
+        if check.unsafe_reasons and not force:
+            raise UnsafePlanError(unsafe_message(check.unsafe_reasons))
+        changes = check.apply
+        plan = replace(plan, changes=check.apply)
         skipped_stale = len(check.stale)
         for stale in check.stale:
             skipped.append(
@@ -782,7 +616,13 @@ async def apply_plan(
         # Nothing more can be sent (bad credentials, no budget): report what is known.
         verification = Verification(converged=False)
     else:
-        verification = await verify_convergence(changes, desired, fetch_touched, replan)
+        try:
+            verification = await verify_convergence(changes, desired, fetch_touched, replan)
+        except JcstateError as exc:
+            # The writes are done: the report must survive a check that could not run.
+            verification = Verification(converged=False, error=convergence_error(exc))
+            if journal is not None:
+                journal.event("warning", message=f"convergence check failed: {verification.error}")
     stages["verify"] = client.stats.total - mark
 
     report = build_report(
@@ -801,5 +641,6 @@ async def apply_plan(
             converged=report.converged,
             remaining=len(report.remaining),
             requests=dict(report.requests),
+            convergence_error=report.convergence_error,
         )
     return report

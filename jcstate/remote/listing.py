@@ -18,7 +18,7 @@ from typing import Any, Protocol, TypeVar
 
 from jcstate.core.model import Conflict, RemoteContact, RemoteState
 from jcstate.core.normalize import try_normalize_phone
-from jcstate.errors import IncompleteListingError, JcstateError
+from jcstate.errors import AccountChangedError, IncompleteListingError, JcstateError
 from jcstate.remote.client import MAX_PER_PAGE, ContactPage, JustCallClient
 
 REFRESH_MODES = ("auto", "full", "targeted")
@@ -117,12 +117,37 @@ def _first_error(group_error: BaseExceptionGroup[BaseException]) -> BaseExceptio
     return leaves[0]
 
 
+#: How many times a listing is read in full before an account that keeps changing is an error.
+MAX_LISTING_ATTEMPTS = 3
+#: Seconds to wait before reading again, times the attempt number.
+RELIST_PAUSE_S = 0.5
+ACCOUNT_CHANGED = "the account changed while it was being read; nothing was changed"
+
+
 async def list_all(
     client: JustCallClient, *, concurrency: int = 4, progress: ProgressFactory | None = None
 ) -> RemoteState:
     """The full listing, verified: pages in parallel when `total` is known, else in order."""
     first = await client.list_page(1, MAX_PER_PAGE)
     return await _list_rest(client, first, concurrency=concurrency, progress=progress)
+
+
+def listing_cost(page_count: int) -> int:
+    """Requests a verified listing of `page_count` pages takes after page 1 (pure)."""
+    return 0 if page_count <= 1 else page_count + 1
+
+
+def held_still(before: ContactPage, after: ContactPage, total: int | None) -> bool:
+    """True when the last page read before the other pages equals the one read after them.
+
+    The account lists in id order and a new contact gets a higher id than
+    any before it, so a contact created in between (and still there) shows
+    on the last page read after; one deleted without a create lowers the
+    total. Either way the two reads differ. (Pure.)
+    """
+    ids_before = [contact.id for contact in before.contacts]
+    ids_after = [contact.id for contact in after.contacts]
+    return before.total == total and after.total == total and ids_before == ids_after
 
 
 async def _list_rest(
@@ -132,28 +157,71 @@ async def _list_rest(
     concurrency: int,
     progress: ProgressFactory | None,
 ) -> RemoteState:
+    """Read the listing again while the account changes under it, up to MAX_LISTING_ATTEMPTS."""
+    for attempt in range(1, MAX_LISTING_ATTEMPTS + 1):
+        if attempt > 1:
+            await asyncio.sleep(RELIST_PAUSE_S * (attempt - 1))
+            first = await client.list_page(1, MAX_PER_PAGE)
+        state = await _list_once(client, first, concurrency=concurrency, progress=progress)
+        if state is not None:
+            return state
+    raise AccountChangedError(ACCOUNT_CHANGED)
+
+
+async def _list_once(
+    client: JustCallClient,
+    first: ContactPage,
+    *,
+    concurrency: int,
+    progress: ProgressFactory | None,
+) -> RemoteState | None:
+    """One full listing; None when the account changed while it was read.
+
+    With a `total`, one page is one answer and needs no check. Longer
+    listings are bracketed: the last page is read first, then every other
+    page (page 1 again among them) in parallel, then the last page once
+    more. If both reads of the last page agree (see `held_still`), no
+    contact was created or deleted since the first of them, so every page
+    belongs to the same account state. Cost: two requests more than the
+    pages.
+    """
     per_page = max(1, first.per_page)
-    if first.total is not None:
-        page_count = max(1, math.ceil(first.total / per_page))
-        with progress(page_count) if progress is not None else nullcontext() as bar:
+    if first.total is None:
+        return await _list_without_total(client, first, per_page)
+    page_count = max(1, math.ceil(first.total / per_page))
+    if page_count == 1:
+        return build_state(check_listing([first], first.total), complete=True)
+    with progress(page_count) if progress is not None else nullcontext() as bar:
+        if bar is not None:
+            bar.update(1)
+        before = await client.list_page(page_count, per_page)
+        if bar is not None:
+            bar.update(1)
+        if before.total != first.total:
+            return None
 
-            def fetch(number: int) -> Job[ContactPage]:
-                async def job(slot: asyncio.Semaphore) -> ContactPage:
-                    page = await client.list_page(number, per_page, slot=slot)
-                    if bar is not None:
-                        bar.update(1)
-                    return page
+        def fetch(number: int) -> Job[ContactPage]:
+            async def job(slot: asyncio.Semaphore) -> ContactPage:
+                page = await client.list_page(number, per_page, slot=slot)
+                if bar is not None and number != 1:
+                    bar.update(1)
+                return page
 
-                return job
+            return job
 
-            if bar is not None:
-                bar.update(1)
-            rest = await _run_all([fetch(n) for n in range(2, page_count + 1)], concurrency)
-        contacts = check_listing([first, *rest], first.total)
-        return build_state(contacts, complete=True)
+        middle = await _run_all([fetch(n) for n in range(1, page_count)], concurrency)
+        after = await client.list_page(page_count, per_page)
+    if not held_still(before, after, first.total):
+        return None
+    contacts = check_listing([*middle, after], first.total)
+    return build_state(contacts, complete=True)
 
+
+async def _list_without_total(
+    client: JustCallClient, first: ContactPage, per_page: int
+) -> RemoteState:
     # No total: follow pages until a short or empty one; repeated ids catch a server
-    # that ignores `page`.
+    # that ignores `page`. Without a total a delete cannot be told from the end.
     pages = [first]
     seen = {contact.id for contact in first.contacts}
     current = first
@@ -222,7 +290,8 @@ async def fetch_remote(
     if first.total is not None:
         page_count = math.ceil(first.total / max(1, first.per_page))
         region = client.settings.region
-        if len({try_normalize_phone(phone, region) for phone in phones}) < page_count:
+        lookups = len({try_normalize_phone(phone, region) for phone in phones})
+        if lookups < listing_cost(page_count):
             found = await lookup_phones(client, phones, concurrency=concurrency)
             return dataclasses.replace(found, total=first.total)
     return await _list_rest(client, first, concurrency=concurrency, progress=progress)

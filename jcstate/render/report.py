@@ -31,6 +31,7 @@ def report_to_dict(report: ApplyReport) -> dict[str, Any]:
         "requests_by_stage": dict(report.requests_by_stage),
         "converged": report.converged,
         "skipped_stale": report.skipped_stale,
+        "convergence_error": report.convergence_error,
         "remaining": [
             {"action": change.action.value, "phone": change.phone, "id": change.id}
             for change in report.remaining
@@ -70,6 +71,12 @@ def _listed(title: str, lines: list[str], limit: int) -> list[str]:
     return ["", title, *shown]
 
 
+def _converged_word(report: ApplyReport) -> str:
+    if report.converged:
+        return "yes"
+    return "not known" if report.convergence_error is not None else "no"
+
+
 def render_report_text(report: ApplyReport, *, limit: int = 50) -> str:
     """A short summary: counts, what failed or was skipped, warnings, requests, convergence."""
     summary = report.summary
@@ -95,7 +102,13 @@ def render_report_text(report: ApplyReport, *, limit: int = 50) -> str:
             f"skipped as stale and still {'differs' if stale == 1 else 'differ'} from the "
             "files (run `jcstate plan` again, review, apply).",
         ]
-    if report.remaining:
+    if report.convergence_error is not None:
+        lines += [
+            "",
+            f"Not checked: the convergence check after the writes failed "
+            f"({report.convergence_error}); run `jcstate plan` to see what is left.",
+        ]
+    elif report.remaining:
         remaining = [
             f"  {_SYMBOL[c.action]} {c.phone}" + (f" (id {c.id})" if c.id is not None else "")
             for c in report.remaining
@@ -116,6 +129,6 @@ def render_report_text(report: ApplyReport, *, limit: int = 50) -> str:
         "",
         f"Requests: {int(requests.get('total', 0))} ({kinds}; {retries} "
         f"{'retry' if retries == 1 else 'retries'}) in {report.duration_s:.1f} s.",
-        f"Converged: {'yes' if report.converged else 'no'}.",
+        f"Converged: {_converged_word(report)}.",
     ]
     return "\n".join(lines) + "\n"

@@ -28,7 +28,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jcstate import __version__
-from jcstate.sandbox.faults import AmbiguousMode, ConnectionDropped, FaultInjector, RateLimiter
+from jcstate.sandbox.faults import (
+    AmbiguousMode,
+    Churn,
+    ConnectionDropped,
+    FaultInjector,
+    RateLimiter,
+)
 from jcstate.sandbox.store import ContactFilters, ContactStore, row_to_contact
 from jcstate.sandbox.validation import (
     MAX_TEXT_LENGTH,
@@ -45,6 +51,9 @@ MAX_PER_PAGE = 100
 MAX_BULK = 5000
 #: Large enough for 5,001 generously filled contacts, so the bulk limit answers 400, not 413.
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+#: The longest `search`, `email` or `company` filter of the listing (SQLite refuses
+#: LIKE patterns over 50,000 bytes; no contact field comes near this length).
+MAX_FILTER_LENGTH = 1000
 #: An oversized body up to this size is read (and dropped) before the 413 is sent.
 MAX_DISCARD_BYTES = 256 * 1024 * 1024
 
@@ -73,6 +82,11 @@ class SandboxConfig:
     #: Whether 429 answers carry Retry-After (real APIs sometimes omit it).
     retry_after: bool = True
     region: str = "US"
+    #: Another client at work during listings (see faults.Churn): after this many
+    #: unfiltered listing requests (None: never), each one deletes the lowest id
+    #: and creates a contact, at most `churn_limit` times.
+    churn_after: int | None = None
+    churn_limit: int | None = None
     #: Wall clock for the rate-limit windows (injectable for tests).
     clock: Callable[[], float] = field(default=time.time, repr=False, compare=False)
 
@@ -375,15 +389,16 @@ def _query_parameter(name: str, description: str, schema: dict[str, Any]) -> dic
     }
 
 
+_FILTER_SCHEMA = {"type": "string", "maxLength": MAX_FILTER_LENGTH}
 _LIST_PARAMETERS: list[dict[str, Any]] = [
     _query_parameter(
         "search",
         "Case-insensitive substring of first name, last name, phone or email",
-        {"type": "string"},
+        {"type": "string", "maxLength": MAX_FILTER_LENGTH},
     ),
     _query_parameter("phone", "Exact phone number (compared as E.164)", {"type": "string"}),
-    _query_parameter("email", "Exact email address (case-insensitive)", {"type": "string"}),
-    _query_parameter("company", "Exact company name (case-insensitive)", {"type": "string"}),
+    _query_parameter("email", "Exact email address (case-insensitive)", _FILTER_SCHEMA),
+    _query_parameter("company", "Exact company name (case-insensitive)", _FILTER_SCHEMA),
     _query_parameter(
         "page",
         "Page number, 1-based",
@@ -417,6 +432,14 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str]:
     return 400, "; ".join(problems) or "invalid request"
 
 
+def _text_filter(query: Mapping[str, str], name: str) -> str | None:
+    """A text filter of the listing; longer than MAX_FILTER_LENGTH is a 400."""
+    value = (query.get(name) or "").strip()
+    if len(value) > MAX_FILTER_LENGTH:
+        raise InputError(name, f"at most {MAX_FILTER_LENGTH} characters (got {len(value)})")
+    return value or None
+
+
 async def _read_json(request: Request) -> Any:
     raw = await request.body()
     if not raw.strip():
@@ -425,12 +448,28 @@ async def _read_json(request: Request) -> Any:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError("body", f"not valid JSON ({exc})") from None
+    except RecursionError:
+        # The parser recurses per nesting level; no contact body nests more than 3 deep.
+        raise InputError("body", "not a contact: the JSON is nested too deeply") from None
+
+
+def _churn_once(store: ContactStore) -> None:
+    """Delete the lowest id and create a contact: the total holds, later pages shift."""
+    rows, _ = store.list_page(ContactFilters(), 1, 1)
+    if rows:
+        store.delete(int(rows[0][0]))
+    store.seed(1)
 
 
 def create_app(config: SandboxConfig) -> FastAPI:
     """A sandbox app on `config.db_path` (created on first use)."""
     store = ContactStore(config.db_path)
     custom_keys = frozenset(config.custom_fields) if config.custom_fields is not None else None
+    churn = Churn(
+        after=config.churn_after or 0,
+        limit=config.churn_limit,
+        enabled=config.churn_after is not None,
+    )
     app = FastAPI(
         title="jcstate sandbox — JustCall Contacts API",
         version=__version__,
@@ -482,12 +521,14 @@ def create_app(config: SandboxConfig) -> FastAPI:
         per_page = int_param("per_page", query.get("per_page"), DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
         phone = (query.get("phone") or "").strip()
         filters = ContactFilters(
-            search=(query.get("search") or "").strip() or None,
+            search=_text_filter(query, "search"),
             phone=validate_phone(phone, config.region) if phone else None,
-            email=(query.get("email") or "").strip() or None,
-            company=(query.get("company") or "").strip() or None,
+            email=_text_filter(query, "email"),
+            company=_text_filter(query, "company"),
         )
         data, count, total = store.list_page_json(filters, page, per_page)
+        if filters.is_empty() and churn.tick():
+            _churn_once(store)
         next_link = None
         if (page - 1) * per_page + count < total:
             next_link = str(request.url.include_query_params(page=page + 1, per_page=per_page))

@@ -170,3 +170,33 @@ class FaultInjector:
             if self.ambiguous_mode == "mixed":
                 return "error" if self._random.random() < 0.5 else "drop"
             return self.ambiguous_mode
+
+
+class Churn:
+    """Another client editing the account while it is being listed (for consistency tests).
+
+    Counts unfiltered listing requests (`GET /v2/contacts` without a filter).
+    After each one past the first `after`, the sandbox deletes the contact with
+    the lowest id and creates a new one: the total stays the same while every
+    later page shifts by one, so a contact slips between pages. `limit` caps
+    how many times that happens (None: every time).
+    """
+
+    def __init__(self, *, after: int = 0, limit: int | None = None, enabled: bool = False) -> None:
+        self.after = after
+        self.limit = limit
+        self.enabled = enabled
+        self._seen = 0
+        self._done = 0
+        self._lock = threading.Lock()
+
+    def tick(self) -> bool:
+        """Count one listing request; True when the account is to change now."""
+        if not self.enabled:
+            return False
+        with self._lock:
+            self._seen += 1
+            if self._seen <= self.after or (self.limit is not None and self._done >= self.limit):
+                return False
+            self._done += 1
+            return True

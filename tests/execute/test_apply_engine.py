@@ -22,9 +22,9 @@ from jcstate.execute.apply import (
     ApplyReport,
     Outcome,
     apply_plan,
-    check_saved_plan,
     execute_plan,
 )
+from jcstate.execute.authority import recheck_saved_plan
 from jcstate.execute.journal import Journal, read_journal
 from jcstate.remote.client import ClientSettings, JustCallClient
 from jcstate.remote.listing import fetch_remote
@@ -231,25 +231,42 @@ def test_stale_saved_plan_is_refused_or_partly_applied(tmp_path: Path) -> None:
             done = (await client.find_by_phone(phone(2)))[0]
             await client.update_contact(done.id, {"first_name": "First2", "last_name": "Last2"})
 
+            async def recheck() -> tuple[Plan, RemoteState]:
+                remote = await fetch_remote(client, refresh="full")
+                return compute_plan(state, remote, PlanOptions()), remote
+
+            check = await recheck_saved_plan(plan, PlanOptions(), client, state, recheck)
+            assert [c.phone for c in check.apply] == [phone(0)]
+            assert {s.phone for s in check.stale} == {phone(1), phone(3)}
+            assert [c.phone for c in check.already_applied] == [phone(2)]
+            assert check.refused == ()
+            gets_before = client.stats.get
+            await recheck_saved_plan(plan, PlanOptions(), client, state, recheck)
+            assert client.stats.get - gets_before == 1  # the fresh plan's one-page listing
+
+            async def fetch_touched(phones: frozenset[str]) -> RemoteState:
+                return await fetch_remote(client, phones=sorted(phones), refresh="targeted")
+
             with pytest.raises(StalePlanError) as refused:
-                await check_saved_plan(plan, client, state, skip_stale=False)
+                await apply_plan(
+                    plan, client, state, fetch_touched=fetch_touched, saved=True, recheck=recheck
+                )
             message = str(refused.value)
             assert message.startswith("2 contacts changed since the plan was made:")
             assert f"{phone(1)} (id {edited.id}): changed since the plan" in message
             assert f"{phone(3)}: created since the plan" in message
 
-            gets_before = client.stats.get
-            check = await check_saved_plan(plan, client, state, skip_stale=True)
-            assert client.stats.get - gets_before == 4  # 3 GETs by id + 1 phone lookup
-            assert [c.phone for c in check.fresh] == [phone(0)]
-            assert {s.phone for s in check.stale} == {phone(1), phone(3)}
-            assert [c.phone for c in check.already_applied] == [phone(2)]
-
             async def fetch_touched(phones: frozenset[str]) -> RemoteState:
                 return await fetch_remote(client, phones=sorted(phones), refresh="targeted")
 
             report = await apply_plan(
-                plan, client, state, fetch_touched=fetch_touched, saved=True, skip_stale=True
+                plan,
+                client,
+                state,
+                fetch_touched=fetch_touched,
+                saved=True,
+                recheck=recheck,
+                skip_stale=True,
             )
             assert report.summary == {
                 "created": 0,

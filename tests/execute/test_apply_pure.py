@@ -7,7 +7,7 @@ import json
 import pytest
 
 from jcstate.core.model import RemoteContact, fingerprint
-from jcstate.core.plan import Action, Change, FieldChange, Plan
+from jcstate.core.plan import Action, Change, FieldChange
 from jcstate.execute.apply import (
     ApplyReport,
     ExecutionResult,
@@ -20,7 +20,6 @@ from jcstate.execute.apply import (
     classify_staleness,
     plan_phases,
     stale_message,
-    staleness_request_costs,
     touched_phones,
 )
 from jcstate.remote.client import BulkItemError, BulkResult
@@ -163,14 +162,6 @@ def test_staleness_names_changed_deleted_and_created_contacts() -> None:
     message = stale_message([v for v in verdicts if v is not None])
     assert message.startswith("3 contacts changed since the plan was made:")
     assert "--skip-stale" in message
-
-
-def test_staleness_costs_pick_per_id_gets_for_few_contacts() -> None:
-    plan = Plan(changes=(update("+14155550801", 1),), unchanged=9_999)
-    assert staleness_request_costs(plan, plan.changes) == (1, 100)
-    many = tuple(update(f"+1415555{n:04d}", n + 1) for n in range(300))
-    big = Plan(changes=many, unchanged=700)
-    assert staleness_request_costs(big, big.changes) == (300, 10)
 
 
 def _report(items: list[ItemResult], *, converged: bool = True) -> ApplyReport:
