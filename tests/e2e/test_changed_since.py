@@ -176,7 +176,9 @@ def test_three_of_5000_changed_plans_exactly_those_with_three_gets(
         "(drift there is reported by jcstate drift)."
     )
     assert untouched["phone"] not in text.stdout
-    assert text.stdout.splitlines()[-1] == "Plan: 0 to create, 3 to update, 0 to delete, 0 unchanged."
+    assert (
+        text.stdout.splitlines()[-1] == "Plan: 0 to create, 3 to update, 0 to delete, 0 unchanged."
+    )
 
     # The full plan does see the drift: it was only not read.
     full = jcstate(root, seeded, "plan", "--format", "json")
@@ -205,7 +207,9 @@ def test_moved_reordered_and_reformatted_contacts_are_no_change(
     assert requests(done.stderr) == []
     assert "Changed since main (" in done.stdout
     assert ": 0 contacts; 12 declared contacts were not read" in done.stdout
-    assert done.stdout.splitlines()[-1] == "Plan: 0 to create, 0 to update, 0 to delete, 0 unchanged."
+    assert (
+        done.stdout.splitlines()[-1] == "Plan: 0 to create, 0 to update, 0 to delete, 0 unchanged."
+    )
 
 
 def test_a_defaults_change_touches_only_that_files_affected_contacts(
@@ -296,7 +300,9 @@ def test_a_ref_without_jcstate_yaml_falls_back_too(
     done = jcstate(root, sandbox_server, "plan", "--changed-since", "main")
     assert done.returncode == 0, done.stderr
     assert "jcstate.yaml did not exist at main" in changed_line(done.stdout)
-    assert done.stdout.splitlines()[-1] == "Plan: 2 to create, 0 to update, 0 to delete, 0 unchanged."
+    assert (
+        done.stdout.splitlines()[-1] == "Plan: 2 to create, 0 to update, 0 to delete, 0 unchanged."
+    )
 
 
 def test_errors_say_what_to_do(tmp_path: Path, sandbox_server: SandboxServer) -> None:
