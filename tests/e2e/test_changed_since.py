@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -433,3 +434,28 @@ def test_apply_changed_since_then_a_full_plan_has_no_changes_for_them(
     plan = json.loads(full.stdout)
     assert plan["changes"] == []
     assert plan["summary"]["unchanged"] == 5001
+
+
+def test_a_project_in_a_subfolder_of_the_repository(
+    tmp_path: Path, sandbox_server: SandboxServer
+) -> None:
+    repo = tmp_path / "repo"
+    root = repo / "crm"
+    root.mkdir(parents=True)
+    (repo / "README").write_text("the crm project lives in crm/\n")
+    make_repo(root, {"a.yaml": contacts(0, 3), "b.yaml": contacts(3, 3)})
+    # make_repo ran `git init` in crm/: start over with the repository one level up.
+    shutil.rmtree(root / ".git")
+    git(repo, "init", "-q", "-b", "main")
+    commit_all(repo, "crm contacts")
+    git(repo, "checkout", "-q", "-b", "pr")
+    entries = contacts(3, 3)
+    entries[1]["last_name"] = "Other"
+    write_contacts(root / "contacts" / "b.yaml", entries)
+
+    done = jcstate(repo, sandbox_server, "-C", "crm", "plan", "--changed-since", "main")
+    assert done.returncode == 0, done.stderr
+    assert ": 1 contact; 5 declared contacts were not read" in changed_line(done.stdout)
+    assert (
+        done.stdout.splitlines()[-1] == "Plan: 1 to create, 0 to update, 0 to delete, 0 unchanged."
+    )
