@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "schema": "schema",
     "sandbox": "sandbox",
     "plan": "plan",
+    "show": "show",
     "apply": "apply",
     "drift": "drift",
     "export": "export",

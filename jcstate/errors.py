@@ -14,6 +14,10 @@ server's own message only.
     ├── CredentialsError              JUSTCALL_API_KEY / JUSTCALL_API_SECRET missing
     ├── InsecureUrlError              http:// to a non-loopback host
     ├── StateDirError                 a file is where a state directory (.jcstate/...) goes
+    ├── GitBaseError                  --changed-since: the base cannot be read from git
+    │   ├── NotAGitRepositoryError    the project is not inside a git repository
+    │   ├── UnknownRefError           REF names no commit (fetch it first)
+    │   └── ShallowCloneError         the merge base is missing from a shallow clone
     ├── ApiError                      anything the remote API said or failed to say
     │   ├── AuthError                 401 / 403
     │   ├── NotFoundError             404
@@ -179,6 +183,22 @@ class ApiUnavailableError(ApiError):
         self.window_s = window_s
         self.last_error = last_error
         super().__init__(f"the API at {where} has not answered for {window_s:g} s")
+
+
+class GitBaseError(JcstateError):
+    """`--changed-since REF`: the project as it was at the base cannot be read."""
+
+
+class NotAGitRepositoryError(GitBaseError):
+    pass
+
+
+class UnknownRefError(GitBaseError):
+    pass
+
+
+class ShallowCloneError(GitBaseError):
+    pass
 
 
 class IncompleteListingError(JcstateError):

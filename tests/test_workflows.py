@@ -87,7 +87,9 @@ def test_jcstate_steps_use_real_commands_options_and_inputs(path: Path) -> None:
         assert not unknown, f"{_id(path)}: {step.get('name')}: no action input {unknown}"
         required = {name for name, spec in ACTION["inputs"].items() if spec.get("required")}
         assert required <= set(inputs), f"{_id(path)}: {step.get('name')}: missing {required}"
-        args = [str(inputs["command"]), *str(inputs.get("args", "")).split()]
+        # GitHub expands `${{ ... }}` before the action splits the words.
+        expanded = re.sub(r"\$\{\{[^}]*\}\}", "EXPR", str(inputs.get("args", "")))
+        args = [str(inputs["command"]), *expanded.split()]
         problems = option_problems(args)
         assert not problems, f"{_id(path)}: {step.get('name')}: " + "; ".join(problems)
         # The action points at this repository's action directory.
@@ -136,7 +138,12 @@ def _run_step_script() -> str:
 
 
 def _run_action(
-    project: Path, tmp_path: Path, command: str, args: str, output_file: str = ""
+    project: Path,
+    tmp_path: Path,
+    command: str,
+    args: str,
+    output_file: str = "",
+    base_ref: str = "",
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
     github_output = tmp_path / f"github-output-{len(list(tmp_path.iterdir()))}"
     github_output.write_text("")
@@ -150,6 +157,7 @@ def _run_action(
         "JCSTATE_COMMAND": command,
         "JCSTATE_ARGS": args,
         "JCSTATE_OUTPUT_FILE": output_file,
+        "JCSTATE_BASE_REF": base_ref,
         "NO_COLOR": "1",
         "RUNNER_TEMP": str(runner_temp),
         "GITHUB_OUTPUT": str(github_output),
@@ -375,3 +383,91 @@ def test_action_installs_jcstate_once_per_job(tmp_path: Path) -> None:
         "-m pip install --quiet jcstate==0.1.0",
         "-m pip install --quiet /checkout/action/../../..",
     ]
+
+
+# -- --changed-since: plan once per push, apply what the push changed --------------------
+
+
+def _jcstate_steps(workflow: str) -> list[Mapping[str, Any]]:
+    return [
+        step
+        for step in _steps(REPO_ROOT / "examples" / "github" / workflow)
+        if uses_jcstate_action(step)
+    ]
+
+
+def _checkout(workflow: str) -> Mapping[str, Any]:
+    (step,) = [
+        step
+        for step in _steps(REPO_ROOT / "examples" / "github" / workflow)
+        if str(step.get("uses", "")).startswith("actions/checkout@")
+    ]
+    return step
+
+
+def test_pr_plan_asks_the_api_once_and_renders_with_show() -> None:
+    steps = _jcstate_steps("pr-plan.yml")
+    plans = [s for s in steps if s["with"]["command"] in ("plan", "apply", "drift", "export")]
+    assert len(plans) == 1, "the PR workflow must plan exactly once per push"
+    args = str(plans[0]["with"]["args"])
+    assert "--changed-since origin/${{ github.base_ref }}" in args
+    planfile = args.split("--out", 1)[1].split()[0]
+    shows = [s for s in steps if s["with"]["command"] == "show"]
+    assert {str(s["with"]["args"]).split()[0] for s in shows} == {planfile}
+    formats = {
+        "markdown" if "--format markdown" in str(s["with"]["args"]) else "text" for s in shows
+    }
+    assert formats == {"markdown", "text"}
+    assert all("env" not in s for s in shows), "show needs no credentials"
+    assert _checkout("pr-plan.yml")["with"]["fetch-depth"] == 0
+
+
+def test_apply_on_merge_applies_what_the_push_changed() -> None:
+    (step,) = _jcstate_steps("apply-on-merge.yml")
+    assert step["with"]["command"] == "apply"
+    assert step["with"]["base-ref"] == "${{ github.event.before }}"
+    assert _checkout("apply-on-merge.yml")["with"]["fetch-depth"] == 0
+
+
+def test_nightly_drift_stays_a_full_listing() -> None:
+    for step in _jcstate_steps("drift-nightly.yml"):
+        assert "base-ref" not in step["with"]
+        assert "--changed-since" not in str(step["with"].get("args", ""))
+
+
+def _git(repo: Path, *args: str) -> str:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+    }
+    done = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_action_base_ref_narrows_and_falls_back_to_a_full_run(tmp_path: Path) -> None:
+    project = make_start_state("applied", tmp_path / "project")
+    _git(project, "init", "-q", "-b", "main")
+    _git(project, "add", "-A")
+    _git(project, "commit", "-q", "-m", "contacts")
+    base = _git(project, "rev-parse", "HEAD")
+
+    def plan(base_ref: str) -> tuple[subprocess.CompletedProcess[str], str]:
+        completed, outputs = _run_action(
+            project, tmp_path, "plan", "--refresh full", base_ref=base_ref
+        )
+        assert completed.returncode == 0, completed.stderr
+        return completed, Path(outputs["output-file"]).read_text(encoding="utf-8")
+
+    completed, document = plan(base)
+    assert f"Changed since {base} ({base[:7]}): 0 contacts" in document
+    for unavailable in ("0" * 40, "f" * 40):
+        completed, document = plan(unavailable)
+        assert "Changed since" not in document
+        assert "::notice::jcstate:" in completed.stdout and "a full plan" in completed.stdout
+    completed, document = plan("")
+    assert "Changed since" not in document and "::notice::" not in completed.stdout

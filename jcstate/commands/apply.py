@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from jcstate.commands._changed import changed_since_option, check_changed_since
 from jcstate.commands._options import (
     api_options,
     app_context,
@@ -33,6 +34,7 @@ from jcstate.errors import (
 )
 
 if TYPE_CHECKING:
+    from jcstate.core.changeset import ChangedSince
     from jcstate.core.model import Project
     from jcstate.core.outcome import ApplyReport, ItemResult
     from jcstate.core.plan import Plan
@@ -60,6 +62,7 @@ class ApplyArgs:
     output_format: str
     refresh: str
     batch_size: int
+    changed_since: str | None = None
 
 
 @dataclass
@@ -123,6 +126,7 @@ class _Tally:
     help="Creates per bulk request.",
 )
 @lock_option
+@changed_since_option
 @api_options
 @click.pass_context
 def command(
@@ -137,6 +141,7 @@ def command(
     refresh: str,
     batch_size: int,
     lock_timeout: float,
+    changed_since: str | None,
     api_url: str | None,
     insecure_http: bool,
 ) -> None:
@@ -162,12 +167,14 @@ def command(
         output_format,
         refresh,
         batch_size,
+        changed_since,
     )
-    if planfile is not None and (prune or targets or refresh != "auto"):
+    if planfile is not None and (prune or targets or refresh != "auto" or changed_since):
         raise PlanFileError(
-            "--prune, --target and --refresh shape a fresh plan; a saved plan "
+            "--prune, --target, --refresh and --changed-since shape a fresh plan; a saved plan "
             "already carries its choices (make a new one with `jcstate plan --out`)"
         )
+    check_changed_since(changed_since, targets)
     project = project_from_ctx(ctx)
     warn_undeclared_targets(targets, project, prune=prune)
     settings = client_settings(ctx, project, api_url, insecure_http)
@@ -206,12 +213,15 @@ def _emit_report(report: ApplyReport, output_format: str) -> None:
         click.echo("\n" + render_report_text(report), nl=False)
 
 
-def _show_plan(plan: Plan, output_format: str, color: bool) -> None:
+def _show_plan(
+    plan: Plan, output_format: str, color: bool, changed_since: ChangedSince | None = None
+) -> None:
     """The plan as `jcstate plan` prints it; on stderr when stdout carries JSON."""
     from jcstate.render.text import render_text
 
     to_stderr = output_format == "json"
-    click.echo(render_text(plan, color=color and not to_stderr), err=to_stderr, nl=False)
+    text = render_text(plan, color=color and not to_stderr, changed_since=changed_since)
+    click.echo(text, err=to_stderr, nl=False)
 
 
 def _stdin_is_terminal() -> bool:
@@ -311,20 +321,37 @@ async def _run(
                 ),
                 bulk_batch_size=args.batch_size,
             )
-            planned = await make_plan(
-                project, client, options, refresh=args.refresh, progress=listing_progress()
-            )
+            changed: ChangedSince | None = None
+            if args.changed_since is not None:
+                from jcstate.commands._changed import changed_scope, plan_scope
+
+                scope = changed_scope(project, args.changed_since)
+                changed = scope.record
+                planned = await plan_scope(
+                    project,
+                    scope,
+                    client,
+                    options,
+                    refresh=args.refresh,
+                    progress=listing_progress(),
+                )
+            else:
+                planned = await make_plan(
+                    project, client, options, refresh=args.refresh, progress=listing_progress()
+                )
             plan = planned.plan
             tally.total = len(plan.changes)
             stages["refresh"] = client.stats.total
             if not plan.has_changes:
                 for line in (*plan.warnings, *plan.notes):
                     click.echo(f"Note: {line}", err=True)
+                if changed is not None:
+                    click.echo(changed.line(), err=True)
                 click.echo("No changes.", err=args.output_format == "json")
                 if args.output_format == "json":
                     return await _empty_report(client, stages, started)
                 return None
-            _show_plan(plan, args.output_format, color)
+            _show_plan(plan, args.output_format, color, changed)
             _refuse_unsafe(plan, args.force)
             _confirm(args.auto_approve)
 

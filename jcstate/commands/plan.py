@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from jcstate.commands._changed import changed_since_option, check_changed_since
 from jcstate.commands._options import (
     api_options,
     app_context,
@@ -26,6 +27,8 @@ from jcstate.commands._options import (
 )
 
 if TYPE_CHECKING:
+    from jcstate.commands._changed import ChangedScope
+    from jcstate.core.changeset import ChangedSince
     from jcstate.core.model import Project
     from jcstate.core.plan import Plan, PlanOptions
     from jcstate.remote.client import ClientSettings
@@ -41,11 +44,23 @@ async def _plan(
     *,
     refresh: str,
     parse_seconds: float,
+    scope: ChangedScope | None = None,
 ) -> PlanRun:
+    from jcstate.commands._changed import plan_scope
     from jcstate.remote.client import JustCallClient
     from jcstate.remote.pipeline import make_plan
 
     async with JustCallClient(settings) as client:
+        if scope is not None:
+            return await plan_scope(
+                project,
+                scope,
+                client,
+                options,
+                refresh=refresh,
+                progress=listing_progress(),
+                parse_seconds=parse_seconds,
+            )
         return await make_plan(
             project,
             client,
@@ -56,18 +71,26 @@ async def _plan(
         )
 
 
-def render(plan: Plan, output_format: str, *, color: bool, mask_pii: bool) -> str:
+def render(
+    plan: Plan,
+    output_format: str,
+    *,
+    color: bool,
+    mask_pii: bool,
+    changed_since: ChangedSince | None = None,
+) -> str:
+    """The plan document on stdout (`jcstate show` renders saved plans with it too)."""
     if output_format == "markdown":
         from jcstate.render.markdown import render_markdown
 
-        return render_markdown(plan, mask_pii=mask_pii)
+        return render_markdown(plan, mask_pii=mask_pii, changed_since=changed_since)
     if output_format == "json":
         from jcstate.render.json import render_json
 
-        return render_json(plan, mask_pii=mask_pii)
+        return render_json(plan, mask_pii=mask_pii, changed_since=changed_since)
     from jcstate.render.text import render_text
 
-    return render_text(plan, color=color, mask_pii=mask_pii)
+    return render_text(plan, color=color, mask_pii=mask_pii, changed_since=changed_since)
 
 
 @click.command("plan")
@@ -109,6 +132,7 @@ def render(plan: Plan, output_format: str, *, color: bool, mask_pii: bool) -> st
     is_flag=True,
     help="Exit 2 when the plan has changes (0: none, 1: error).",
 )
+@changed_since_option
 @mask_options
 @api_options
 @click.option("--timings", is_flag=True, help="Print the time of each stage to stderr.")
@@ -121,6 +145,7 @@ def command(
     output_format: str,
     out_file: Path | None,
     detailed_exitcode: bool,
+    changed_since: str | None,
     mask_pii: bool,
     mask_pii_json: bool,
     api_url: str | None,
@@ -137,6 +162,7 @@ def command(
     from jcstate.remote.pipeline import options_for
 
     check_mask_options(output_format, mask_pii, mask_pii_json)
+    check_changed_since(changed_since, targets)
     app = app_context(ctx)
     started = time.perf_counter()
     project = project_from_ctx(ctx)
@@ -148,8 +174,14 @@ def command(
     )
     warn_undeclared_targets(targets, project, prune=prune)
     settings = client_settings(ctx, project, api_url, insecure_http)
+    scope = None
+    if changed_since is not None:
+        from jcstate.commands._changed import changed_scope
+
+        scope = changed_scope(project, changed_since)
+    record = scope.record if scope is not None else None
     run = asyncio.run(
-        _plan(project, options, settings, refresh=refresh, parse_seconds=parse_seconds)
+        _plan(project, options, settings, refresh=refresh, parse_seconds=parse_seconds, scope=scope)
     )
     started = time.perf_counter()
     text = render(
@@ -157,6 +189,7 @@ def command(
         output_format,
         color=app.color,
         mask_pii=mask_pii,
+        changed_since=record,
     )
     stage_times = {**run.timings, "render": time.perf_counter() - started}
     click.echo(text, nl=False)
@@ -164,14 +197,21 @@ def command(
     if out_file is not None:
         from jcstate.execute.planfile import save_plan
 
-        save_plan(out_file, run.plan, project=project, api_url=settings.api_url, options=options)
+        save_plan(
+            out_file,
+            run.plan,
+            project=project,
+            api_url=settings.api_url,
+            options=options,
+            changed_since=record,
+        )
         click.echo(
             f"Saved the plan to {out_file}; apply exactly these changes with "
             f"`jcstate apply {out_file}`.",
             err=True,
         )
     if timings:
-        order = ("parse", "fetch", "diff", "render")
+        order = ("parse", "git", "fetch", "diff", "render")
         shown = ", ".join(
             f"{name} {stage_times[name]:.3f} s" for name in order if name in stage_times
         )

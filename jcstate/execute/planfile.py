@@ -12,6 +12,10 @@ against contacts that changed since.
      "jcstate_version": "0.1.0", "config_digest": "sha256...",
      "api_url": "https://api.justcall.io", "options": {...},
      "fingerprints": {"<remote id>": "<fingerprint>", ...}, "plan": {...}}
+
+A plan made with `--changed-since REF` also holds its `changed_since` record
+(REF, the merge-base commit, the counts), so `jcstate show` renders it as
+`plan` printed it. Files without the key load as before.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from jcstate import __version__
+from jcstate.core.changeset import ChangedSince, changed_since_from_dict
 from jcstate.core.model import Project
 from jcstate.core.plan import (
     FORMAT_VERSION,
@@ -50,6 +55,8 @@ class SavedPlan:
     created_at: str | None = None
     #: remote id -> fingerprint of that contact when the plan was made
     fingerprints: Mapping[int, str] = field(default_factory=dict)
+    #: the `--changed-since` record (None for a plan of the whole project)
+    changed_since: ChangedSince | None = None
 
 
 def options_to_dict(options: PlanOptions) -> dict[str, Any]:
@@ -95,9 +102,10 @@ def plan_file_dict(
     api_url: str,
     options: PlanOptions | None = None,
     created_at: str,
+    changed_since: ChangedSince | None = None,
 ) -> dict[str, Any]:
     """The plan file's content (pure)."""
-    return {
+    content = {
         "kind": KIND,
         "format_version": FORMAT_VERSION,
         "created_at": created_at,
@@ -108,6 +116,9 @@ def plan_file_dict(
         "fingerprints": touched_fingerprints(plan),
         "plan": plan_to_dict(plan),
     }
+    if changed_since is not None:
+        content["changed_since"] = changed_since.to_dict()
+    return content
 
 
 def save_plan(
@@ -117,6 +128,7 @@ def save_plan(
     project: Project,
     api_url: str,
     options: PlanOptions | None = None,
+    changed_since: ChangedSince | None = None,
 ) -> None:
     """Write the plan file atomically with mode 0600 (it names contacts)."""
     created_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
@@ -126,6 +138,7 @@ def save_plan(
         api_url=api_url,
         options=options,
         created_at=created_at,
+        changed_since=changed_since,
     )
     text = json.dumps(content, indent=2, ensure_ascii=False) + "\n"
     target = Path(path)
@@ -181,6 +194,10 @@ def saved_plan_from_dict(data: Any, where: str) -> SavedPlan:
                 "the file was edited"
             )
     created = data.get("created_at")
+    try:
+        changed_since = changed_since_from_dict(data.get("changed_since"))
+    except PlanFileError as exc:
+        raise PlanFileError(f"{where}: {exc}") from None
     return SavedPlan(
         plan=plan,
         config_digest=digest,
@@ -188,6 +205,7 @@ def saved_plan_from_dict(data: Any, where: str) -> SavedPlan:
         options=options_from_dict(data.get("options"), where),
         created_at=str(created) if created is not None else None,
         fingerprints=fingerprints,
+        changed_since=changed_since,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from jcstate.core.changeset import ChangedSince
 from jcstate.core.plan import Action, Change, Plan
 from jcstate.render import (
     cost_line,
@@ -61,7 +62,9 @@ def _bullets(items: Sequence[str], clean: Callable[[str], str]) -> list[str]:
     return shown
 
 
-def _head(plan: Plan, clean: Callable[[str], str]) -> str:
+def _head(
+    plan: Plan, clean: Callable[[str], str], changed_since: ChangedSince | None = None
+) -> str:
     counts = plan.summary
     out = [
         "### jcstate plan",
@@ -92,6 +95,8 @@ def _head(plan: Plan, clean: Callable[[str], str]) -> str:
         notes.append(f"Undeclared remote custom fields (left untouched): {keys}")
     if notes:
         out += ["> [!NOTE]", *_bullets(notes, clean), ""]
+    if changed_since is not None:
+        out += [changed_since.line(), ""]
     out += [cost_line(plan.cost), "", ""]
     return "\n".join(out)
 
@@ -113,7 +118,13 @@ def _section(action: Action, total: int, entries: Sequence[str], left_out: int) 
 _PRIORITY = (Action.DELETE, Action.UPDATE, Action.CREATE)
 
 
-def render_markdown(plan: Plan, *, mask_pii: bool = False, limit: int = MARKDOWN_LIMIT) -> str:
+def render_markdown(
+    plan: Plan,
+    *,
+    mask_pii: bool = False,
+    limit: int = MARKDOWN_LIMIT,
+    changed_since: ChangedSince | None = None,
+) -> str:
     """One PR comment, shorter than `limit` characters.
 
     When the details do not all fit, deletes get the room first, then updates,
@@ -123,7 +134,7 @@ def render_markdown(plan: Plan, *, mask_pii: bool = False, limit: int = MARKDOWN
     def clean(text: str) -> str:
         return mask_text(text) if mask_pii else text
 
-    head = _head(plan, clean)
+    head = _head(plan, clean, changed_since)
     if not plan.changes:
         return head + "No changes. The remote contacts match the declared ones.\n"
     groups = {action: [c for c in plan.changes if c.action is action] for action in Action}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import click
 
+from jcstate.core.changeset import ChangedSince
 from jcstate.core.plan import Action, Change, Plan
 from jcstate.render import cost_line, field_change_text, plan_summary_line
 from jcstate.render.mask import mask_text
@@ -38,7 +39,13 @@ def _change_lines(change: Change) -> list[str]:
     return lines
 
 
-def render_text(plan: Plan, *, color: bool = False, mask_pii: bool = False) -> str:
+def render_text(
+    plan: Plan,
+    *,
+    color: bool = False,
+    mask_pii: bool = False,
+    changed_since: ChangedSince | None = None,
+) -> str:
     """The plan for a terminal or a CI log; ends with the summary line and a newline."""
 
     def paint(text: str, colour: str | None, bold: bool = False) -> str:
@@ -71,6 +78,8 @@ def render_text(plan: Plan, *, color: bool = False, mask_pii: bool = False) -> s
         keys = ", ".join(plan.undeclared_custom_fields)
         out.append(f"Undeclared remote custom fields (left untouched): {keys}")
     out.extend(clean(f"Note: {note}") for note in plan.notes)
+    if changed_since is not None:
+        out.append(changed_since.line())
     out.append(cost_line(plan.cost))
     # Bold in the terminal's own foreground: white would vanish on a light background.
     out.append(paint(plan_summary_line(plan), None, bold=True))

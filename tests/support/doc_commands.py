@@ -22,6 +22,10 @@ block runs (keep them rare; none is needed for an ordinary example):
 
 Several directives go in one comment, comma-separated.
 
+**git.** A `--changed-since REF` line runs in a git repository: the block's
+project is committed once (twice, so `HEAD~1` exists) and REF (`main`,
+`origin/main`) is made to point at HEAD, as in a reader's clone.
+
 **Examples.** A workflow step that uses the jcstate action (`uses:` ending in
 `.github/actions/jcstate@...`) becomes `jcstate <command> <args>`; a `run:`
 script contributes its literal jcstate lines (lines built from `$VARIABLES`
@@ -35,6 +39,7 @@ import os
 import re
 import shlex
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -325,11 +330,11 @@ def example_blocks(root: Path = REPO_ROOT) -> list[DocBlock]:
             where = f"{display}: {job_id} / {name}"
             if uses_jcstate_action(step):
                 inputs = step.get("with") or {}
-                argv = (
-                    "jcstate",
-                    str(inputs["command"]),
-                    *shlex.split(str(inputs.get("args", ""))),
+                # The base branch of a pull request, as GitHub expands it.
+                args = re.sub(
+                    r"\$\{\{\s*github\.base_ref\s*\}\}", "main", str(inputs.get("args", ""))
                 )
+                argv = ("jcstate", str(inputs["command"]), *shlex.split(args))
                 segments: tuple[Segment, ...] = (Segment(env={}, argv=argv),)
                 workdir = str(inputs.get("working-directory", ".") or ".")
                 if workdir != ".":
@@ -454,6 +459,38 @@ def option_problems(args: Sequence[str], *, synopsis: bool = False) -> list[str]
 
 # -- running -----------------------------------------------------------------------------
 
+_GIT_ENV = {
+    "GIT_AUTHOR_NAME": "doc",
+    "GIT_AUTHOR_EMAIL": "doc@example.com",
+    "GIT_COMMITTER_NAME": "doc",
+    "GIT_COMMITTER_EMAIL": "doc@example.com",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def as_git_clone(project: Path, ref: str) -> None:
+    """Make `project` a git repository (committed twice) where `ref` names HEAD."""
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["git", *args], cwd=project, env={**os.environ, **_GIT_ENV},
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+
+    if not (project / ".git").exists():
+        git("init", "-q", "-b", "main")
+        git("add", "-A")
+        git("commit", "-q", "-m", "the project")
+        git("commit", "-q", "--allow-empty", "-m", "a second commit")
+    if git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").returncode == 0:
+        return
+    remote, _, branch = ref.partition("/")
+    if branch:
+        git("update-ref", f"refs/remotes/{remote}/{branch}", "HEAD")
+    else:
+        git("branch", ref)
+
 
 class TerminalRunner(CliRunner):
     """A CliRunner whose stdin claims to be a terminal (for `jcstate apply`'s question)."""
@@ -548,6 +585,10 @@ class DocShell:
             self._serve(where, rest)
             return
         full_env: dict[str, str | None] = {**CLEAN_ENV, **self.env, **env}
+        for name, _, value in (word.partition("=") for word in rest):
+            if name == "--changed-since":
+                ref = value or rest[rest.index(name) + 1]
+                as_git_clone(self.cwd, ref)
         interactive = (
             names == ["apply"]
             and "--auto-approve" not in rest

@@ -1,0 +1,347 @@
+"""The project as it was at a git commit, read straight from git objects.
+
+`load_base(project, ref)` finds the merge base of REF and HEAD, lists its
+tree once (`git ls-tree -r -z`) and reads `jcstate.yaml` and the contacts
+files its globs select through ONE `git cat-file --batch` process: no
+checkout, no temporary worktree, nothing written. The files are parsed and
+validated by the same loaders as the working tree's.
+
+A contacts file whose blob is byte-identical in the working tree (and whose
+meaning cannot have changed: same custom-field types, same default region)
+declares the same contacts on both sides, so it is not parsed again; its
+contacts are outside any changed set.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+import re
+import subprocess
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from jcstate.core.model import DesiredContact, Project, ProjectConfig
+from jcstate.errors import (
+    GitBaseError,
+    NotAGitRepositoryError,
+    ShallowCloneError,
+    UnknownRefError,
+)
+from jcstate.project.config import PROJECT_FILE, display_path
+from jcstate.project.validate import ContactsDoc, check_contacts, check_project_config
+from jcstate.project.yamlio import YamlProblem, fast_yaml, parse_fast
+
+GIT_TIMEOUT_S = 120
+
+
+@dataclass(frozen=True)
+class BaseProject:
+    """The project at the merge base, as far as the changed set needs it."""
+
+    ref: str
+    #: the merge base of REF and HEAD (full sha)
+    commit: str
+    #: `jcstate.yaml` at the base; None when it did not exist there
+    config: ProjectConfig | None
+    #: the contacts of the contacts files that differ from the working tree
+    contacts: tuple[DesiredContact, ...] = ()
+    #: display names (as the working-tree loader names them) of the contacts files
+    #: that are identical at the base: their contacts are not compared
+    unchanged_files: frozenset[str] = frozenset()
+    #: contacts declared at the base in all (also in the unchanged files)
+    declared: int = 0
+    #: why the base could not be read as a valid project (the plan then widens)
+    problem: str | None = None
+
+
+def _git(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT_S,
+            env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
+        )
+    except FileNotFoundError:
+        raise GitBaseError(
+            "--changed-since needs git, and no `git` program was found; install git "
+            "or plan without --changed-since"
+        ) from None
+    except subprocess.TimeoutExpired:
+        raise GitBaseError(f"git {args[0]} did not answer in {GIT_TIMEOUT_S} s") from None
+
+
+def fetch_hint(ref: str) -> str:
+    """The command that brings REF into this clone, as best it can be guessed."""
+    match = re.fullmatch(r"(?:refs/remotes/)?([\w.-]+)/(.+)", ref)
+    if match and not re.fullmatch(r"[0-9a-f]{7,40}", ref):
+        return f"git fetch {match.group(1)} {match.group(2)}"
+    return "git fetch origin main"
+
+
+def resolve_base(root: Path, ref: str) -> tuple[Path, str]:
+    """The repository's top folder and the merge base of REF and HEAD (full sha)."""
+    top = _git(["rev-parse", "--show-toplevel"], root)
+    if top.returncode != 0:
+        raise NotAGitRepositoryError(
+            f"{root} is not inside a git repository: --changed-since REF compares the files "
+            "with a git commit (run `git init` and commit, or plan without --changed-since)"
+        )
+    toplevel = Path(top.stdout.strip())
+    if ref.startswith("-"):
+        raise UnknownRefError(f"unknown git ref {ref!r}: a ref does not start with '-'")
+    wanted = _git(
+        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"], root
+    )
+    shallow = _git(["rev-parse", "--is-shallow-repository"], root).stdout.strip() == "true"
+    if wanted.returncode != 0:
+        extra = (
+            "; this clone is shallow: fetch the whole history (`fetch-depth: 0` in "
+            "actions/checkout, or `git fetch --unshallow`)"
+            if shallow
+            else ""
+        )
+        raise UnknownRefError(
+            f"unknown git ref {ref!r}: no commit of that name in this clone; fetch it "
+            f"first (for example `{fetch_hint(ref)}`){extra}"
+        )
+    head = _git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], root)
+    if head.returncode != 0:
+        raise UnknownRefError(
+            "HEAD names no commit (a repository without commits): commit the project first"
+        )
+    merged = _git(["merge-base", wanted.stdout.strip(), head.stdout.strip()], root)
+    if merged.returncode != 0 or not merged.stdout.strip():
+        if shallow:
+            raise ShallowCloneError(
+                f"{ref} and HEAD have no common commit in this shallow clone: the merge base "
+                "was not fetched; fetch the whole history (`fetch-depth: 0` in "
+                "actions/checkout, or `git fetch --unshallow`)"
+            )
+        raise GitBaseError(
+            f"{ref} and HEAD have no common history (no merge base); plan without "
+            "--changed-since, or pick a REF that shares history with HEAD"
+        )
+    return toplevel, merged.stdout.strip()
+
+
+def glob_matches(pattern: str, path: str) -> bool:
+    """Whether the relative POSIX `path` matches a contacts glob, as the loader's glob does.
+
+    `*`, `?` and `[...]` within one segment; `**` for any number of folders;
+    names starting with '.' only when the pattern segment does.
+    """
+    parts = [p for p in pattern.split("/") if p]
+    return _match(parts, path.split("/"))
+
+
+def _segment(name: str, pattern: str) -> bool:
+    if name.startswith(".") and not pattern.startswith("."):
+        return False
+    return fnmatch.fnmatchcase(name, pattern)
+
+
+def _match(pattern: list[str], parts: list[str]) -> bool:
+    if not pattern:
+        return not parts
+    head, rest = pattern[0], pattern[1:]
+    if head == "**":
+        if not rest:
+            return bool(parts) and not any(p.startswith(".") for p in parts)
+        if _match(rest, parts):
+            return True
+        return len(parts) > 1 and not parts[0].startswith(".") and _match(pattern, parts[1:])
+    return bool(parts) and _segment(parts[0], head) and _match(rest, parts[1:])
+
+
+def blob_id(data: bytes) -> str:
+    """The git blob id of `data` (what `git hash-object` prints)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+class _CatFile:
+    """One `git cat-file --batch` process for every blob the base needs."""
+
+    def __init__(self, cwd: Path) -> None:
+        try:
+            self._process = subprocess.Popen(
+                ["git", "cat-file", "--batch"],
+                cwd=cwd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        except FileNotFoundError:
+            raise GitBaseError("no `git` program was found") from None
+
+    def read(self, blob_ids: Sequence[str]) -> list[bytes]:
+        process = self._process
+        assert process.stdin is not None and process.stdout is not None
+        stdin, stdout = process.stdin, process.stdout
+        request = b"".join(sha.encode() + b"\n" for sha in blob_ids)
+
+        def feed() -> None:
+            try:
+                stdin.write(request)
+                stdin.flush()
+            except (BrokenPipeError, ValueError):  # pragma: no cover - git died
+                pass
+
+        writer = threading.Thread(target=feed, daemon=True)
+        writer.start()
+        out: list[bytes] = []
+        for sha in blob_ids:
+            header = stdout.readline().split()
+            if len(header) != 3 or header[1] != b"blob":
+                writer.join()
+                raise GitBaseError(f"git cat-file could not read blob {sha}")
+            size = int(header[2])
+            out.append(stdout.read(size))
+            stdout.read(1)  # the newline after each object
+        writer.join()
+        return out
+
+    def close(self) -> None:
+        process = self._process
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def _tree(toplevel: Path, commit: str) -> dict[str, str]:
+    """Path (relative to the repository top, POSIX) -> blob id, for every file at `commit`."""
+    listed = subprocess.run(
+        ["git", "ls-tree", "-r", "-z", "--full-tree", commit],
+        cwd=toplevel,
+        capture_output=True,
+        timeout=GIT_TIMEOUT_S,
+    )
+    if listed.returncode != 0:
+        raise GitBaseError(f"git ls-tree failed for {commit[:12]}")
+    blobs: dict[str, str] = {}
+    for entry in listed.stdout.split(b"\0"):
+        if not entry:
+            continue
+        meta, _, name = entry.partition(b"\t")
+        mode, kind, sha = meta.split(b" ")
+        if kind == b"blob" and mode != b"120000":
+            blobs[name.decode("utf-8", "surrogateescape")] = sha.decode()
+    return blobs
+
+
+def _relative(path: Path, start: Path) -> str | None:
+    try:
+        return Path(os.path.relpath(os.path.realpath(path), os.path.realpath(start))).as_posix()
+    except ValueError:  # pragma: no cover - another drive on Windows
+        return None
+
+
+def load_base(project: Project, ref: str, cwd: Path | None = None) -> BaseProject:
+    """The project at the merge base of REF and HEAD (raises GitBaseError subclasses)."""
+    here = Path(os.path.abspath(cwd or Path.cwd()))
+    toplevel, commit = resolve_base(project.root, ref)
+    short = commit[:7]
+    prefix = _relative(project.root, toplevel) or "."
+    prefix = "" if prefix == "." else prefix + "/"
+    tree = _tree(toplevel, commit)
+    config_blob = tree.get(prefix + PROJECT_FILE)
+    if config_blob is None:
+        return BaseProject(ref=ref, commit=commit, config=None)
+
+    catfile = _CatFile(toplevel)
+    try:
+        (raw_config,) = catfile.read([config_blob])
+        name = f"{short}:{prefix}{PROJECT_FILE}"
+        yaml = fast_yaml()
+        try:
+            doc = parse_fast(raw_config, index_key="contacts", yaml=yaml)
+        except YamlProblem as problem:
+            return _invalid(ref, commit, f"{name}:{problem.line}: {problem.message}")
+        config, issues = check_project_config(doc.data, name)
+        if config is None:
+            return _invalid(ref, commit, f"{name}: {issues[0].message if issues else 'invalid'}")
+
+        files = sorted(
+            path[len(prefix) :]
+            for path in tree
+            if path.startswith(prefix)
+            and path[len(prefix) :] != PROJECT_FILE
+            and any(glob_matches(pattern, path[len(prefix) :]) for pattern in config.contacts)
+        )
+        same_meaning = (
+            config.custom_fields == project.config.custom_fields
+            and config.default_region == project.config.default_region
+        )
+        current = {
+            rel: path
+            for path in project.contact_files
+            if (rel := _relative(path, project.root)) is not None
+        }
+        unchanged: set[str] = set()
+        to_read: list[str] = []
+        for rel in files:
+            path = current.get(rel)
+            if same_meaning and path is not None and _blob_of(path) == tree[prefix + rel]:
+                unchanged.add(display_path(path, here))
+            else:
+                to_read.append(rel)
+        contents = catfile.read([tree[prefix + rel] for rel in to_read])
+    finally:
+        catfile.close()
+
+    docs: list[ContactsDoc] = []
+    for rel, raw in zip(to_read, contents, strict=True):
+        name = f"{short}:{prefix}{rel}"
+        try:
+            parsed = parse_fast(raw, index_key="contacts", yaml=yaml)
+        except YamlProblem as problem:
+            return _invalid(ref, commit, f"{name}:{problem.line}: {problem.message}")
+        docs.append(ContactsDoc(name, parsed.data, parsed.item_marks))
+    contacts, issues = check_contacts(config, docs)
+    if issues:
+        first = issues[0]
+        return _invalid(ref, commit, f"{first.file}: {first.message}")
+    in_unchanged = sum(
+        1 for c in project.desired.contacts if c.source is not None and c.source.file in unchanged
+    )
+    return BaseProject(
+        ref=ref,
+        commit=commit,
+        config=config,
+        contacts=contacts,
+        unchanged_files=frozenset(unchanged),
+        declared=len(contacts) + in_unchanged,
+    )
+
+
+def _blob_of(path: Path) -> str | None:
+    try:
+        return blob_id(path.read_bytes())
+    except OSError:
+        return None
+
+
+def _invalid(ref: str, commit: str, problem: str) -> BaseProject:
+    return BaseProject(ref=ref, commit=commit, config=None, problem=problem)
+
+
+def current_contacts(project: Project, base: BaseProject) -> tuple[DesiredContact, ...]:
+    """The declared contacts to compare with the base: those outside its unchanged files."""
+    if not base.unchanged_files:
+        return project.desired.contacts
+    skip = base.unchanged_files
+    return tuple(
+        c for c in project.desired.contacts if c.source is None or c.source.file not in skip
+    )

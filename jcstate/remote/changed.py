@@ -1,0 +1,157 @@
+"""Refresh only a changed set (`--changed-since REF`), then plan it.
+
+`fetch_changed` reads the remote contacts of the set: per-phone lookups, and
+by id for pinned contacts, unless a full listing takes fewer requests (the
+`auto` rule). Lookups cost one request per contact; a listing costs
+ceil(N/100) pages. N is not known before a request is spent, so the rule
+first compares against the pages the declared contacts alone would fill (an
+account holds at least the contacts applied before): when the lookups take
+no more requests than that, they are sent directly and no page is spent
+deciding. Only a larger set reads page 1, which then is the listing's own
+first page whenever the listing wins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import math
+import time
+
+from jcstate.core.changeset import ChangeSet, changed_phones, plan_changed
+from jcstate.core.model import DesiredState, RemoteContact, RemoteState
+from jcstate.core.plan import PlanOptions
+from jcstate.errors import JcstateError, NotFoundError
+from jcstate.remote.client import MAX_PER_PAGE, JustCallClient
+from jcstate.remote.listing import (
+    REFRESH_MODES,
+    ProgressFactory,
+    build_state,
+    fetch_remote,
+    list_all,
+)
+from jcstate.remote.listing import (
+    _first_error as first_error,
+)
+from jcstate.remote.pipeline import PlanRun
+
+
+def lookup_requests(changes: ChangeSet) -> int:
+    """Requests a targeted refresh of the set takes: one per phone, pinned ones by id."""
+    contacts = (*changes.current, *changes.removed)
+    pinned_phones = {c.phone for c in contacts if c.id is not None}
+    phones = {c.phone for c in contacts if c.id is None} - pinned_phones
+    return len(phones) + len({c.id for c in contacts if c.id is not None})
+
+
+async def _targeted(
+    client: JustCallClient, changes: ChangeSet, concurrency: int
+) -> list[RemoteContact]:
+    contacts = (*changes.current, *changes.removed)
+    pins = {c.id: c.phone for c in contacts if c.id is not None}
+    phones = {c.phone for c in contacts if c.id is None} - set(pins.values())
+    slot = asyncio.Semaphore(max(1, concurrency))
+
+    async def pinned(contact_id: int, phone: str) -> list[RemoteContact]:
+        try:
+            async with slot:
+                found = await client.get_contact(contact_id)
+        except NotFoundError:
+            # The pin is gone: the plan matches by phone instead.
+            return await client.find_by_phone(phone, slot=slot)
+        if found.phone == phone:
+            return [found]
+        # A phone move: who holds the new phone matters to the plan too.
+        return [found, *await client.find_by_phone(phone, slot=slot)]
+
+    jobs = [client.find_by_phone(p, slot=slot) for p in sorted(phones)]
+    jobs += [pinned(i, p) for i, p in sorted(pins.items())]
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(job) for job in jobs]
+    except BaseExceptionGroup as failed:
+        raise first_error(failed) from None
+    return [contact for task in tasks for contact in task.result()]
+
+
+async def fetch_changed(
+    client: JustCallClient,
+    changes: ChangeSet,
+    *,
+    declared: int,
+    refresh: str = "auto",
+    concurrency: int = 4,
+    progress: ProgressFactory | None = None,
+) -> RemoteState:
+    """The remote contacts of the changed set (or the full listing when that is cheaper)."""
+    if refresh not in REFRESH_MODES:
+        raise JcstateError(
+            f"unknown refresh mode {refresh!r}: use one of {', '.join(REFRESH_MODES)}"
+        )
+    if changes.size == 0:
+        return build_state((), complete=False)
+    if refresh == "full":
+        return await list_all(client, concurrency=concurrency, progress=progress)
+    lookups = lookup_requests(changes)
+    if refresh == "targeted" or lookups <= math.ceil(declared / MAX_PER_PAGE):
+        found = await _targeted(client, changes, concurrency)
+        by_id = {contact.id: contact for contact in found}
+        return build_state(by_id.values(), complete=False)
+    # More lookups than the declared contacts fill pages: page 1 says how many
+    # pages the account takes, and is the listing's first page if it wins.
+    state = await fetch_remote(
+        client,
+        phones=changed_phones(changes),
+        refresh="auto",
+        concurrency=concurrency,
+        progress=progress,
+    )
+    if state.complete:
+        return state
+    return await _add_pins(client, changes, state)
+
+
+async def _add_pins(client: JustCallClient, changes: ChangeSet, state: RemoteState) -> RemoteState:
+    have = {contact.id for contact in state.contacts}
+    found = list(state.contacts)
+    for contact in (*changes.current, *changes.removed):
+        if contact.id is None or contact.id in have:
+            continue
+        try:
+            found.append(await client.get_contact(contact.id))
+        except NotFoundError:
+            continue
+        have.add(contact.id)
+    return dataclasses.replace(build_state(found, complete=False), total=state.total)
+
+
+async def make_changed_plan(
+    desired: DesiredState,
+    changes: ChangeSet,
+    client: JustCallClient,
+    options: PlanOptions,
+    *,
+    base_declared: int,
+    refresh: str = "auto",
+    concurrency: int = 4,
+    progress: ProgressFactory | None = None,
+    parse_seconds: float | None = None,
+) -> PlanRun:
+    """Fetch what the changed set needs and plan only it."""
+    timings: dict[str, float] = {}
+    if parse_seconds is not None:
+        timings["parse"] = parse_seconds
+    started = time.perf_counter()
+    remote = await fetch_changed(
+        client,
+        changes,
+        declared=len(desired.contacts),
+        refresh=refresh,
+        concurrency=concurrency,
+        progress=progress,
+    )
+    timings["fetch"] = time.perf_counter() - started
+    started = time.perf_counter()
+    plan = plan_changed(desired, changes, remote, options, base_declared=base_declared)
+    timings["diff"] = time.perf_counter() - started
+    return PlanRun(plan=plan, remote=remote, timings=timings)

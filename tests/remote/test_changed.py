@@ -1,0 +1,80 @@
+"""fetch_changed: a changed set costs min(k lookups, ceil(N/100) pages) requests, no more."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from jcstate.core.changeset import ChangeSet
+from jcstate.core.model import DesiredContact
+from jcstate.remote.changed import fetch_changed
+from tests.support.client import BASE_URL, FakeClock, contact_json, ok, page_answer, run
+
+N = 1000  # 10 pages
+
+
+def stored() -> list[dict[str, Any]]:
+    return [contact_json(n) for n in range(1, N + 1)]
+
+
+def declared(n: int, **extra: Any) -> DesiredContact:
+    return DesiredContact(
+        phone=f"+1415555{n:04d}", fields={"first_name": "X"}, custom_fields={}, **extra
+    )
+
+
+def serve(mock: respx.MockRouter, contacts: list[dict[str, Any]]) -> None:
+    def listing(request: httpx.Request) -> httpx.Response:
+        params = request.url.params
+        if "phone" in params:
+            found = [c for c in contacts if c["phone"] == params["phone"]]
+            return ok(found, page=1, per_page=100, total=len(found))
+        return page_answer(contacts, int(params["page"]), int(params["per_page"]), len(contacts))
+
+    def by_id(request: httpx.Request) -> httpx.Response:
+        wanted = int(request.url.path.rsplit("/", 1)[1])
+        found = [c for c in contacts if c["id"] == wanted]
+        if not found:
+            return httpx.Response(404, json={"status": "error", "message": "not found"})
+        return ok(found[0])
+
+    mock.get("/v2/contacts").mock(side_effect=listing)
+    mock.get(url__regex=r"/v2/contacts/\d+$").mock(side_effect=by_id)
+
+
+@pytest.mark.parametrize("k", [1, 5, 10, 11, 50, 300])
+def test_requests_are_the_lower_bound(k: int) -> None:
+    changes = ChangeSet(changed=tuple(declared(n) for n in range(1, k + 1)))
+    with respx.mock(base_url=BASE_URL, assert_all_called=False) as mock:
+        serve(mock, stored())
+        state, client = run(
+            FakeClock(), lambda c: fetch_changed(c, changes, declared=N, concurrency=2)
+        )
+    assert client.stats.total == min(k, math.ceil(N / 100))
+    found = {contact.phone for contact in state.contacts}
+    assert {c.phone for c in changes.current} <= found
+    assert state.complete is (k > 10)
+
+
+def test_pins_are_read_by_id_and_a_lost_pin_by_phone() -> None:
+    pinned = declared(7, id=7)
+    moved = DesiredContact(phone="+14155559999", fields={}, custom_fields={}, id=8)
+    lost = declared(9, id=4242)
+    changes = ChangeSet(changed=(pinned, moved), removed=(lost,))
+    with respx.mock(base_url=BASE_URL, assert_all_called=False) as mock:
+        serve(mock, stored())
+        state, client = run(FakeClock(), lambda c: fetch_changed(c, changes, declared=N))
+    # 7: by id; 8: by id, then its new phone; 4242: by id (404), then its phone.
+    assert client.stats.total == 5
+    assert {contact.id for contact in state.contacts} == {7, 8, 9}
+
+
+def test_an_empty_set_reads_nothing() -> None:
+    with respx.mock(base_url=BASE_URL, assert_all_called=False) as mock:
+        serve(mock, stored())
+        state, client = run(FakeClock(), lambda c: fetch_changed(c, ChangeSet(), declared=N))
+    assert client.stats.total == 0 and state.contacts == ()
