@@ -17,18 +17,20 @@ import asyncio
 import dataclasses
 import math
 import time
+from contextlib import nullcontext
 
-from jcstate.core.changeset import ChangeSet, changed_phones, plan_changed
+from jcstate.core.changeset import ChangeSet, plan_changed
 from jcstate.core.model import DesiredState, RemoteContact, RemoteState
+from jcstate.core.normalize import try_normalize_phone
 from jcstate.core.plan import PlanOptions
 from jcstate.errors import JcstateError, NotFoundError
-from jcstate.remote.client import MAX_PER_PAGE, JustCallClient
+from jcstate.remote.client import MAX_PER_PAGE, ContactPage, JustCallClient
 from jcstate.remote.listing import (
     REFRESH_MODES,
     ProgressFactory,
     build_state,
-    fetch_remote,
     list_all,
+    read_pages,
 )
 from jcstate.remote.listing import (
     _first_error as first_error,
@@ -98,16 +100,69 @@ async def fetch_changed(
         by_id = {contact.id: contact for contact in found}
         return build_state(by_id.values(), complete=False)
     # More lookups than the declared contacts fill pages: page 1 says how many
-    # pages the account takes, and is the listing's first page if it wins.
-    state = await fetch_remote(
-        client,
-        phones=changed_phones(changes),
-        refresh="auto",
-        concurrency=concurrency,
-        progress=progress,
+    # pages the account takes, and is the listing's own first page if it wins.
+    first = await client.list_page(1, MAX_PER_PAGE)
+    if first.total is None:
+        found = await _targeted(client, changes, concurrency)
+        return build_state({c.id: c for c in found}.values(), complete=False)
+    per_page = max(1, first.per_page)
+    pages = max(1, math.ceil(first.total / per_page))
+    # The contacts the change adds are most likely new to the account: a listing
+    # does not find them, so each costs a lookup after it (see below).
+    if lookups <= pages - 1 + len(changes.added):
+        found = await _targeted(client, changes, concurrency)
+        by_id = {contact.id: contact for contact in found}
+        return dataclasses.replace(build_state(by_id.values(), complete=False), total=first.total)
+    return await _listed(client, changes, first, pages, concurrency, progress)
+
+
+async def _listed(
+    client: JustCallClient,
+    changes: ChangeSet,
+    first: ContactPage,
+    pages: int,
+    concurrency: int,
+    progress: ProgressFactory | None,
+) -> RemoteState:
+    """The changed set read from one pass over the listing, then its misses by phone.
+
+    The pass is not bracketed as a full listing is (`list_all`): only the
+    changed set is planned from it, never a delete of what it does not hold.
+    A contact of the set that it did not find (new, or one that slipped
+    between pages while the account changed) is looked up by phone after
+    the pass, so every contact of the set is read exactly; pinned ones by
+    id. Cost: the pages, plus one lookup per contact of the set not found.
+    """
+    with progress(pages) if progress is not None else nullcontext() as bar:
+        if bar is not None:
+            bar.update(1)
+        rest = await read_pages(
+            client,
+            range(2, pages + 1),
+            max(1, first.per_page),
+            concurrency=concurrency,
+            on_page=(lambda: bar.update(1)) if bar is not None else None,
+        )
+    region = client.settings.region
+    by_id = {c.id: c for page in (first, *rest) for c in page.contacts}
+    held = {try_normalize_phone(c.phone, region) for c in by_id.values()}
+    missing = sorted(
+        {
+            c.phone
+            for c in (*changes.current, *changes.removed)
+            if c.id is None and c.phone not in held
+        }
     )
-    if state.complete:
-        return state
+    if missing:
+        slot = asyncio.Semaphore(max(1, concurrency))
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(client.find_by_phone(p, slot=slot)) for p in missing]
+        except BaseExceptionGroup as failed:
+            raise first_error(failed) from None
+        for task in tasks:
+            by_id.update((c.id, c) for c in task.result())
+    state = dataclasses.replace(build_state(by_id.values(), complete=False), total=first.total)
     return await _add_pins(client, changes, state)
 
 

@@ -117,6 +117,29 @@ def _first_error(group_error: BaseExceptionGroup[BaseException]) -> BaseExceptio
     return leaves[0]
 
 
+async def read_pages(
+    client: JustCallClient,
+    numbers: Sequence[int],
+    per_page: int,
+    *,
+    concurrency: int = 4,
+    on_page: Callable[[], None] | None = None,
+) -> list[ContactPage]:
+    """The given listing pages, in parallel, unverified: a caller that needs
+    completeness uses `list_all`, which brackets the pages (see `_list_once`)."""
+
+    def fetch(number: int) -> Job[ContactPage]:
+        async def job(slot: asyncio.Semaphore) -> ContactPage:
+            page = await client.list_page(number, per_page, slot=slot)
+            if on_page is not None:
+                on_page()
+            return page
+
+        return job
+
+    return await _run_all([fetch(n) for n in numbers], concurrency)
+
+
 #: How many times a listing is read in full before an account that keeps changing is an error.
 MAX_LISTING_ATTEMPTS = 3
 #: Seconds to wait before reading again, times the attempt number.

@@ -57,7 +57,48 @@ def test_requests_are_the_lower_bound(k: int) -> None:
     assert client.stats.total == min(k, math.ceil(N / 100))
     found = {contact.phone for contact in state.contacts}
     assert {c.phone for c in changes.current} <= found
-    assert state.complete is (k > 10)
+    # A listing read for the changed set only is never taken as the whole account.
+    assert state.complete is False
+
+
+def test_a_contact_of_the_set_the_listing_missed_is_looked_up_by_phone() -> None:
+    """A contact that slipped between pages (the account changed) is read exactly."""
+    contacts = stored()
+    slipped = contacts[500]
+
+    def listing(request: httpx.Request) -> httpx.Response:
+        params = request.url.params
+        if "phone" in params:
+            found = [c for c in contacts if c["phone"] == params["phone"]]
+            return ok(found, page=1, per_page=100, total=len(found))
+        shown = [c for c in contacts if c is not slipped]
+        page = page_answer(shown, int(params["page"]), int(params["per_page"]), len(contacts))
+        return page
+
+    changes = ChangeSet(changed=(*(declared(n) for n in range(1, 50)), declared(501)))
+    with respx.mock(base_url=BASE_URL, assert_all_called=False) as mock:
+        mock.get("/v2/contacts").mock(side_effect=listing)
+        state, client = run(
+            FakeClock(), lambda c: fetch_changed(c, changes, declared=N, concurrency=2)
+        )
+    assert slipped["phone"] == "+14155550501"
+    assert "+14155550501" in {contact.phone for contact in state.contacts}
+    assert client.stats.total == math.ceil(N / 100) + 1
+
+
+def test_added_contacts_count_as_lookups_after_a_listing() -> None:
+    """New contacts are not in any listing: with many of them, lookups are cheaper."""
+    new = tuple(declared(n) for n in range(2001, 2020))
+    changes = ChangeSet(added=new)
+    with respx.mock(base_url=BASE_URL, assert_all_called=False) as mock:
+        serve(mock, stored())
+        state, client = run(
+            FakeClock(), lambda c: fetch_changed(c, changes, declared=N, concurrency=2)
+        )
+    # declared=N says 10 pages; 19 lookups > 10, so page 1 is read to learn the
+    # account's size; a listing would cost 9 pages more plus the 19 lookups.
+    assert client.stats.total == 1 + 19
+    assert state.contacts == ()
 
 
 def test_pins_are_read_by_id_and_a_lost_pin_by_phone() -> None:
