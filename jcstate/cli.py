@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "apply": "apply",
     "drift": "drift",
     "export": "export",
+    "import": "import_",
 }
 
 

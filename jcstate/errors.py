@@ -14,6 +14,7 @@ server's own message only.
     ├── CredentialsError              JUSTCALL_API_KEY / JUSTCALL_API_SECRET missing
     ├── InsecureUrlError              http:// to a non-loopback host
     ├── StateDirError                 a file is where a state directory (.jcstate/...) goes
+    ├── SourceError                   a source of `jcstate import` cannot be read (or has bad rows)
     ├── ApiError                      anything the remote API said or failed to say
     │   ├── AuthError                 401 / 403
     │   ├── NotFoundError             404
@@ -85,6 +86,10 @@ class InsecureUrlError(JcstateError):
 
 class StateDirError(JcstateError):
     pass
+
+
+class SourceError(JcstateError):
+    """A source of `jcstate import` cannot be read; never holds a database password."""
 
 
 def check_state_dir(directory: Path) -> None:
