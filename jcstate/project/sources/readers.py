@@ -72,7 +72,7 @@ def _missing_columns(source: Source, have: Sequence[str], where: str) -> None:
         names = ", ".join(f'"{column}"' for column in missing)
         found = ", ".join(f'"{column}"' for column in have) or "none"
         raise SourceError(
-            f"{source.name}: {where} has no column {names} (named in sources.{source.name} "
+            f"{source.name}: {where} has no column{'s' if len(missing) > 1 else ''} {names} (named in sources.{source.name} "
             f"of jcstate.yaml); its columns are: {found}"
         )
 
