@@ -104,7 +104,7 @@ def test_two_sources_cannot_own_one_file(project: Path, run: Run) -> None:
     result = run("import")
     assert result.exit_code == 1
     assert (
-        "jcstate.yaml:28:11: sources.other.into: contacts/crm.yaml is already the file of "
+        "jcstate.yaml:29:11: sources.other.into: contacts/crm.yaml is already the file of "
         "source 'crm'"
     ) in result.stderr
 
