@@ -72,8 +72,8 @@ def _missing_columns(source: Source, have: Sequence[str], where: str) -> None:
         names = ", ".join(f'"{column}"' for column in missing)
         found = ", ".join(f'"{column}"' for column in have) or "none"
         raise SourceError(
-            f"{source.name}: {where} has no column{'s' if len(missing) > 1 else ''} {names} (named in sources.{source.name} "
-            f"of jcstate.yaml); its columns are: {found}"
+            f"{source.name}: {where} has no column{'s' if len(missing) > 1 else ''} {names} "
+            f"(named in sources.{source.name} of jcstate.yaml); its columns are: {found}"
         )
 
 
@@ -138,7 +138,7 @@ def jsonl_rows(source: Source, root: Path, cwd: Path) -> Iterator[Row]:
                 if not line.strip():
                     continue
                 try:
-                    value = json.loads(line)
+                    value = json.loads(line.rstrip("\r\n"))
                 except json.JSONDecodeError as exc:
                     yield number, f"not valid JSON: {exc.msg} (column {exc.colno})"
                     continue
