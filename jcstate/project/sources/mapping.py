@@ -23,7 +23,7 @@ from jcstate.core.model import DesiredContact, ProjectConfig
 from jcstate.core.normalize import normalize_phone
 from jcstate.project.sources.config import CUSTOM_PREFIX, Source, _scalar_text
 from jcstate.project.sources.readers import Row
-from jcstate.project.validate import ContactsDoc, Issue, check_contacts, phone_problem
+from jcstate.project.validate import ContactsDoc, Issue, check_contacts
 
 #: rows checked per `check_contacts` call (its pydantic pass is per chunk)
 CHUNK = 2_000
@@ -179,7 +179,8 @@ class RowMapper:
             try:
                 phone = normalize_phone(written, self.region)
             except ValueError:
-                self._problem(number, self.phone_column, phone_problem(written, self.region))
+                # The check reports the phone, and whatever else is wrong with the row.
+                collected.contacts.update(self._check([(number, entry)]))
                 continue
             entry["phone"] = phone
             if phone in first_row:
@@ -230,10 +231,7 @@ class RowMapper:
         if target is not None and target.startswith(CUSTOM_PREFIX):
             definition = self.defs.get(target.removeprefix(CUSTOM_PREFIX))
             if definition is not None and definition.type == "enum":
-                message += (
-                    f"; translate it under sources.{self.name}.values in jcstate.yaml "
-                    f'(values: {{{target}: {{"…": …}}}})'
-                )
+                message += f"; add it to sources.{self.name}.values.{target} in jcstate.yaml"
         return number, column, message
 
     def _written(self, contact: DesiredContact) -> dict[str, Any]:

@@ -95,8 +95,8 @@ def test_csv_columns_in_any_order_quoted_newlines_and_no_bom(project: Path, run:
         (
             "9,Cold,Lead,,+1 212 555 0100,,Cold,,",
             "crm:row 5, column \"Lead Status\": custom field 'lead_source' (enum): 'Cold' is "
-            "not one of the allowed values (Website, Referral, Event); translate it under "
-            "sources.crm.values in jcstate.yaml",
+            "not one of the allowed values (Website, Referral, Event); add it to "
+            "sources.crm.values.custom_fields.lead_source in jcstate.yaml",
         ),
         (
             "9,Many,Seats,,+1 212 555 0100,,,,ten",
@@ -268,3 +268,14 @@ def test_a_file_that_is_not_utf8_asks_for_an_encoding(project: Path, run: Run) -
     (project / "jcstate.yaml").write_text(text)
     assert run("import").exit_code == 0
     assert "first_name: Zoé" in generated(project).decode()
+
+
+def test_a_row_with_a_bad_phone_has_its_other_problems_listed_too(project: Path, run: Run) -> None:
+    write_csv(project, [*GOOD_ROWS, "4,A,B,,555-01,,Cold,,"])
+    result = run("import")
+    assert result.exit_code == 1
+    problems = [line for line in result.stderr.splitlines() if line.startswith("crm:row 5")]
+    assert [line.split(":")[1] for line in problems] == [
+        'row 5, column "Lead Status"',
+        'row 5, column "Phone Number"',
+    ]
