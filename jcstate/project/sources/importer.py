@@ -75,7 +75,7 @@ def import_source(
     collected = mapper.feed(rows if rows is not None else read_rows(source, root, here))
     entries = collected.entries()
     text = render_generated(source.name, entries)
-    changes = compare(old, entries, config.default_region)
+    changes = compare(old, text, entries, config.default_region)
     return SourceResult(source, path, shown, collected, text, old, changes)
 
 

@@ -27,7 +27,6 @@ from jcstate.project.validate import ContactsDoc, Issue, check_contacts
 
 #: rows checked per `check_contacts` call (its pydantic pass is per chunk)
 CHUNK = 2_000
-_NOT_SET = object()
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -59,10 +58,6 @@ class Collected:
     def entries(self) -> list[dict[str, Any]]:
         """The entries to write, sorted by phone."""
         return [self.contacts[phone][1] for phone in sorted(self.contacts)]
-
-
-def _is_empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _kind(value: Any) -> str:
@@ -98,10 +93,18 @@ class RowMapper:
         self.config = config
         self.region = config.default_region
         settings = source.config
-        self.targets = list(settings.map.items())
+        #: per mapped field: (target, column, its `values` table, custom key or None)
+        self.plan = [
+            (
+                target,
+                column,
+                settings.values.get(target),
+                target.removeprefix(CUSTOM_PREFIX) if target.startswith(CUSTOM_PREFIX) else None,
+            )
+            for target, column in settings.map.items()
+        ]
         self.phone_column = settings.map.get("phone", "")
         self.columns = dict(settings.map)
-        self.values = settings.values
         self.skip_if = {
             column: {str(v).strip().casefold() for v in values}
             for column, values in settings.skip_if.items()
@@ -118,31 +121,30 @@ class RowMapper:
                 return True
         return False
 
-    def _translate(self, target: str, cell: Any) -> Any:
-        table = self.values.get(target)
-        if table is not None and not isinstance(cell, Mapping | list):
-            key = cell.strip() if isinstance(cell, str) else _scalar_text(cell)
-            if key in table:
-                cell = table[key]
-        return _NOT_SET if _is_empty(cell) else cell
-
     def _entry(self, number: int, values: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The raw contacts-file entry of a row (None, with problems, when it has none)."""
+        """The raw contacts-file entry of a row (None, with problems, when it has none).
+
+        The hot loop of an import: a text cell (every CSV cell) takes the short path.
+        """
         entry: dict[str, Any] = {}
         custom: dict[str, Any] = {}
         ok = True
-        for target, column in self.targets:
-            value = self._translate(target, values.get(column))
-            if value is _NOT_SET:
+        for target, column, table, custom_key in self.plan:
+            cell = values.get(column)
+            if table is not None and cell is not None and not isinstance(cell, Mapping | list):
+                key = cell.strip() if isinstance(cell, str) else _scalar_text(cell)
+                if key in table:
+                    cell = table[key]
+            if cell is None or (type(cell) is str and (not cell or cell.isspace())):
+                continue  # an empty cell is "not set"
+            if custom_key is not None:
+                if hasattr(cell, "as_integer_ratio") and not isinstance(cell, int | float):
+                    cell = float(cell)  # a Decimal
+                custom[custom_key] = cell
                 continue
-            if target.startswith(CUSTOM_PREFIX):
-                if hasattr(value, "as_integer_ratio") and not isinstance(value, int | float):
-                    value = float(value)  # a Decimal that _decimal did not see
-                custom[target.removeprefix(CUSTOM_PREFIX)] = value
-                continue
-            text = _as_text(value)
+            text = cell if type(cell) is str else _as_text(cell)
             if text is None:
-                self._problem(number, column, f"{target}: expected text, got {_kind(value)}")
+                self._problem(number, column, f"{target}: expected text, got {_kind(cell)}")
                 ok = False
                 continue
             entry[target] = text
@@ -163,7 +165,7 @@ class RowMapper:
         self.collected = collected = Collected()
         pending: list[tuple[int, dict[str, Any]]] = []
         first_row: dict[str, int] = {}
-        later: list[tuple[int, dict[str, Any]]] = []
+        later: list[tuple[int, dict[str, Any]]] = []  # rows whose phone an earlier row has
         for number, values in rows:
             collected.rows_read += 1
             if isinstance(values, str):
@@ -175,14 +177,14 @@ class RowMapper:
             entry = self._entry(number, values)
             if entry is None:
                 continue
-            written = entry["phone"]
             try:
-                phone = normalize_phone(written, self.region)
+                # Positional, as check_contacts calls it: the parse is cached per argument tuple,
+                # so the check below reuses it. The entry keeps the phone as written.
+                phone = normalize_phone(entry["phone"], self.region)
             except ValueError:
                 # The check reports the phone, and whatever else is wrong with the row.
                 collected.contacts.update(self._check([(number, entry)]))
                 continue
-            entry["phone"] = phone
             if phone in first_row:
                 later.append((number, entry))
                 continue
@@ -260,7 +262,7 @@ class RowMapper:
         conflicted: set[str] = set()
         message = "duplicate phone {phone}: also in row {other}, with different values"
         for number, entry in later:
-            phone = entry["phone"]
+            phone = normalize_phone(entry["phone"], self.region)
             first = first_row[phone]
             kept = self._check([(number, entry)])
             if phone not in kept:

@@ -42,18 +42,61 @@ class Changes:
     removed: int = 0
 
 
-def compare(old: bytes | None, entries: Sequence[dict[str, Any]], region: str) -> Changes:
-    """Contacts added, changed and removed against the previous file (by phone)."""
+_ENTRY = "\n  - phone: "
+
+
+def _blocks(text: str) -> dict[str, str] | None:
+    """Each contact's text by its phone, when `text` has the generated layout (else None)."""
+    _, found, body = text.partition("\ncontacts:\n")
+    if not found:
+        return None if "\ncontacts: []" not in text else {}
+    blocks: dict[str, str] = {}
+    for part in ("\n" + body).split(_ENTRY)[1:]:
+        if not part.startswith('"'):
+            return None
+        phone = part[1 : part.find('"', 1)]
+        if phone in blocks:
+            return None
+        blocks[phone] = part
+    return blocks
+
+
+def compare(
+    old: bytes | None, new_text: str, entries: Sequence[dict[str, Any]], region: str
+) -> Changes:
+    """Contacts added, changed and removed against the previous file (by phone).
+
+    Both files are generated, so each contact's rendering is canonical and two
+    equal entries have equal text: the contacts are compared as text blocks,
+    with no YAML parse. A previous file of another layout is parsed instead.
+    """
+    if old is None:
+        return Changes(added=len(entries))
+    if old == new_text.encode("utf-8"):
+        return Changes()
+    try:
+        old_text = old.decode("utf-8")
+    except UnicodeDecodeError:
+        old_text = ""
+    before, after = _blocks(old_text), _blocks(new_text)
+    if before is not None and after is not None:
+        added = sum(1 for phone in after if phone not in before)
+        changed = sum(1 for phone, text in after.items() if before.get(phone, text) != text)
+        removed = sum(1 for phone in before if phone not in after)
+        return Changes(added=added, changed=changed, removed=removed)
+    return _parsed_compare(old, entries, region)
+
+
+def _parsed_compare(old: bytes, entries: Sequence[dict[str, Any]], region: str) -> Changes:
     previous: dict[str, Any] = {}
-    if old:
-        try:
-            data = parse_fast(old, index_key="contacts").data
-        except YamlProblem:
-            data = None
-        listed = data.get("contacts") if isinstance(data, dict) else None
-        for item in listed if isinstance(listed, list) else []:
-            if isinstance(item, dict) and isinstance(item.get("phone"), str):
-                previous[try_normalize_phone(item["phone"], region)] = item
+    try:
+        data = parse_fast(old, index_key="contacts").data
+    except YamlProblem:
+        data = None
+    listed = data.get("contacts") if isinstance(data, dict) else None
+    for item in listed if isinstance(listed, list) else []:
+        if isinstance(item, dict) and isinstance(item.get("phone"), str):
+            previous[try_normalize_phone(item["phone"], region)] = item
     added = changed = 0
     for entry in entries:
         before = previous.pop(entry["phone"], None)
