@@ -279,3 +279,24 @@ def test_a_row_with_a_bad_phone_has_its_other_problems_listed_too(project: Path,
         'row 5, column "Lead Status"',
         'row 5, column "Phone Number"',
     ]
+
+
+def test_a_missing_source_file_is_exit_1_naming_it(project: Path, run: Run) -> None:
+    (project / "exports" / "crm.csv").unlink()
+    result = run("import")
+    assert result.exit_code == 1
+    assert "Error: crm: cannot read exports/crm.csv: No such file or directory" in result.stderr
+
+
+def test_named_sources_only(project: Path, run: Run) -> None:
+    text = (project / "jcstate.yaml").read_text() + (
+        "  other:\n    kind: jsonl\n    path: missing.jsonl\n    map: {phone: p}\n"
+        "    into: contacts/other.yaml\n"
+    )
+    (project / "jcstate.yaml").write_text(text)
+    assert run("import").exit_code == 1  # `other` cannot be read: nothing is written
+    assert not (project / "contacts" / "crm.yaml").exists()
+    result = run("import", "crm")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("crm -> contacts/crm.yaml:")
+    assert not (project / "contacts" / "other.yaml").exists()
