@@ -333,7 +333,7 @@ def postgres() -> Iterator[Postgres]:
         yield Postgres(port=port, password=PG_PASSWORD)
     finally:
         subprocess.run(
-            [*prefix, str(binaries["pg_ctl"]), "-D", str(data), "-m", "fast", "-w", "stop"],
+            [*prefix, str(binaries["pg_ctl"]), "-D", str(data), "-m", "immediate", "-w", "stop"],
             capture_output=True,
             timeout=60,
         )
