@@ -110,13 +110,17 @@ class RowMapper:
             for column, values in settings.skip_if.items()
         }
         self.defs = config.custom_fields
+        self.dates = frozenset(key for key, d in self.defs.items() if d.type == "date")
 
     # -- one row --------------------------------------------------------------------
 
     def _skipped(self, values: Mapping[str, Any]) -> bool:
         for column, dropped in self.skip_if.items():
             cell = values.get(column)
-            text = "" if cell is None else str(_scalar_text(cell)).strip().casefold()
+            if type(cell) is str:
+                text = cell.strip().casefold()
+            else:
+                text = "" if cell is None else str(_scalar_text(cell)).strip().casefold()
             if text in dropped:
                 return True
         return False
@@ -238,18 +242,17 @@ class RowMapper:
 
     def _written(self, contact: DesiredContact) -> dict[str, Any]:
         """The entry a generated file holds for a checked contact."""
-        entry: dict[str, Any] = {"phone": contact.phone}
-        entry.update((k, v) for k, v in contact.fields.items() if v is not None)
-        custom: dict[str, Any] = {}
-        for key, value in contact.custom_fields.items():
-            if value is None:
-                continue
-            definition = self.defs.get(key)
-            if definition is not None and definition.type == "date":
-                # Written as a YAML date (unquoted), as a user would type it.
-                custom[key] = dt.date.fromisoformat(str(value))
-            else:
-                custom[key] = value
+        fields = contact.fields
+        entry: dict[str, Any] = {"phone": contact.phone, **fields}
+        if None in fields.values():  # not from a set cell; never written as null
+            entry = {k: v for k, v in entry.items() if v is not None}
+        dates = self.dates
+        custom = {
+            # A date is written as a YAML date (unquoted), as a user would type it.
+            key: dt.date.fromisoformat(str(value)) if key in dates else value
+            for key, value in contact.custom_fields.items()
+            if value is not None
+        }
         if custom:
             entry["custom_fields"] = custom
         return entry
