@@ -300,3 +300,25 @@ def test_named_sources_only(project: Path, run: Run) -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("crm -> contacts/crm.yaml:")
     assert not (project / "contacts" / "other.yaml").exists()
+
+
+def test_yaml_booleans_and_numbers_in_skip_if_and_values_match_the_cells(
+    project: Path, run: Run
+) -> None:
+    text = (project / "jcstate.yaml").read_text()
+    text = text.replace(
+        'skip_if: {Unsubscribed: ["true", "yes"]}', "skip_if: {Unsubscribed: [yes, true]}"
+    )
+    text = text.replace(
+        'custom_fields.lead_source: {web: Website, "trade show": Event}',
+        'custom_fields.lead_source: {web: Website, "trade show": Event}\n'
+        "      custom_fields.seats: {10: 12}",
+    )
+    (project / "jcstate.yaml").write_text(text)
+    write_csv(project, [*GOOD_ROWS, "4,T,U,,+1 212 555 0100,,,TRUE,"])
+    # -C from elsewhere: paths in messages are relative to the current directory.
+    result = run("-C", str(project), "import", "--format", "json")
+    assert result.exit_code == 0, result.output
+    (counts,) = json.loads(result.stdout)["sources"]
+    assert counts["skipped_by_skip_if"] == 2 and counts["written"] == 2
+    assert "seats: 12" in generated(project).decode()
