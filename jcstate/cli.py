@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "apply": "apply",
     "drift": "drift",
     "export": "export",
+    "import": "import_",
 }
 
 

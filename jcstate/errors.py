@@ -18,6 +18,7 @@ server's own message only.
     │   ├── NotAGitRepositoryError    the project is not inside a git repository
     │   ├── UnknownRefError           REF names no commit (fetch it first)
     │   └── ShallowCloneError         the merge base is missing from a shallow clone
+    ├── SourceError                   a source of `jcstate import` cannot be read (or has bad rows)
     ├── ApiError                      anything the remote API said or failed to say
     │   ├── AuthError                 401 / 403
     │   ├── NotFoundError             404
@@ -92,6 +93,10 @@ class InsecureUrlError(JcstateError):
 
 class StateDirError(JcstateError):
     pass
+
+
+class SourceError(JcstateError):
+    """A source of `jcstate import` cannot be read; never holds a database password."""
 
 
 def check_state_dir(directory: Path) -> None:

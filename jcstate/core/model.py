@@ -86,6 +86,10 @@ class ProjectConfig(_Strict):
         default=None, description="Marker of the remote contacts this project owns."
     )
     safety: Safety = Field(default_factory=Safety)
+    sources: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Where `jcstate import` reads contacts from (CSV, JSON Lines, SQL), by name.",
+    )
 
 
 class ContactEntry(_Strict):

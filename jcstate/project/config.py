@@ -18,6 +18,7 @@ from pathlib import Path
 
 from jcstate.core.model import Project, ProjectConfig
 from jcstate.errors import ConfigError, Diagnostic, ProjectNotFoundError
+from jcstate.project.sources.config import check_sources
 from jcstate.project.validate import (
     ContactsDoc,
     Issue,
@@ -189,6 +190,7 @@ def load_project(project_dir: Path | None = None, cwd: Path | None = None) -> Pr
     del raw
 
     config, issues = check_project_config(config_doc.data, config_name)
+    issues.extend(check_sources(config_doc.data, config_name))
     if config is None:
         raise ConfigError(_diagnostics(issues, files))
 
@@ -248,6 +250,7 @@ def load_config_only(
     except YamlProblem as problem:
         raise ConfigError([Diagnostic(name, problem.line, problem.col, problem.message)]) from None
     config, issues = check_project_config(doc.data, name)
-    if config is None:
+    issues.extend(check_sources(doc.data, name))
+    if config is None or issues:
         raise ConfigError(_diagnostics(issues, {name: config_path}))
     return config_path, config

@@ -346,6 +346,12 @@ class _ScalarCheck:
 
     def plain(self, text: str) -> bool:
         known = self._plain.get(text)
+        if known is None and _SIMPLE_TEXT.fullmatch(text) and len(text) < _LONG_TEXT:
+            # Letters, digits, `_.@+-` and single inner spaces: the emitter's analysis
+            # always allows these plain (its character loop is the slow part of a render
+            # of unique values such as e-mail addresses); only the resolver can object.
+            known = self._resolver.resolve(ScalarNode, text, (True, False)) == _STR_TAG
+            self._plain[text] = known
         if known is None:
             analysis = self._emitter.analyze_scalar(text)
             known = (
@@ -363,6 +369,7 @@ _STR_TAG = "tag:yaml.org,2002:str"
 #: longer strings may be folded by the dumper: left to ruamel
 _LONG_TEXT = 1000
 _SAFE_PHONE = re.compile(r"^[+0-9A-Za-z() .-]*$")
+_SIMPLE_TEXT = re.compile(r"[A-Za-z](?:[A-Za-z0-9_.@+-]| (?=[A-Za-z0-9]))*")
 
 
 def _scalar_text(value: Any, check: _ScalarCheck) -> str | None:

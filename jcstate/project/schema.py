@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from jcstate.core.model import SUPPORTED_VERSIONS, ContactDefaults, ContactEntry, ProjectConfig
+from jcstate.project.sources.config import source_schema
 
 SchemaKind = Literal["project", "contacts"]
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -39,6 +40,14 @@ def json_schema(kind: SchemaKind = "project") -> dict[str, Any]:
     if kind == "project":
         body = ProjectConfig.model_json_schema()
         body["title"] = "jcstate project file (jcstate.yaml)"
+        source = source_schema()
+        body.setdefault("$defs", {}).update(source.pop("$defs", {}))
+        body["$defs"]["SourceConfig"] = source
+        body["properties"]["sources"] = {
+            **body["properties"]["sources"],
+            "type": "object",
+            "additionalProperties": {"$ref": "#/$defs/SourceConfig"},
+        }
     else:
         body = _ContactsFileSchema.model_json_schema()
     return {"$schema": DRAFT, **_pin_version(body)}

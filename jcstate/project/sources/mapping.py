@@ -1,0 +1,281 @@
+"""Rows -> contacts, with the same rules as a contacts file (pure: values in, values out).
+
+Each row is mapped (`map`), translated (`values`) and dropped when `skip_if`
+says so; then it is checked by `validate.check_contacts` itself, in chunks,
+so a generated file holds exactly what a hand-written one could: phones in
+E.164 with `default_region`, e-mail addresses checked, custom values typed
+and enums checked. A problem names the source, the row and the column:
+`crm:row 7, column "Phone Number": invalid phone number ...`.
+
+An empty cell is "not set": the field is left out (unmanaged), not cleared.
+Two rows with one phone and the same values are merged (counted); with
+different values both rows are reported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from jcstate.core.model import DesiredContact, ProjectConfig
+from jcstate.core.normalize import normalize_phone
+from jcstate.project.sources.config import CUSTOM_PREFIX, Source, _scalar_text
+from jcstate.project.sources.readers import Row
+from jcstate.project.validate import ContactsDoc, Issue, check_contacts
+
+#: rows checked per `check_contacts` call (its pydantic pass is per chunk)
+CHUNK = 2_000
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class RowProblem:
+    """One bad row of a source, at a column (None: the whole row)."""
+
+    source: str
+    row: int
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f', column "{self.column}"' if self.column is not None else ""
+        return f"{self.source}:row {self.row}{where}: {self.message}"
+
+
+@dataclass
+class Collected:
+    """What the rows of one source gave."""
+
+    rows_read: int = 0
+    skipped_by_skip_if: int = 0
+    merged_duplicates: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+    #: phone -> (row number, contacts-file entry)
+    contacts: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    invalid_rows: set[int] = field(default_factory=set)
+
+    def entries(self) -> list[dict[str, Any]]:
+        """The entries to write, sorted by phone."""
+        return [self.contacts[phone][1] for phone in sorted(self.contacts)]
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, bytes):
+        return "binary data"
+    return type(value).__name__
+
+
+def _as_text(value: Any) -> str | None:
+    """A cell as text for a standard field or the phone; None when it cannot be text."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return None
+
+
+class RowMapper:
+    """Maps the rows of one source to contacts; `feed` gathers every problem."""
+
+    def __init__(self, source: Source, config: ProjectConfig) -> None:
+        self.name = source.name
+        self.config = config
+        self.region = config.default_region
+        settings = source.config
+        #: per mapped field: (target, column, its `values` table, custom key or None)
+        self.plan = [
+            (
+                target,
+                column,
+                settings.values.get(target),
+                target.removeprefix(CUSTOM_PREFIX) if target.startswith(CUSTOM_PREFIX) else None,
+            )
+            for target, column in settings.map.items()
+        ]
+        self.phone_column = settings.map.get("phone", "")
+        self.columns = dict(settings.map)
+        self.skip_if = {
+            column: {str(v).strip().casefold() for v in values}
+            for column, values in settings.skip_if.items()
+        }
+        self.defs = config.custom_fields
+        self.dates = frozenset(key for key, d in self.defs.items() if d.type == "date")
+
+    # -- one row --------------------------------------------------------------------
+
+    def _skipped(self, values: Mapping[str, Any]) -> bool:
+        for column, dropped in self.skip_if.items():
+            cell = values.get(column)
+            if type(cell) is str:
+                text = cell.strip().casefold()
+            else:
+                text = "" if cell is None else str(_scalar_text(cell)).strip().casefold()
+            if text in dropped:
+                return True
+        return False
+
+    def _entry(self, number: int, values: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The raw contacts-file entry of a row (None, with problems, when it has none).
+
+        The hot loop of an import: a text cell (every CSV cell) takes the short path.
+        """
+        entry: dict[str, Any] = {}
+        custom: dict[str, Any] = {}
+        ok = True
+        for target, column, table, custom_key in self.plan:
+            cell = values.get(column)
+            if table is not None and cell is not None and not isinstance(cell, Mapping | list):
+                key = cell.strip() if isinstance(cell, str) else _scalar_text(cell)
+                if key in table:
+                    cell = table[key]
+            if cell is None or (type(cell) is str and (not cell or cell.isspace())):
+                continue  # an empty cell is "not set"
+            if custom_key is not None:
+                if hasattr(cell, "as_integer_ratio") and not isinstance(cell, int | float):
+                    cell = float(cell)  # a Decimal
+                custom[custom_key] = cell
+                continue
+            text = cell if type(cell) is str else _as_text(cell)
+            if text is None:
+                self._problem(number, column, f"{target}: expected text, got {_kind(cell)}")
+                ok = False
+                continue
+            entry[target] = text
+        if "phone" not in entry and ok:
+            self._problem(number, self.phone_column, "missing phone (the cell is empty)")
+            return None
+        if custom:
+            entry["custom_fields"] = custom
+        return entry if ok else None
+
+    # -- all rows -------------------------------------------------------------------
+
+    def _problem(self, number: int, column: str | None, message: str) -> None:
+        self.collected.problems.append(RowProblem(self.name, number, column, message))
+        self.collected.invalid_rows.add(number)
+
+    def feed(self, rows: Iterable[Row]) -> Collected:
+        self.collected = collected = Collected()
+        pending: list[tuple[int, dict[str, Any]]] = []
+        first_row: dict[str, int] = {}
+        later: list[tuple[int, dict[str, Any]]] = []  # rows whose phone an earlier row has
+        for number, values in rows:
+            collected.rows_read += 1
+            if isinstance(values, str):
+                self._problem(number, None, values)
+                continue
+            if self._skipped(values):
+                collected.skipped_by_skip_if += 1
+                continue
+            entry = self._entry(number, values)
+            if entry is None:
+                continue
+            try:
+                # Positional, as check_contacts calls it: the parse is cached per argument tuple,
+                # so the check below reuses it. The entry keeps the phone as written.
+                phone = normalize_phone(entry["phone"], self.region)
+            except ValueError:
+                # The check reports the phone, and whatever else is wrong with the row.
+                collected.contacts.update(self._check([(number, entry)]))
+                continue
+            if phone in first_row:
+                later.append((number, entry))
+                continue
+            first_row[phone] = number
+            pending.append((number, entry))
+            if len(pending) >= CHUNK:
+                collected.contacts.update(self._check(pending))
+                pending = []
+        collected.contacts.update(self._check(pending))
+        self._duplicates(later, first_row)
+        collected.problems.sort()
+        return collected
+
+    def _check(self, pending: list[tuple[int, dict[str, Any]]]) -> dict[str, tuple[int, Any]]:
+        """Check a chunk with the contacts-file rules; keep the good rows' contacts."""
+        if not pending:
+            return {}
+        document = {"version": 1, "contacts": [entry for _, entry in pending]}
+        marks = [(number, 1) for number, _ in pending]
+        contacts, issues = check_contacts(self.config, [ContactsDoc(self.name, document, marks)])
+        bad: set[int] = set()
+        for issue in issues:
+            number, column, message = self._located(issue, pending)
+            self._problem(number, column, message)
+            bad.add(number)
+        kept: dict[str, tuple[int, Any]] = {}
+        for contact in contacts:
+            assert contact.source is not None
+            number = contact.source.line
+            if number not in bad:
+                kept[contact.phone] = (number, self._written(contact))
+        return kept
+
+    def _located(
+        self, issue: Issue, pending: list[tuple[int, dict[str, Any]]]
+    ) -> tuple[int, str | None, str]:
+        path = issue.path
+        number = pending[int(path[1])][0] if len(path) > 1 else 0
+        target: str | None = None
+        if len(path) > 3 and path[2] == "custom_fields":
+            target = f"{CUSTOM_PREFIX}{path[3]}"
+        elif len(path) > 2:
+            target = str(path[2])
+        column = self.columns.get(target) if target is not None else None
+        message = issue.message
+        if target is not None and target.startswith(CUSTOM_PREFIX):
+            definition = self.defs.get(target.removeprefix(CUSTOM_PREFIX))
+            if definition is not None and definition.type == "enum":
+                message += f"; add it to sources.{self.name}.values.{target} in jcstate.yaml"
+        return number, column, message
+
+    def _written(self, contact: DesiredContact) -> dict[str, Any]:
+        """The entry a generated file holds for a checked contact."""
+        fields = contact.fields
+        entry: dict[str, Any] = {"phone": contact.phone, **fields}
+        if None in fields.values():  # not from a set cell; never written as null
+            entry = {k: v for k, v in entry.items() if v is not None}
+        dates = self.dates
+        custom = {
+            # A date is written as a YAML date (unquoted), as a user would type it.
+            key: dt.date.fromisoformat(str(value)) if key in dates else value
+            for key, value in contact.custom_fields.items()
+            if value is not None
+        }
+        if custom:
+            entry["custom_fields"] = custom
+        return entry
+
+    def _duplicates(
+        self, later: list[tuple[int, dict[str, Any]]], first_row: dict[str, int]
+    ) -> None:
+        """Rows whose phone an earlier row has: merged when equal, else both rows reported."""
+        collected = self.collected
+        conflicted: set[str] = set()
+        message = "duplicate phone {phone}: also in row {other}, with different values"
+        for number, entry in later:
+            phone = normalize_phone(entry["phone"], self.region)
+            first = first_row[phone]
+            kept = self._check([(number, entry)])
+            if phone not in kept:
+                continue  # the row is bad for another reason, already reported
+            held = collected.contacts.get(phone)
+            if phone not in conflicted and held is not None and held[1] == kept[phone][1]:
+                collected.merged_duplicates += 1
+                continue
+            self._problem(number, self.phone_column, message.format(phone=phone, other=first))
+            if phone not in conflicted:
+                conflicted.add(phone)
+                self._problem(first, self.phone_column, message.format(phone=phone, other=number))
+                collected.contacts.pop(phone, None)

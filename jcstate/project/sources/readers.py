@@ -1,0 +1,270 @@
+"""Stream the rows of a source: CSV, JSON Lines or an SQL query (the I/O of an import).
+
+Each reader yields `(row number, values)` one row at a time, never the whole
+source: `values` maps each column the source reads to its cell (a CSV cell is
+text, "" when empty; JSON and SQL cells keep their type), or is a `str`
+explaining why the row cannot be read (a JSON line that is not an object).
+
+Row numbers are what a user finds the row by: in a CSV the spreadsheet row
+(the header is row 1, the first contact row 2, a quoted field spanning
+several lines is still one row); in a JSON Lines file the line number; in a
+query result the position of the row (1 = first row).
+
+A database password never appears in an error: URLs are shown with
+`render_as_string(hide_password=True)` and the password is scrubbed from any
+message a driver gives.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import decimal
+import json
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from jcstate.errors import SourceError
+from jcstate.project.sources.config import Source
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
+
+Row = tuple[int, dict[str, Any] | str]
+_ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+#: the extra to install for a database's driver
+DRIVER_EXTRAS = {"postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql"}
+
+
+def _display(path: Path, cwd: Path) -> str:
+    try:
+        return Path(os.path.relpath(path, cwd)).as_posix()
+    except ValueError:  # pragma: no cover - another drive on Windows
+        return path.as_posix()
+
+
+def read_rows(source: Source, root: Path, cwd: Path | None = None) -> Iterator[Row]:
+    """The rows of `source` (paths relative to the project `root`), one at a time."""
+    kind = source.config.kind
+    if kind == "csv":
+        return csv_rows(source, root, cwd or Path.cwd())
+    if kind == "jsonl":
+        return jsonl_rows(source, root, cwd or Path.cwd())
+    return sql_rows(source, root, os.environ)
+
+
+def _open_text(source: Source, path: Path, cwd: Path, encoding: str) -> Any:
+    try:
+        return open(path, encoding=encoding, newline="")
+    except OSError as exc:
+        raise SourceError(
+            f"{source.name}: cannot read {_display(path, cwd)}: {exc.strerror or exc}"
+        ) from None
+
+
+def _missing_columns(source: Source, have: Sequence[str], where: str) -> None:
+    missing = [column for column in source.columns if column not in have]
+    if missing:
+        names = ", ".join(f'"{column}"' for column in missing)
+        found = ", ".join(f'"{column}"' for column in have) or "none"
+        raise SourceError(
+            f"{source.name}: {where} has no column{'s' if len(missing) > 1 else ''} {names} "
+            f"(named in sources.{source.name} of jcstate.yaml); its columns are: {found}"
+        )
+
+
+def _cell(cells: list[str], index: int, width: int) -> str:
+    """A CSV cell ("" past the row's end); a line end inside a quoted cell reads as \\n."""
+    if index >= width:
+        return ""
+    cell = cells[index]
+    return cell.replace("\r\n", "\n") if "\r" in cell else cell
+
+
+def csv_rows(source: Source, root: Path, cwd: Path) -> Iterator[Row]:
+    """A CSV as CRMs export it: BOM or not, CRLF, quoted commas and newlines, any column order."""
+    config = source.config
+    assert config.path is not None
+    path = root / config.path
+    encoding = config.encoding or "utf-8"
+    if codecs.lookup(encoding).name == "utf-8":
+        encoding = "utf-8-sig"  # a BOM (Excel, HubSpot) is not part of the first column's name
+    shown = _display(path, cwd)
+    row = 1
+    with _open_text(source, path, cwd, encoding) as handle:
+        reader = csv.reader(handle, delimiter=config.delimiter or ",")
+        try:
+            try:
+                header = [name.strip() for name in next(reader)]
+            except StopIteration:
+                raise SourceError(
+                    f"{source.name}: {shown} is empty (expected a header row)"
+                ) from None
+            index: dict[str, int] = {}
+            for position, name in enumerate(header):
+                index.setdefault(name, position)
+            _missing_columns(source, header, shown)
+            picks = [(column, index[column]) for column in source.columns]
+            for cells in reader:
+                row += 1
+                if not cells:
+                    continue  # a blank line: a blank spreadsheet row
+                width = len(cells)
+                yield row, {c: _cell(cells, i, width) for c, i in picks}
+        except UnicodeDecodeError:
+            raise SourceError(
+                f"{source.name}: {shown}: not valid {config.encoding or 'utf-8'} text after "
+                f"row {row} (set sources.{source.name}.encoding, e.g. cp1252)"
+            ) from None
+        except csv.Error as exc:
+            raise SourceError(f"{source.name}: {shown}: row {row + 1}: {exc}") from None
+
+
+def jsonl_rows(source: Source, root: Path, cwd: Path) -> Iterator[Row]:
+    """One JSON object per line; blank lines are skipped (and counted)."""
+    config = source.config
+    assert config.path is not None
+    path = root / config.path
+    shown = _display(path, cwd)
+    columns = source.columns
+    number = 0
+    with _open_text(source, path, cwd, "utf-8-sig") as handle:
+        try:
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                try:
+                    value = json.loads(line.rstrip("\r\n"))
+                except json.JSONDecodeError as exc:
+                    yield number, f"not valid JSON: {exc.msg} (column {exc.colno})"
+                    continue
+                if not isinstance(value, dict):
+                    yield number, f"expected a JSON object, got {type(value).__name__}"
+                    continue
+                yield number, {column: value.get(column) for column in columns}
+        except UnicodeDecodeError:
+            raise SourceError(
+                f"{source.name}: {shown}: not valid utf-8 text after line {number}"
+            ) from None
+
+
+# -- SQL ---------------------------------------------------------------------------------
+
+
+def expand_env(text: str, env: Mapping[str, str], what: str) -> str:
+    """`${NAME}` replaced by the variable's value (percent-encoded inside a URL).
+
+    A URL that is one `${NAME}` alone is the variable's value as it is (a
+    whole URL kept in a secret); a variable inside a URL is percent-encoded,
+    so a password holding `@` or `/` still reads as a password.
+    """
+    whole = _ENV_RE.fullmatch(text)
+
+    def value_of(name: str) -> str:
+        value = env.get(name)
+        if value is None:
+            raise SourceError(f"{what} uses ${{{name}}}, but the environment variable is not set")
+        return value
+
+    if whole is not None:
+        return value_of(whole.group(1))
+    return _ENV_RE.sub(lambda match: quote(value_of(match.group(1)), safe=""), text)
+
+
+class _Scrubber:
+    """Removes a password (as written and percent-encoded) from a message."""
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+
+def _database_url(source: Source, root: Path, env: Mapping[str, str]) -> tuple[URL, _Scrubber]:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    assert source.config.url is not None
+    where = f"sources.{source.name}.url"
+    expanded = expand_env(source.config.url, env, where)
+    try:
+        url = make_url(expanded)
+    except ArgumentError:
+        raise SourceError(
+            f"{source.name}: {where} is not an SQLAlchemy URL "
+            "(expected dialect+driver://user:password@host/database)"
+        ) from None
+    password = url.password if isinstance(url.password, str) else None
+    scrub = _Scrubber([expanded, password or "", quote(password or "", safe="")])
+    database = url.database
+    if (
+        url.get_backend_name() == "sqlite"
+        and database
+        and database != ":memory:"
+        and not database.startswith("file:")
+        and not os.path.isabs(database)
+    ):
+        url = url.set(database=str(root / database))  # relative to jcstate.yaml, like path
+    return url, scrub
+
+
+def shown_url(url: URL) -> str:
+    """The URL as messages show it: never the password."""
+    return url.render_as_string(hide_password=True)
+
+
+def _decimal(value: Any) -> Any:
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def sql_rows(source: Source, root: Path, env: Mapping[str, str]) -> Iterator[Row]:
+    """The rows of the source's query, streamed (`stream_results`: a server-side cursor)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+    assert source.config.query is not None
+    url, scrub = _database_url(source, root, env)
+    shown = shown_url(url)
+
+    def failure(exc: Exception) -> SourceError:
+        if isinstance(exc, DBAPIError) and exc.orig is not None:
+            detail = str(exc.orig)
+        else:
+            detail = str(exc).split("\n", 1)[0]
+        detail = " ".join(scrub(detail).split())
+        return SourceError(f"{source.name}: cannot read {shown}: {detail}")
+
+    try:
+        engine = create_engine(url)
+    except ImportError as exc:
+        backend = url.get_backend_name()
+        extra = DRIVER_EXTRAS.get(backend)
+        hint = f" (install it: pip install 'jcstate[{extra}]')" if extra else ""
+        raise SourceError(
+            f"{source.name}: the database driver for {backend} is not installed{hint}: "
+            f"{scrub(str(exc))}"
+        ) from None
+    except SQLAlchemyError as exc:
+        raise failure(exc) from None
+    try:
+        with engine.connect() as connection:
+            streaming = connection.execution_options(stream_results=True, yield_per=1000)
+            result = streaming.execute(text(source.config.query))
+            keys = [str(key) for key in result.keys()]  # noqa: SIM118 - a Result, not a dict
+            _missing_columns(source, keys, f"the query of sources.{source.name}")
+            picks = [(column, keys.index(column)) for column in source.columns]
+            for number, record in enumerate(result, 1):
+                yield number, {column: _decimal(record[i]) for column, i in picks}
+    except SQLAlchemyError as exc:
+        raise failure(exc) from None
+    finally:
+        engine.dispose()
