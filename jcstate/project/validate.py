@@ -61,6 +61,9 @@ class Issue:
     message: str
     where: Where = "value"
     mark: tuple[int, int] | None = None
+    #: (key, fallback): end the message with ``(write: KEY: "TEXT")``, TEXT being
+    #: the value's text as written in the file (the loader has it), else `fallback`.
+    quote: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -439,9 +442,10 @@ def _entry_issues(
             issues.append(Issue(file, base, f"missing required field '{key}'", "item", mark))
         elif key == "phone":
             message = f"phone must be a string in quotes, got {_shown(value)}"
+            quote = None
             if isinstance(value, int) and not isinstance(value, bool):
-                message += f' (write: phone: "{value}")'
-            issues.append(Issue(file, (*base, "phone"), message))
+                quote = ("phone", str(value))  # the loader quotes the text as written
+            issues.append(Issue(file, (*base, "phone"), message, quote=quote))
         elif key == "id":
             issues.append(
                 Issue(file, (*base, "id"), f"id must be a positive integer, got {_shown(value)}")

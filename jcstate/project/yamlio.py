@@ -1056,6 +1056,31 @@ def locate(root: Node | None, path: DocPath, where: Where = "value") -> tuple[in
     return (position.line + 1, position.column + 1)
 
 
+def source_text(root: Node | None, path: DocPath) -> str | None:
+    """The text of the plain scalar at `path` as the file writes it (``+4420…``, ``0x1F``).
+
+    None when `path` is not a plain scalar of the document.
+    """
+    if root is None:
+        return None
+    node: Node = root
+    for step in path:
+        if isinstance(node, MappingNode) and isinstance(step, str):
+            for key_node, value_node in node.value:
+                if isinstance(key_node, ScalarNode) and key_node.value == step:
+                    node = value_node
+                    break
+            else:
+                return None
+        elif isinstance(node, SequenceNode) and isinstance(step, int) and step < len(node.value):
+            node = node.value[step]
+        else:
+            return None
+    if isinstance(node, ScalarNode) and not node.style:  # plain: None, or "" from C
+        return str(node.value)
+    return None
+
+
 # ---------------------------------------------------------------------------
 # Round-trip mode: edits that keep comments
 # ---------------------------------------------------------------------------

@@ -39,9 +39,7 @@ def same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
-@pytest.mark.skipif(
-    os.environ.get("JCSTATE_PURE_YAML") == "1", reason="the pure parser is forced"
-)
+@pytest.mark.skipif(os.environ.get("JCSTATE_PURE_YAML") == "1", reason="the pure parser is forced")
 def test_uses_the_c_parser() -> None:
     assert c_loader_available()
     _, loader = fast_yaml().get_constructor_parser(b"a: 1\n")

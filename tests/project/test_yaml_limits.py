@@ -97,7 +97,11 @@ def test_modest_aliases_of_large_text_still_load() -> None:
 @pytest.mark.parametrize(
     ("raw", "where", "code"),
     [
-        (b'version: 1\ncontacts:\n  - phone: "+14155550100"\n    first_name: "a\x00b"\n', (4, 19), "0000"),
+        (
+            b'version: 1\ncontacts:\n  - phone: "+14155550100"\n    first_name: "a\x00b"\n',
+            (4, 19),
+            "0000",
+        ),
         (b"a: 1\nb: 2\nc: x\x07y\n", (3, 5), "0007"),
         (b"\x00", (1, 1), "0000"),
         (b"a: 1\n\n\n\n      \x1b\n", (5, 7), "001B"),
