@@ -10,10 +10,17 @@ from __future__ import annotations
 import json
 
 from jcstate.core.plan import Plan, plan_to_dict
+from jcstate.errors import JcstateError
 from jcstate.render.mask import mask_text
 
 
 def render_json(plan: Plan, *, mask_pii: bool = False) -> str:
     """Stable key order (as built by plan_to_dict), two-space indent, trailing newline."""
-    text = json.dumps(plan_to_dict(plan), indent=2, ensure_ascii=False) + "\n"
+    try:
+        # allow_nan=False: NaN and infinity are not JSON. Validation refuses them in
+        # the files; this is the backstop, should a remote value bring one.
+        text = json.dumps(plan_to_dict(plan), indent=2, ensure_ascii=False, allow_nan=False)
+    except ValueError as exc:
+        raise JcstateError(f"the plan cannot be written as JSON: {exc}") from None
+    text += "\n"
     return mask_text(text) if mask_pii else text
