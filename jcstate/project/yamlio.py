@@ -634,6 +634,50 @@ def parse_fast(raw: bytes, *, index_key: str | None = None, yaml: YAML | None = 
     return _parse_once(raw, index_key, yaml)
 
 
+#: A ``\\uD800``-``\\uDFFF`` escape (or its ``\\U0000D800`` form) in a double-quoted scalar.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]|\\U0000[dD][89a-fA-F]")
+
+
+def _check_surrogates(raw: bytes, yaml: YAML) -> None:
+    """Refuse a lone surrogate escape (``"\\ud800"``), as libyaml does; stock pure ruamel takes it.
+
+    A lone surrogate is no character: it cannot be written as UTF-8, sent as
+    JSON or stored.
+    """
+    loader = _open_loader(yaml, raw)
+    try:
+        while True:
+            event = loader.get_event()
+            kind = type(event)
+            if kind is ScalarEvent:
+                try:
+                    event.value.encode("utf-8")
+                except UnicodeEncodeError:
+                    mark = event.start_mark
+                    text = raw.decode("utf-8", errors="replace")
+                    found = re.compile(_SURROGATE_ESCAPE.pattern.decode()).search(
+                        text, getattr(mark, "index", 0)
+                    )
+                    if found is not None:
+                        before = text[: found.start()]
+                        line = before.count("\n") + 1
+                        col = found.start() - (before.rfind("\n") + 1) + 1
+                    else:  # pragma: no cover - the escape is what made the surrogate
+                        line, col = mark.line + 1, mark.column + 1
+                    raise YamlProblem(
+                        "YAML syntax error: found invalid Unicode character escape code "
+                        "(a lone surrogate; write the character itself)",
+                        line,
+                        col,
+                    ) from None
+            elif kind is StreamEndEvent:
+                return
+    except YAMLError:
+        return  # a syntax error: the load itself reports it
+    finally:
+        loader.dispose()
+
+
 def _reads_with_c(yaml: YAML) -> bool:
     return CParser is not None and yaml.Parser is CParser
 
@@ -657,6 +701,8 @@ def _needs_pure_parser(raw: bytes) -> bool:
 
 def _parse_once(raw: bytes, index_key: str | None, yaml: YAML) -> FastDoc:
     check_nesting(raw, yaml)
+    if not _reads_with_c(yaml) and _SURROGATE_ESCAPE.search(raw):
+        _check_surrogates(raw, yaml)
     try:
         return _EventBuilder(raw, index_key, yaml).build()
     except _Fallback:
