@@ -90,7 +90,7 @@ def diagnostics(tmp_path: Path, contact_lines: str) -> list[str]:
         ),
         (
             '    first_name: "\\ud800"\n',
-            "contacts/a.yaml:4:17: first_name is not valid Unicode text",
+            "contacts/a.yaml:4:18: YAML syntax error: found invalid Unicode character escape code",
         ),
     ],
 )
