@@ -394,7 +394,6 @@ def _problem_from(exc: YAMLError, raw: bytes = b"") -> YamlProblem:
 #: The pure parser's wording of some errors, as libyaml words them (one wording for both).
 _LIBYAML_WORDING = {
     "mapping values are not allowed here": "mapping values are not allowed in this context",
-    "could not find expected ':'": "could not find expected ':'",
 }
 #: The pure parser's "expected X, but found Y" is libyaml's "did not find expected X".
 _EXPECTED_BUT = re.compile(r"^expected (.+?), but (?:found|got) .*$", re.DOTALL)
@@ -636,6 +635,7 @@ def parse_fast(raw: bytes, *, index_key: str | None = None, yaml: YAML | None = 
 
 #: A ``\\uD800``-``\\uDFFF`` escape (or its ``\\U0000D800`` form) in a double-quoted scalar.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]|\\U0000[dD][89a-fA-F]")
+_SURROGATE_ESCAPE_TEXT = re.compile(_SURROGATE_ESCAPE.pattern.decode())
 
 
 def _check_surrogates(raw: bytes, yaml: YAML) -> None:
@@ -655,9 +655,7 @@ def _check_surrogates(raw: bytes, yaml: YAML) -> None:
                 except UnicodeEncodeError:
                     mark = event.start_mark
                     text = raw.decode("utf-8", errors="replace")
-                    found = re.compile(_SURROGATE_ESCAPE.pattern.decode()).search(
-                        text, getattr(mark, "index", 0)
-                    )
+                    found = _SURROGATE_ESCAPE_TEXT.search(text, getattr(mark, "index", 0))
                     if found is not None:
                         before = text[: found.start()]
                         line = before.count("\n") + 1
