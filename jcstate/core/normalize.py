@@ -14,6 +14,7 @@ from typing import Any
 
 import phonenumbers
 
+from jcstate.core.limits import MAX_INTEGER, MIN_INTEGER, extension_problem, number_problem
 from jcstate.core.model import CustomFieldDef, CustomValue
 
 # A pragmatic address check: one @, a dot in the domain, no spaces. Full RFC 5322
@@ -33,6 +34,10 @@ def normalize_phone(raw: str, region: str = "US") -> str:
         raise ValueError(f"invalid phone number {text!r}: {exc}") from None
     if not phonenumbers.is_valid_number(parsed):
         raise ValueError(f"invalid phone number {text!r}")
+    extension = extension_problem(parsed.extension)
+    if extension is not None:
+        # E.164 has no extension: storing the number alone would drop it silently.
+        raise ValueError(f"phone number {text!r} {extension}")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -105,7 +110,13 @@ def normalize_custom_value(value: Any, definition: CustomFieldDef) -> CustomValu
                 number = float(str(value).strip())
             except ValueError:
                 raise ValueError(f"expected a number, got {value!r}") from None
-        return int(number) if number.is_integer() else number
+        problem = number_problem(number)
+        if problem is not None:
+            raise ValueError(problem)
+        # Whole numbers as integers, within the range the API keeps integers in.
+        return (
+            int(number) if number.is_integer() and MIN_INTEGER <= number <= MAX_INTEGER else number
+        )
     if kind == "boolean":
         if isinstance(value, bool):
             return value

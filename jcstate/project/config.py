@@ -33,6 +33,7 @@ from jcstate.project.yamlio import (
     locate,
     parse_fast,
     read_limited,
+    source_text,
 )
 
 PROJECT_FILE = "jcstate.yaml"
@@ -154,7 +155,8 @@ def _diagnostics(issues: Iterable[Issue], files: dict[str, Path]) -> list[Diagno
     nodes: dict[str, object] = {}
     out: list[Diagnostic] = []
     for issue in issues:
-        if issue.mark is not None:
+        message = issue.message
+        if issue.mark is not None and issue.quote is None:
             line, col = issue.mark
         else:
             if issue.file not in nodes:
@@ -162,8 +164,13 @@ def _diagnostics(issues: Iterable[Issue], files: dict[str, Path]) -> list[Diagno
                     nodes[issue.file] = compose_node(read_limited(files[issue.file]))
                 except (YamlProblem, OSError, KeyError):
                     nodes[issue.file] = None
-            line, col = locate(nodes[issue.file], issue.path, issue.where)  # type: ignore[arg-type]
-        out.append(Diagnostic(issue.file, line, col, issue.message))
+            node = nodes[issue.file]
+            line, col = issue.mark or locate(node, issue.path, issue.where)  # type: ignore[arg-type]
+            if issue.quote is not None:
+                key, fallback = issue.quote
+                written = source_text(node, issue.path)  # type: ignore[arg-type]
+                message += f' (write: {key}: "{fallback if written is None else written}")'
+        out.append(Diagnostic(issue.file, line, col, message))
     return out
 
 

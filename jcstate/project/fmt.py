@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from jcstate.core.model import CONTACT_KEYS, ProjectConfig
@@ -22,6 +21,7 @@ from jcstate.project.validate import ContactsDoc, check_contacts
 from jcstate.project.yamlio import (
     YamlProblem,
     dump_roundtrip_str,
+    load_roundtrip_bytes,
     ordered_keys,
     parse_fast,
     roundtrip_yaml,
@@ -99,10 +99,8 @@ def format_document(document: Any, region: str) -> Any:
 def format_contacts_text(text: str, region: str = "US") -> str:
     """The canonical text of a contacts file's text (idempotent)."""
     yaml = roundtrip_yaml(preserve_quotes=False)
-    try:
-        document = yaml.load(text)
-    except YAMLError as exc:
-        raise YamlProblem(f"cannot format: {exc}") from None
+    # Through the validating loader first: fmt reads a file exactly as validate does.
+    document = load_roundtrip_bytes(text.encode("utf-8"), yaml)
     if document is None:
         return text
     formatted = dump_roundtrip_str(format_document(document, region), yaml)

@@ -21,6 +21,7 @@ from typing import Any
 import phonenumbers
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from jcstate.core.limits import extension_problem, parse_date, scalar_problem, text_problem
 from jcstate.core.model import (
     CONTACT_KEYS,
     STANDARD_FIELDS,
@@ -61,6 +62,9 @@ class Issue:
     message: str
     where: Where = "value"
     mark: tuple[int, int] | None = None
+    #: (key, fallback): end the message with ``(write: KEY: "TEXT")``, TEXT being
+    #: the value's text as written in the file (the loader has it), else `fallback`.
+    quote: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,9 @@ def phone_problem(written: str, region: str) -> str:
     except phonenumbers.NumberParseException as exc:
         reason = _PHONE_REASONS.get(exc.error_type, "not a phone number")
     else:
+        extension = extension_problem(parsed.extension)
+        if extension is not None and phonenumbers.is_valid_number(parsed):
+            return f"phone number {written!r} {extension}"
         if phonenumbers.is_possible_number(parsed):
             reason = "no such number in its country's numbering plan"
         else:
@@ -370,6 +377,10 @@ class _FieldChecker:
         for name in STANDARD_FIELDS:
             if name in raw and name not in skip:
                 value = normalize_field(name, raw[name])
+                problem = text_problem(value) if value is not None else None
+                if problem is not None:
+                    self.issues.append(Issue(self.file, (*base, name), f"{name} {problem}"))
+                    continue
                 if name == "email" and value is not None:
                     try:
                         check_email(value)
@@ -413,11 +424,25 @@ class _FieldChecker:
                 self.issues.append(Issue(self.file, (*base, key), message))
                 continue
             try:
-                out[key] = normalize_custom_value(value, definition)
+                if definition.type == "date":
+                    _check_date(value)
+                normalized = normalize_custom_value(value, definition)
+                problem = scalar_problem(normalized, notes=definition.type == "string")
+                if problem is not None:
+                    raise ValueError(problem)
+                out[key] = normalized
             except ValueError as exc:
                 message = f"custom field '{key}' ({definition.type}): {exc}"
                 self.issues.append(Issue(self.file, (*base, key), message))
         return out
+
+
+def _check_date(value: Any) -> None:
+    """A declared date must be exactly a day: a YAML date, or ``YYYY-MM-DD`` text."""
+    if isinstance(value, dt.datetime):
+        raise ValueError(f"expected a date (YYYY-MM-DD), got a date and time ({value})")
+    if isinstance(value, str):
+        parse_date(value.strip())
 
 
 def _entry_issues(
@@ -439,9 +464,10 @@ def _entry_issues(
             issues.append(Issue(file, base, f"missing required field '{key}'", "item", mark))
         elif key == "phone":
             message = f"phone must be a string in quotes, got {_shown(value)}"
+            quote = None
             if isinstance(value, int) and not isinstance(value, bool):
-                message += f' (write: phone: "{value}")'
-            issues.append(Issue(file, (*base, "phone"), message))
+                quote = ("phone", str(value))  # the loader quotes the text as written
+            issues.append(Issue(file, (*base, "phone"), message, quote=quote))
         elif key == "id":
             issues.append(
                 Issue(file, (*base, "id"), f"id must be a positive integer, got {_shown(value)}")

@@ -18,8 +18,10 @@ key, value or list item.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import itertools
+import math
 import os
 import re
 import types
@@ -49,6 +51,7 @@ from ruamel.yaml.events import (
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import BaseResolver, VersionedResolver
+from ruamel.yaml.scalarbool import ScalarBoolean
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from ruamel.yaml.tag import Tag
 
@@ -189,8 +192,33 @@ class _SafeConstructor(SafeConstructor):
         # their own tags, so a mapping whose keys are all plain strings has none.
         for key_node, _ in node.value:
             if key_node.ctag is not _DEFAULT_STR_TAG:
+                self._refuse_duplicate_own_keys(node)
                 return super().flatten_mapping(node)
         return None
+
+    def _refuse_duplicate_own_keys(self, node: Any) -> None:
+        """A key written twice in one mapping is an error, a ``<<`` merge beside it or not.
+
+        Stock ruamel stops checking a mapping's own keys once it holds a merge
+        key (``first_name: Ann`` then ``first_name: Bob`` beside ``<<: *base``
+        silently gives Bob); the round-trip loader refuses it. So does this.
+        """
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if str(key_node.tag) == _MERGE_TAG:
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, list):
+                key = tuple(key)
+            _check_hashable(node, key_node, key)
+            if key in seen:
+                raise ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f'found duplicate key "{key}"',
+                    key_node.start_mark,
+                )
+            seen.add(key)
 
 
 _DEFAULT_STR_TAG = BaseResolver.DEFAULT_SCALAR_TAG
@@ -241,9 +269,12 @@ def c_loader_in_use() -> bool:
     return CParser is not None and os.environ.get(PURE_ENV) != "1"
 
 
-def fast_yaml() -> YAML:
-    """A safe loader using the C parser when ruamel.yaml.clib is installed (see `PURE_ENV`)."""
-    yaml = YAML(typ="safe", pure=not c_loader_in_use())
+def fast_yaml(*, pure: bool | None = None) -> YAML:
+    """A safe loader using the C parser when ruamel.yaml.clib is installed (see `PURE_ENV`).
+
+    `pure=True` asks for the pure-Python parser whatever is installed.
+    """
+    yaml = YAML(typ="safe", pure=True if pure else not c_loader_in_use())
     yaml.Resolver = _CachedVersionResolver
     yaml.Constructor = _SafeConstructor
     yaml.Composer = _StrictComposer  # used by the pure parser only
@@ -334,8 +365,17 @@ def _problem_from(exc: YAMLError, raw: bytes = b"") -> YamlProblem:
             text = f"unsupported tag '{name}' (only plain YAML is read, no language-specific tags)"
         elif text.startswith("found duplicate key"):
             text = text.split(" with value ")[0].removeprefix("found ")
-        elif exc.context and exc.problem:
-            text = f"{text} ({exc.context})"
+        elif exc.context == "found duplicate anchor; first occurrence" and exc.context_mark:
+            first = exc.context_mark
+            text = (
+                f"duplicate anchor (first defined at line {first.line + 1}, column "
+                f"{first.column + 1}); each anchor name may be defined once per file"
+            )
+        else:
+            text = _LIBYAML_WORDING.get(text, text)
+            text = _EXPECTED_BUT.sub(r"did not find expected \1", text)
+            if exc.context and exc.problem:
+                text = f"{text} ({exc.context})"
         if mark is not None:
             return YamlProblem(f"YAML syntax error: {text}", mark.line + 1, mark.column + 1)
         return YamlProblem(f"YAML syntax error: {text}")
@@ -347,8 +387,38 @@ def _problem_from(exc: YAMLError, raw: bytes = b"") -> YamlProblem:
             line = before.count(b"\n") + 1
             col = bad.start - (before.rfind(b"\n") + 1) + 1
             return YamlProblem("file is not valid UTF-8 text", line, col)
-        return YamlProblem(f"cannot read YAML: {exc.reason}")  # pragma: no cover
+        return _control_character_problem(raw, exc)
     return YamlProblem(f"cannot read YAML: {exc}")  # pragma: no cover
+
+
+#: The pure parser's wording of some errors, as libyaml words them (one wording for both).
+_LIBYAML_WORDING = {
+    "mapping values are not allowed here": "mapping values are not allowed in this context",
+}
+#: The pure parser's "expected X, but found Y" is libyaml's "did not find expected X".
+_EXPECTED_BUT = re.compile(r"^expected (.+?), but (?:found|got) .*$", re.DOTALL)
+#: What YAML does not allow in a file, even in quotes (ruamel's reader refuses the same).
+_NOT_PRINTABLE = re.compile(
+    "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
+
+
+def _control_character_problem(raw: bytes, exc: ReaderError) -> YamlProblem:
+    """A character YAML does not allow (NUL, another control), at its real line and column."""
+    text = raw.decode("utf-8", errors="replace")
+    found = _NOT_PRINTABLE.search(text)
+    if found is None:  # pragma: no cover - the reader only refuses what the pattern finds
+        return YamlProblem(f"cannot read YAML: {exc.reason}")
+    before = text[: found.start()]
+    line = before.count("\n") + 1
+    col = found.start() - (before.rfind("\n") + 1) + 1
+    code = f"U+{ord(found.group()):04X}"
+    return YamlProblem(
+        f"the file holds a control character ({code}), which YAML does not allow; "
+        "remove it (in a double-quoted string, an escape such as \\t writes a tab)",
+        line,
+        col,
+    )
 
 
 def _children(node: Node) -> list[Node]:
@@ -398,6 +468,69 @@ def check_aliases(root: Node) -> None:
             f"YAML aliases expand {unique:,} nodes into {shown} nodes "
             f"(more than {allowed:,}); refusing to load (alias bomb?)"
         )
+
+
+#: Text that aliases may repeat: this many characters, plus `ALIAS_TEXT_FACTOR`
+#: times the file's size (see `check_alias_text`).
+ALIAS_TEXT_BASE = 1024 * 1024
+ALIAS_TEXT_FACTOR = 4
+
+
+def alias_text_limit(file_size: int) -> int:
+    """Characters of scalar text aliases may add to a document of `file_size` bytes."""
+    return ALIAS_TEXT_BASE + ALIAS_TEXT_FACTOR * file_size
+
+
+def check_alias_text(raw: bytes, yaml: YAML | None = None) -> None:
+    """Refuse aliases that repeat more text than `alias_text_limit` allows, at the alias.
+
+    The node count of `check_aliases` does not see size: one 100 KB scalar
+    aliased 5,000 times is 5,000 nodes, and 500 MB once a command prints or
+    normalises it. This counts the characters of every scalar an alias
+    repeats (the whole text under an aliased collection), on the parser's
+    events, and stops at the first alias past the limit. Linear in the file.
+    """
+    limit = alias_text_limit(len(raw))
+    loader = _open_loader(yaml or fast_yaml(), raw)
+    texts: dict[str, int] = {}
+    open_starts: list[tuple[str | None, int]] = []
+    text = 0
+    extra = 0
+    try:
+        while True:
+            event = loader.get_event()
+            kind = type(event)
+            if kind is ScalarEvent:
+                text += len(event.value)
+                if event.anchor is not None:
+                    texts[event.anchor] = len(event.value)
+            elif kind is MappingStartEvent or kind is SequenceStartEvent:
+                open_starts.append((event.anchor, text))
+            elif kind is MappingEndEvent or kind is SequenceEndEvent:
+                anchor, start = open_starts.pop()
+                if anchor is not None:
+                    texts[anchor] = text - start
+            elif kind is AliasEvent:
+                added = texts.get(event.anchor)
+                if added is None:
+                    return  # undefined or recursive: composing reports it
+                text += added
+                extra += added
+                if extra > limit:
+                    mark = event.start_mark
+                    raise YamlProblem(
+                        f"YAML aliases repeat more than {limit:,} characters of text "
+                        f"({ALIAS_TEXT_BASE:,} plus {ALIAS_TEXT_FACTOR} times the file's size); "
+                        "refusing to load (alias bomb?)",
+                        mark.line + 1,
+                        mark.column + 1,
+                    )
+            elif kind is StreamEndEvent:
+                return
+    except YAMLError:
+        return  # a syntax error before the limit: the load itself reports it
+    finally:
+        loader.dispose()
 
 
 def check_nesting(raw: bytes, yaml: YAML | None = None) -> None:
@@ -490,7 +623,84 @@ def parse_fast(raw: bytes, *, index_key: str | None = None, yaml: YAML | None = 
     messages.
     """
     yaml = yaml or fast_yaml()
+    if _reads_with_c(yaml):
+        if not _needs_pure_parser(raw):
+            try:
+                return _parse_once(raw, index_key, yaml)
+            except YamlProblem:
+                pass  # the pure parser decides (see `_needs_pure_parser`)
+        yaml = fast_yaml(pure=True)
+    return _parse_once(raw, index_key, yaml)
+
+
+#: A ``\\uD800``-``\\uDFFF`` escape (or its ``\\U0000D800`` form) in a double-quoted scalar.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]|\\U0000[dD][89a-fA-F]")
+_SURROGATE_ESCAPE_TEXT = re.compile(_SURROGATE_ESCAPE.pattern.decode())
+
+
+def _check_surrogates(raw: bytes, yaml: YAML) -> None:
+    """Refuse a lone surrogate escape (``"\\ud800"``), as libyaml does; stock pure ruamel takes it.
+
+    A lone surrogate is no character: it cannot be written as UTF-8, sent as
+    JSON or stored.
+    """
+    loader = _open_loader(yaml, raw)
+    try:
+        while True:
+            event = loader.get_event()
+            kind = type(event)
+            if kind is ScalarEvent:
+                try:
+                    event.value.encode("utf-8")
+                except UnicodeEncodeError:
+                    mark = event.start_mark
+                    text = raw.decode("utf-8", errors="replace")
+                    found = _SURROGATE_ESCAPE_TEXT.search(text, getattr(mark, "index", 0))
+                    if found is not None:
+                        before = text[: found.start()]
+                        line = before.count("\n") + 1
+                        col = found.start() - (before.rfind("\n") + 1) + 1
+                    else:  # pragma: no cover - the escape is what made the surrogate
+                        line, col = mark.line + 1, mark.column + 1
+                    raise YamlProblem(
+                        "YAML syntax error: found invalid Unicode character escape code "
+                        "(a lone surrogate; write the character itself)",
+                        line,
+                        col,
+                    ) from None
+            elif kind is StreamEndEvent:
+                return
+    except YAMLError:
+        return  # a syntax error: the load itself reports it
+    finally:
+        loader.dispose()
+
+
+def _reads_with_c(yaml: YAML) -> bool:
+    return CParser is not None and yaml.Parser is CParser
+
+
+def _needs_pure_parser(raw: bytes) -> bool:
+    """Whether the C parser's verdict on `raw` cannot be taken as final.
+
+    ruamel's pure-Python parser is the reference for what a file means: it
+    reads YAML 1.2 (libyaml, inside ruamel.yaml.clib, is older), and it is the
+    parser of the round-trip loader that `fmt`, `drift --adopt` and `export`
+    edit with. The C parser is a fast path: its result stands when it accepts
+    a file without tabs. A file it refuses is read again by the pure parser,
+    which accepts what YAML 1.2 allows and libyaml does not (a ``:`` inside a
+    flow scalar: ``{website: https://acme.example}``) and words every error.
+    Tabs are where the two accept different files the other way round
+    (libyaml takes a tab before a line's end, or inside a plain key), so a
+    file holding a tab is read by the pure parser from the start.
+    """
+    return b"\t" in raw
+
+
+def _parse_once(raw: bytes, index_key: str | None, yaml: YAML) -> FastDoc:
     check_nesting(raw, yaml)
+    if not _reads_with_c(yaml) and _SURROGATE_ESCAPE.search(raw):
+        _check_surrogates(raw, yaml)
     try:
         return _EventBuilder(raw, index_key, yaml).build()
     except _Fallback:
@@ -500,6 +710,8 @@ def parse_fast(raw: bytes, *, index_key: str | None = None, yaml: YAML | None = 
 
 def _parse_composed(raw: bytes, index_key: str | None, yaml: YAML) -> FastDoc:
     """The reference path: compose the node graph, check it, then construct."""
+    if b"*" in raw:  # no alias: nothing repeated
+        check_alias_text(raw, yaml)
     yaml, loader, root = _compose_unchecked(raw, yaml)
     try:
         if root is None:
@@ -625,6 +837,11 @@ class _EventBuilder:
         extra = 0  # nodes added by aliases so far
         spare = ALIAS_EXPANSION_FACTOR - 1
         base = ALIAS_EXPANSION_BASE
+        texts: dict[str, int] = {}  # characters of text under each anchor
+        text_stack: list[int] = []  # `text` when each open collection started
+        text = 0  # characters of scalar text so far, aliases expanded
+        text_extra = 0  # of which added by aliases
+        text_cap = alias_text_limit(len(self.raw))
         index_marks: tuple[tuple[int, int], ...] = ()
 
         get_event()  # stream start
@@ -641,8 +858,11 @@ class _EventBuilder:
             kind = type(event)
             if kind is ScalarEvent:
                 nodes += 1
+                text += len(event.value)
                 if event.ctag is not None or event.anchor is not None:
                     value = explicit(loader, event, cache, anchors, open_anchors)
+                    if event.anchor is not None:
+                        texts[event.anchor] = len(event.value)
                 elif event.implicit[0]:
                     value = cache_get(event.value, _MISSING)
                     if value is _MISSING:
@@ -670,6 +890,7 @@ class _EventBuilder:
                         raise _Fallback  # a duplicate anchor
                     open_anchors.add(anchor)
                 stack.append((cur, is_map, key, marks, anchor, nodes + extra, position))
+                text_stack.append(text)
                 marks = (
                     []
                     if (
@@ -693,9 +914,11 @@ class _EventBuilder:
                 if marks is not None:
                     index_marks = tuple(marks)
                 cur, is_map, key, marks, anchor, before, position = stack.pop()
+                text_before = text_stack.pop()
                 if anchor is not None:
                     open_anchors.discard(anchor)
                     anchors[anchor] = (value, nodes + extra - before, position)
+                    texts[anchor] = text - text_before
             elif kind is AliasEvent:
                 entry = anchors.get(event.anchor)
                 if entry is None:
@@ -704,6 +927,11 @@ class _EventBuilder:
                 extra += size
                 if extra > base + spare * nodes:
                     raise _Fallback  # past the expansion allowed so far
+                added = texts[event.anchor]
+                text += added
+                text_extra += added
+                if text_extra > text_cap:
+                    raise _Fallback  # past the text allowed: `check_alias_text` says where
                 if (
                     (type(value) is list or type(value) is dict)
                     and is_map
@@ -826,8 +1054,22 @@ def _merged(mapping: dict[Any, Any]) -> dict[Any, Any]:
 
 
 def compose_node(raw: bytes) -> Node | None:
-    """The composed node graph of a document (positions, no values built)."""
-    _, loader, root = _compose(raw)
+    """The composed node graph of a document (positions, no values built).
+
+    Read by the same parser `parse_fast` takes its result from.
+    """
+    yaml = fast_yaml()
+    if _reads_with_c(yaml):
+        if not _needs_pure_parser(raw):
+            try:
+                _, loader, root = _compose(raw, yaml)
+            except YamlProblem:
+                pass
+            else:
+                loader.dispose()
+                return root
+        yaml = fast_yaml(pure=True)
+    _, loader, root = _compose(raw, yaml)
     loader.dispose()
     return root
 
@@ -858,6 +1100,31 @@ def locate(root: Node | None, path: DocPath, where: Where = "value") -> tuple[in
     return (position.line + 1, position.column + 1)
 
 
+def source_text(root: Node | None, path: DocPath) -> str | None:
+    """The text of the plain scalar at `path` as the file writes it (``+4420…``, ``0x1F``).
+
+    None when `path` is not a plain scalar of the document.
+    """
+    if root is None:
+        return None
+    node: Node = root
+    for step in path:
+        if isinstance(node, MappingNode) and isinstance(step, str):
+            for key_node, value_node in node.value:
+                if isinstance(key_node, ScalarNode) and key_node.value == step:
+                    node = value_node
+                    break
+            else:
+                return None
+        elif isinstance(node, SequenceNode) and isinstance(step, int) and step < len(node.value):
+            node = node.value[step]
+        else:
+            return None
+    if isinstance(node, ScalarNode) and not node.style:  # plain: None, or "" from C
+        return str(node.value)
+    return None
+
+
 # ---------------------------------------------------------------------------
 # Round-trip mode: edits that keep comments
 # ---------------------------------------------------------------------------
@@ -867,9 +1134,23 @@ def _represent_none(representer: Any, _data: None) -> Any:
     return representer.represent_scalar("tag:yaml.org,2002:null", "null")
 
 
+class _Yaml12Resolver(VersionedResolver):
+    """The round-trip resolver, reading YAML 1.2 whatever ``%YAML`` directive a file has.
+
+    The validating loader ignores the directive (the C parser never passes it
+    on), so ``%YAML 1.1`` must not turn ``yes`` into true or ``12:30`` into 750
+    for edits only.
+    """
+
+    @property
+    def processing_version(self) -> Any:
+        return _YAML_1_2
+
+
 def roundtrip_yaml(*, preserve_quotes: bool = True) -> YAML:
     """Round-trip YAML with jcstate's layout: 2-space maps, ``  - `` lists, no folding."""
     yaml = YAML(typ="rt")
+    yaml.Resolver = _Yaml12Resolver
     yaml.width = _WIDE
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.preserve_quotes = preserve_quotes
@@ -879,12 +1160,67 @@ def roundtrip_yaml(*, preserve_quotes: bool = True) -> YAML:
 
 def load_roundtrip(path: Path) -> Any:
     """Load a file keeping comments, key order and quoting (for in-place edits)."""
-    raw = read_limited(Path(path))
-    yaml = roundtrip_yaml()
+    return load_roundtrip_bytes(read_limited(Path(path)))
+
+
+def load_roundtrip_bytes(raw: bytes, yaml: YAML | None = None) -> Any:
+    """`raw` in round-trip mode, meaning exactly what `parse_fast` reads in it.
+
+    Every edit (`fmt`, `drift --adopt`, `export` merges) loads through here,
+    so a file means the same to every command: it is first read by the
+    validating loader, which raises the very error `validate` reports (a
+    reused anchor, a duplicate key beside a ``<<`` merge, a tag, an alias
+    bomb, ...), and what the round-trip loader then builds must equal that
+    value. A difference would be a bug in one of the two, and is refused
+    rather than edited.
+    """
+    expected = parse_fast(raw).data
     try:
-        return yaml.load(raw)
+        data = (yaml or roundtrip_yaml()).load(raw)
     except YAMLError as exc:
         raise _problem_from(exc, raw) from None
+    if not same_plain(plain_value(data), expected):
+        raise YamlProblem(
+            "this file reads differently for editing than for validation; "
+            "it was left as it is (please report this as a bug)"
+        )
+    return data
+
+
+def plain_value(data: Any) -> Any:
+    """A round-trip value as plain Python (dict, list, str, int, ...), as `parse_fast` gives it."""
+    if isinstance(data, Mapping):
+        return {plain_value(key): plain_value(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [plain_value(item) for item in data]
+    if isinstance(data, tuple):
+        return tuple(plain_value(item) for item in data)
+    if isinstance(data, bool) or data is None:
+        return data
+    if isinstance(data, ScalarBoolean):
+        return bool(data)
+    if isinstance(data, str):
+        return str(data)
+    if isinstance(data, int):
+        return int(data)
+    if isinstance(data, float):
+        return float(data)
+    if isinstance(data, dt.datetime):
+        return dt.datetime.fromisoformat(data.isoformat())
+    return data
+
+
+def same_plain(a: Any, b: Any) -> bool:
+    """Equal plain values, types included (1 is not True, not 1.0); NaN equals NaN."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        return a == b or (math.isnan(a) and math.isnan(b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_plain(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(same_plain(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
 
 
 def dump_roundtrip_str(data: Any, yaml: YAML | None = None) -> str:

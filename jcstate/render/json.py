@@ -11,6 +11,7 @@ import json
 
 from jcstate.core.changeset import ChangedSince
 from jcstate.core.plan import Plan, plan_to_dict
+from jcstate.errors import JcstateError
 from jcstate.render.mask import mask_text
 
 
@@ -24,5 +25,11 @@ def render_json(
     data = plan_to_dict(plan)
     if changed_since is not None:
         data["changed_since"] = changed_since.to_dict()
-    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    try:
+        # allow_nan=False: NaN and infinity are not JSON. Validation refuses them in
+        # the files; this is the backstop, should a remote value bring one.
+        text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
+    except ValueError as exc:
+        raise JcstateError(f"the plan cannot be written as JSON: {exc}") from None
+    text += "\n"
     return mask_text(text) if mask_pii else text

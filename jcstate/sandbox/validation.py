@@ -6,17 +6,17 @@ Every problem is an `InputError` naming the field, so the API can answer
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from jcstate.core.limits import MAX_TEXT_LENGTH as MAX_TEXT_LENGTH
+from jcstate.core.limits import scalar_problem, text_problem
 from jcstate.core.normalize import check_email, normalize_phone
 
 #: Standard contact fields besides the phone, in response order.
 TEXT_FIELDS: tuple[str, ...] = ("first_name", "last_name", "email", "company")
 ALLOWED_KEYS: frozenset[str] = frozenset({"phone", *TEXT_FIELDS, "custom_fields"})
-MAX_TEXT_LENGTH = 255
 MAX_CUSTOM_FIELDS = 100
 
 CustomScalar = str | int | float | bool
@@ -58,8 +58,10 @@ def _text(name: str, value: Any) -> str | None:
     if not isinstance(value, str):
         raise InputError(name, "must be a string or null")
     text = _encodable(name, value).strip()
-    if len(text) > MAX_TEXT_LENGTH:
-        raise InputError(name, f"longer than {MAX_TEXT_LENGTH} characters")
+    # The limits `jcstate validate` applies too (jcstate.core.limits): one rule for both.
+    problem = text_problem(text)
+    if problem is not None:
+        raise InputError(name, problem, status=422)
     return text or None
 
 
@@ -122,16 +124,11 @@ def validate_custom_fields(
             )
         if item is not None and not isinstance(item, str | int | float | bool):
             raise InputError(f"custom_fields.{key}", "must be a string, number, boolean or null")
-        if isinstance(item, int) and not isinstance(item, bool) and abs(item) >= 2**63:
-            raise InputError(f"custom_fields.{key}", "integer out of range (64-bit)")
-        if isinstance(item, float) and not math.isfinite(item):
-            raise InputError(f"custom_fields.{key}", "must be a finite number")
         if isinstance(item, str):
             _encodable(f"custom_fields.{key}", item)
-            if len(item) > MAX_TEXT_LENGTH:
-                raise InputError(
-                    f"custom_fields.{key}", f"longer than {MAX_TEXT_LENGTH} characters"
-                )
+        problem = scalar_problem(item, notes=True)
+        if problem is not None:
+            raise InputError(f"custom_fields.{key}", problem, status=422)
         out[key] = item
     return out
 

@@ -30,6 +30,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from jcstate.cli import cli
+from jcstate.core.limits import scalar_problem
 from jcstate.core.model import Project
 from jcstate.errors import ConfigError, JcstateError
 from jcstate.project.config import load_project
@@ -109,6 +110,11 @@ def _check_project(project: Project) -> None:
     for phone in phones:
         assert E164.match(phone), f"declared phone {phone!r} is not E.164"
     json.dumps(project.config.model_dump(mode="json"))  # a plain, serialisable config
+    # What a plan sends is strict JSON (no NaN, no infinity) within the field limits.
+    for contact in project.desired.contacts:
+        json.dumps([dict(contact.fields), dict(contact.custom_fields)], allow_nan=False)
+        for value in [*contact.fields.values(), *contact.custom_fields.values()]:
+            assert scalar_problem(value, notes=True) is None, (contact.source, value)
 
 
 # ---------------------------------------------------------------------------

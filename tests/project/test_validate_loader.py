@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
+import os
 from typing import Any
 
 import pytest
@@ -23,7 +24,9 @@ from jcstate.project.yamlio import (
 
 
 def stock_load(text: str) -> Any:
-    return YAML(typ="safe", pure=False).load(text)
+    # ruamel's pure-Python parser is the reference for what a file means (it reads
+    # YAML 1.2 and is the round-trip loader's parser); the C one is a fast path.
+    return YAML(typ="safe", pure=True).load(text)
 
 
 def same(a: Any, b: Any) -> bool:
@@ -36,6 +39,7 @@ def same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
+@pytest.mark.skipif(os.environ.get("JCSTATE_PURE_YAML") == "1", reason="the pure parser is forced")
 def test_uses_the_c_parser() -> None:
     assert c_loader_available()
     _, loader = fast_yaml().get_constructor_parser(b"a: 1\n")

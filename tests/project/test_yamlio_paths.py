@@ -30,8 +30,8 @@ ERRORS = [
     "a: &a [1, *a]\n",
 ]
 
-#: Refused by the scanner or parser: libyaml and ruamel word some of these
-#: differently, but both report a syntax error at the same line and column.
+#: Refused by the scanner or parser: the pure parser words every error (the C
+#: one only reads files it accepts), so both paths give the same message and place.
 SYNTAX_ERRORS = [
     "a: [1\n",
     "a: b: c\n",
@@ -39,6 +39,8 @@ SYNTAX_ERRORS = [
     "a: 'x\n",
     "- a\nb: c\n",
     "a:\n\tb: 1\n",
+    "a: 1\nb:\t\n",  # libyaml takes a tab here, the pure parser (and so fmt) does not
+    'a: "\\ud800"\n',
 ]
 
 
@@ -80,10 +82,9 @@ def test_syntax_errors_at_the_same_place_on_both_paths(
     text: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fast, pure = both(text, monkeypatch)
-    assert fast[0] == pure[0] == "error"
-    assert fast[2:] == pure[2:]
+    assert fast[0] == "error"
+    assert fast == pure
     assert fast[1].startswith("YAML syntax error: ")
-    assert pure[1].startswith("YAML syntax error: ")
 
 
 def test_env_var_forces_the_pure_parser(monkeypatch: pytest.MonkeyPatch) -> None:
