@@ -39,10 +39,11 @@ from jcstate.core.plan import (
     Plan,
     PlanOptions,
     compute_plan,
+    delete_change,
     estimate_cost,
+    not_declared_note,
     order_changes,
 )
-from jcstate.core.plan import _delete as delete_change
 from jcstate.errors import PlanFileError
 
 #: At most this many "no longer declared" notes; the rest are counted.
@@ -209,10 +210,8 @@ def plan_changed(
         dataclasses.replace(remote, total=None),
         dataclasses.replace(options, prune=False, targets=phones),
     )
-    not_declared_note = (
-        f"{base.not_declared} remote contacts are not declared (use --prune to delete them)"
-    )
-    notes = [note for note in base.notes if note != not_declared_note]
+    not_declared = not_declared_note(base.not_declared)
+    notes = [note for note in base.notes if note != not_declared]
     warnings = list(base.warnings)
     unsafe: list[str] = []
 

@@ -303,7 +303,7 @@ def _update(
     )
 
 
-def _delete(remote: RemoteContact) -> Change:
+def delete_change(remote: RemoteContact) -> Change:
     old = [FieldChange(name, remote.fields.get(name), None) for name in STANDARD_FIELDS]
     old.extend(
         FieldChange(CUSTOM_PREFIX + key, value, None)
@@ -499,6 +499,15 @@ def safety_reasons(
     return unsafe
 
 
+def not_declared_note(count: int) -> str:
+    """The note of a plan without --prune that leaves undeclared remote contacts alone."""
+    one = count == 1
+    return (
+        f"{_plural(count, 'remote contact')} {'is' if one else 'are'} not "
+        f"declared (use --prune to delete {'it' if one else 'them'})"
+    )
+
+
 def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOptions) -> Plan:
     """The changes that make `remote` match `desired`. Pure."""
     defs = desired.custom_field_defs
@@ -609,14 +618,10 @@ def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOption
                     "it is not deleted"
                 )
                 continue
-            deletes.append(_delete(extra))
+            deletes.append(delete_change(extra))
         changes.extend(deletes)
     elif undeclared:
-        one = len(undeclared) == 1
-        notes.append(
-            f"{_plural(len(undeclared), 'remote contact')} {'is' if one else 'are'} not "
-            f"declared (use --prune to delete {'it' if one else 'them'})"
-        )
+        notes.append(not_declared_note(len(undeclared)))
     if not remote.complete and not options.prune and remote.total is not None:
         # A targeted refresh never sees the contacts that are not declared, so the
         # count above cannot be given; say so rather than imply there are none.

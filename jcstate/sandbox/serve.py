@@ -57,7 +57,22 @@ def serve(
         date_header=False,
         timeout_keep_alive=30,
     )
-    server = uvicorn.Server(uv_config)
-    if on_started is not None:
-        on_started()
+    server = _Server(uv_config, on_started)
     server.run(sockets=[sock])
+
+
+class _Server(uvicorn.Server):
+    """Says it is ready only once it serves, with its signal handlers in place.
+
+    Announced before, a Ctrl-C in between the announcement and uvicorn's own
+    handlers could be lost, and the server would not stop.
+    """
+
+    def __init__(self, config: uvicorn.Config, on_started: Callable[[], None] | None) -> None:
+        super().__init__(config)
+        self._on_started = on_started
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self._on_started is not None and not self.should_exit:
+            self._on_started()
