@@ -43,6 +43,7 @@ from jcstate.core.plan import (
     estimate_cost,
     not_declared_note,
     order_changes,
+    safety_reasons,
 )
 from jcstate.errors import PlanFileError
 
@@ -145,14 +146,6 @@ def changed_phones(changes: ChangeSet) -> list[str]:
 def changed_ids(changes: ChangeSet) -> list[int]:
     """The remote ids the changed set pins (fetched by id)."""
     return sorted({c.id for c in (*changes.current, *changes.removed) if c.id is not None})
-
-
-def _percent(part: int, whole: int) -> float:
-    return 100.0 * part / whole if whole else 0.0
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def _remote_of(
@@ -261,26 +254,15 @@ def plan_changed(
 
     scope = _scope_count(base, remote, current, base_declared)
     updates = sum(1 for c in ordered if c.action is Action.UPDATE)
-    if options.prune and deletes and not current.contacts:
-        unsafe.append(
-            f"no contacts are declared: pruning would delete all {len(deletes)} "
-            "in-scope remote contacts"
+    unsafe.extend(
+        safety_reasons(
+            current,
+            prune=options.prune,
+            deletes=len(deletes),
+            updates=updates,
+            in_scope=scope,
         )
-    if scope >= safety.min_existing and scope > 0:
-        delete_share = _percent(len(deletes), scope)
-        if delete_share > safety.max_delete_percent:
-            unsafe.append(
-                f"{_plural(len(deletes), 'delete')} would remove {delete_share:.1f}% of the "
-                f"{scope} in-scope remote contacts "
-                f"(safety.max_delete_percent: {safety.max_delete_percent:g})"
-            )
-        update_share = _percent(updates, scope)
-        if update_share > safety.max_update_percent:
-            unsafe.append(
-                f"{_plural(updates, 'update')} would change {update_share:.1f}% of the "
-                f"{scope} in-scope remote contacts "
-                f"(safety.max_update_percent: {safety.max_update_percent:g})"
-            )
+    )
     creates = sum(1 for c in ordered if c.action is Action.CREATE)
     cost = estimate_cost(
         creates,

@@ -35,7 +35,7 @@ from jcstate.remote.listing import (
 from jcstate.remote.listing import (
     _first_error as first_error,
 )
-from jcstate.remote.pipeline import PlanRun
+from jcstate.remote.pipeline import PlanRun, add_pinned
 
 
 def lookup_requests(changes: ChangeSet) -> int:
@@ -163,21 +163,7 @@ async def _listed(
         for task in tasks:
             by_id.update((c.id, c) for c in task.result())
     state = dataclasses.replace(build_state(by_id.values(), complete=False), total=first.total)
-    return await _add_pins(client, changes, state)
-
-
-async def _add_pins(client: JustCallClient, changes: ChangeSet, state: RemoteState) -> RemoteState:
-    have = {contact.id for contact in state.contacts}
-    found = list(state.contacts)
-    for contact in (*changes.current, *changes.removed):
-        if contact.id is None or contact.id in have:
-            continue
-        try:
-            found.append(await client.get_contact(contact.id))
-        except NotFoundError:
-            continue
-        have.add(contact.id)
-    return dataclasses.replace(build_state(found, complete=False), total=state.total)
+    return await add_pinned(client, (*changes.current, *changes.removed), state)
 
 
 async def make_changed_plan(

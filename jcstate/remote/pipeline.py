@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from jcstate.core.model import Project, RemoteState
+from jcstate.core.model import DesiredContact, Project, RemoteState
 from jcstate.core.plan import Plan, PlanOptions, compute_plan
 from jcstate.errors import NotFoundError
 from jcstate.remote.client import JustCallClient
@@ -55,7 +56,9 @@ def wanted_phones(project: Project, options: PlanOptions) -> list[str] | None:
     return phones or None
 
 
-async def add_pinned(client: JustCallClient, project: Project, state: RemoteState) -> RemoteState:
+async def add_pinned(
+    client: JustCallClient, contacts: Iterable[DesiredContact], state: RemoteState
+) -> RemoteState:
     """A per-phone view misses id-pinned contacts whose phone changes: fetch them by id.
 
     Without this, a pinned contact moving to a new phone would look absent
@@ -65,7 +68,7 @@ async def add_pinned(client: JustCallClient, project: Project, state: RemoteStat
         return state
     have = {contact.id for contact in state.contacts}
     found = list(state.contacts)
-    for contact in project.desired.contacts:
+    for contact in contacts:
         if contact.id is None or contact.id in have:
             continue
         try:
@@ -98,7 +101,7 @@ async def make_plan(
         concurrency=project.config.api.concurrency,
         progress=progress,
     )
-    remote = await add_pinned(client, project, remote)
+    remote = await add_pinned(client, project.desired.contacts, remote)
     timings["fetch"] = time.perf_counter() - started
     started = time.perf_counter()
     plan = compute_plan(project.desired, remote, options)
