@@ -32,7 +32,12 @@ def normalize_phone(raw: str, region: str = "US") -> str:
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
         raise ValueError(f"invalid phone number {text!r}: {exc}") from None
-    if not phonenumbers.is_valid_number(parsed):
+    # Valid for the default region implies valid, and is one check: for a shared
+    # country code (+1 has 25 regions) is_valid_number first searches the region.
+    if not (
+        phonenumbers.is_valid_number_for_region(parsed, region)
+        or phonenumbers.is_valid_number(parsed)
+    ):
         raise ValueError(f"invalid phone number {text!r}")
     extension = extension_problem(parsed.extension)
     if extension is not None:
