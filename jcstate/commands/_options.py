@@ -68,6 +68,19 @@ def lock_option(func: F) -> F:
     )(func)
 
 
+def plan_format_option(func: F) -> F:
+    """`--format text|markdown|json` for a plan document: one definition, because
+    `jcstate show` must print a saved plan exactly as `jcstate plan` printed it."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(["text", "markdown", "json"]),
+        default="text",
+        show_default=True,
+        help="The document on stdout (markdown: one pull-request comment).",
+    )(func)
+
+
 def mask_options(func: F) -> F:
     """`--mask-pii` and `--mask-pii-json` (JSON is never masked silently)."""
     func = click.option(

@@ -22,6 +22,7 @@ from jcstate.commands._options import (
     client_settings,
     listing_progress,
     mask_options,
+    plan_format_option,
     target_phones,
     warn_undeclared_targets,
 )
@@ -112,14 +113,7 @@ def render(
     help="full: list every contact; targeted: look up the declared phones one by one; "
     "auto: whichever takes fewer requests (always full with --prune).",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
-    show_default=True,
-    help="The document on stdout (markdown: one pull-request comment).",
-)
+@plan_format_option
 @click.option(
     "--out",
     "out_file",

@@ -12,19 +12,17 @@ from pathlib import Path
 
 import click
 
-from jcstate.commands._options import app_context, check_mask_options, mask_options
+from jcstate.commands._options import (
+    app_context,
+    check_mask_options,
+    mask_options,
+    plan_format_option,
+)
 
 
 @click.command("show")
 @click.argument("planfile", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
-    show_default=True,
-    help="The document on stdout (markdown: one pull-request comment).",
-)
+@plan_format_option
 @mask_options
 @click.pass_context
 def command(
