@@ -87,6 +87,14 @@ def _plural(count: int, noun: str) -> str:
     show_default=True,
     help="text: a summary per source; json: one document with the same counts.",
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Worker processes that check the phone numbers of a large source "
+    "(default: one fewer than the CPUs, at most 4; 0: none). The result is the same.",
+)
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -94,6 +102,7 @@ def command(
     check: bool,
     skip_invalid: bool,
     output_format: str,
+    jobs: int | None,
 ) -> None:
     """Read each source of jcstate.yaml (all, or those NAMEd) into its generated file.
 
@@ -120,7 +129,9 @@ def command(
         )
     selected = [sources[name] for name in dict.fromkeys(names)] or list(sources.values())
     cwd = Path.cwd()
-    results = [import_source(source, config, config_path.parent, cwd) for source in selected]
+    results = [
+        import_source(source, config, config_path.parent, cwd, workers=jobs) for source in selected
+    ]
     problems = [p for result in results for p in result.collected.problems]
     failed = bool(problems) and not skip_invalid
     would_change = [result for result in results if result.file_changed]

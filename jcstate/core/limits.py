@@ -40,6 +40,10 @@ def text_problem(text: str, *, notes: bool = False) -> str | None:
 
     `notes`: a custom string value, which may hold tabs and line breaks.
     """
+    if text.isprintable() and len(text) <= MAX_TEXT_LENGTH:
+        # Printable excludes every control character and lone surrogates: the usual
+        # value needs none of the checks below (a large import checks millions).
+        return None
     control = (_CONTROL_IN_NOTES if notes else _CONTROL).search(text)
     if control is not None:
         return (

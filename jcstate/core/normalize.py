@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -46,6 +46,21 @@ def normalize_phone(raw: str, region: str = "US") -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+def normalize_phones(raws: Sequence[str], region: str) -> list[str | None]:
+    """E.164 of each phone, None where it does not normalise (`normalize_phone` says why).
+
+    The unit of work a worker process of a large import does, so it takes and
+    returns plain lists.
+    """
+    out: list[str | None] = []
+    for raw in raws:
+        try:
+            out.append(normalize_phone(raw, region))
+        except ValueError:
+            out.append(None)
+    return out
+
+
 def try_normalize_phone(raw: str, region: str = "US") -> str:
     """E.164 when `raw` parses, else the stripped raw text (remote data is what it is)."""
     try:
@@ -58,7 +73,7 @@ def normalize_text(value: Any) -> str | None:
     """Strip a string; empty means absent (None)."""
     if value is None:
         return None
-    text = str(value).strip()
+    text = value.strip() if type(value) is str else str(value).strip()
     return text or None
 
 

@@ -374,6 +374,8 @@ _SIMPLE_TEXT = re.compile(r"[A-Za-z](?:[A-Za-z0-9_.@+-]| (?=[A-Za-z0-9]))*")
 
 def _scalar_text(value: Any, check: _ScalarCheck) -> str | None:
     """`value` as the canonical dumper writes it, or None when only ruamel can tell."""
+    if type(value) is str:
+        return value if check.plain(value) else None
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -387,24 +389,61 @@ def _scalar_text(value: Any, check: _ScalarCheck) -> str | None:
     return None
 
 
-def _entry_lines(entry: Mapping[str, Any], check: _ScalarCheck) -> list[str] | None:
+class _Layouts:
+    """Per tuple of keys (an entry's, or its custom fields'): the canonical order.
+
+    A large file has a handful of layouts, so ordering and checking the keys
+    is done once per layout, not once per contact. None: a key only ruamel
+    can write (not a string, or one that needs quotes).
+    """
+
+    def __init__(self, check: _ScalarCheck) -> None:
+        self._check = check
+        self._entry: dict[tuple[Any, ...], tuple[str, ...] | None] = {}
+        self._custom: dict[tuple[Any, ...], tuple[str, ...] | None] = {}
+
+    def _writable(self, keys: list[Any]) -> tuple[str, ...] | None:
+        if all(isinstance(key, str) and self._check.plain(key) for key in keys):
+            return tuple(keys)
+        return None
+
+    def entry(self, keys: tuple[Any, ...]) -> tuple[str, ...] | None:
+        try:
+            return self._entry[keys]
+        except KeyError:
+            order = self._entry[keys] = self._writable(ordered_keys(keys, CONTACT_KEYS))
+            return order
+
+    def custom(self, keys: tuple[Any, ...]) -> tuple[str, ...] | None:
+        try:
+            return self._custom[keys]
+        except KeyError:
+            order = self._custom[keys] = self._writable(sorted_custom_keys(keys))
+            return order
+
+
+def _entry_lines(
+    entry: Mapping[str, Any], layouts: _Layouts, check: _ScalarCheck
+) -> list[str] | None:
+    order = layouts.entry(tuple(entry))
+    if order is None:
+        return None
     lines: list[str] = []
     prefix = "  - "
-    for key in ordered_keys(entry.keys(), CONTACT_KEYS):
+    for key in order:
         value = entry[key]
-        if not isinstance(key, str) or not check.plain(key):
-            return None
         if key == "phone":
             if not isinstance(value, str) or not _SAFE_PHONE.match(value):
                 return None
             lines.append(f'{prefix}phone: "{value}"')
         elif key == "custom_fields" and isinstance(value, Mapping):
-            if not value:
+            custom_order = layouts.custom(tuple(value)) if value else None
+            if custom_order is None:
                 return None
             lines.append(f"{prefix}custom_fields:")
-            for custom_key in sorted_custom_keys(value.keys()):
+            for custom_key in custom_order:
                 text = _scalar_text(value[custom_key], check)
-                if text is None or not isinstance(custom_key, str) or not check.plain(custom_key):
+                if text is None:
                     return None
                 lines.append(f"      {custom_key}: {text}")
         else:
@@ -435,8 +474,9 @@ def render_contacts_text(
     assert head.endswith("contacts: []\n")
     parts = [head.removesuffix(" []\n"), "\n"]
     check = _ScalarCheck()
+    layouts = _Layouts(check)
     for entry in entries:
-        lines = _entry_lines(entry, check)
+        lines = _entry_lines(entry, layouts, check)
         if lines is None:
             alone = render_contacts_file([entry])
             parts.append(alone.split("contacts:\n", 1)[1])

@@ -513,9 +513,16 @@ def _entry_errors(entries: list[Any]) -> dict[int, list[Any]]:
 
 
 def check_contacts(
-    config: ProjectConfig, docs: Sequence[ContactsDoc]
+    config: ProjectConfig,
+    docs: Sequence[ContactsDoc],
+    known_phones: Mapping[str, str] | None = None,
 ) -> tuple[tuple[DesiredContact, ...], list[Issue]]:
-    """Validate and normalise every contact of every file; duplicates across files too."""
+    """Validate and normalise every contact of every file; duplicates across files too.
+
+    `known_phones`: phones as written -> their E.164, already worked out by
+    `normalize_phone` with the project's region (an import's worker processes).
+    """
+    known = known_phones or {}
     issues: list[Issue] = []
     contacts: list[DesiredContact] = []
     seen_phones: dict[str, SourceRef] = {}
@@ -546,7 +553,9 @@ def check_contacts(
             if "phone" not in bad:
                 written = item["phone"]
                 try:
-                    phone = normalize_phone(written, region)
+                    phone = (known.get(written) if isinstance(written, str) else None) or (
+                        normalize_phone(written, region)
+                    )
                 except ValueError:
                     issues.append(Issue(doc.file, (*base, "phone"), phone_problem(written, region)))
             fields, custom = checker.fields(item, base, bad)

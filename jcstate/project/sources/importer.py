@@ -18,6 +18,7 @@ from jcstate.errors import RefuseOverwriteError
 from jcstate.project.export import write_atomically
 from jcstate.project.sources.config import Source
 from jcstate.project.sources.mapping import Collected, RowMapper
+from jcstate.project.sources.phones import PhonePool, default_workers
 from jcstate.project.sources.readers import Row, read_rows
 from jcstate.project.sources.writer import Changes, compare, is_generated, render_generated
 
@@ -56,8 +57,13 @@ def import_source(
     root: Path,
     cwd: Path | None = None,
     rows: Iterable[Row] | None = None,
+    workers: int | None = None,
 ) -> SourceResult:
-    """Read, map and render one source; refuse to take over a hand-written file."""
+    """Read, map and render one source; refuse to take over a hand-written file.
+
+    `workers`: processes that normalise phones of a large source (None: one
+    fewer than the CPUs, at most 4; 0: none, everything in this process).
+    """
     here = cwd or Path.cwd()
     path = root / source.config.into
     shown = _display(path, here)
@@ -72,7 +78,9 @@ def import_source(
             "file)"
         )
     mapper = RowMapper(source, config)
-    collected = mapper.feed(rows if rows is not None else read_rows(source, root, here))
+    count = default_workers() if workers is None else workers
+    with PhonePool(config.default_region, count) as pool:
+        collected = mapper.feed(rows if rows is not None else read_rows(source, root, here), pool)
     entries = collected.entries()
     text = render_generated(source.name, entries)
     changes = compare(old, text, entries, config.default_region)

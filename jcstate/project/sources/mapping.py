@@ -15,6 +15,7 @@ different values both rows are reported.
 from __future__ import annotations
 
 import datetime as dt
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,11 +23,14 @@ from typing import Any
 from jcstate.core.model import DesiredContact, ProjectConfig
 from jcstate.core.normalize import normalize_phone
 from jcstate.project.sources.config import CUSTOM_PREFIX, Source, _scalar_text
+from jcstate.project.sources.phones import PendingPhones, PhonePool
 from jcstate.project.sources.readers import Row
 from jcstate.project.validate import ContactsDoc, Issue, check_contacts
 
 #: rows checked per `check_contacts` call (its pydantic pass is per chunk)
 CHUNK = 2_000
+#: chunks of a source whose phones are always normalised in this process
+_LOCAL_CHUNKS = 2
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -165,11 +169,27 @@ class RowMapper:
         self.collected.problems.append(RowProblem(self.name, number, column, message))
         self.collected.invalid_rows.add(number)
 
-    def feed(self, rows: Iterable[Row]) -> Collected:
+    def feed(self, rows: Iterable[Row], pool: PhonePool | None = None) -> Collected:
+        """Map and check every row; with `pool`, phones of later chunks are normalised there."""
         self.collected = collected = Collected()
-        pending: list[tuple[int, dict[str, Any]]] = []
-        first_row: dict[str, int] = {}
-        later: list[tuple[int, dict[str, Any]]] = []  # rows whose phone an earlier row has
+        self._first_row: dict[str, int] = {}
+        self._later: list[tuple[int, dict[str, Any]]] = []  # rows whose phone an earlier row has
+        in_process = pool or PhonePool(self.region, workers=0)
+        queued: deque[tuple[list[tuple[int, dict[str, Any]]], PendingPhones]] = deque()
+        depth = 2 + (pool.workers if pool is not None else 0)
+        batch: list[tuple[int, dict[str, Any]]] = []
+        batches = 0
+
+        def send() -> None:
+            nonlocal batch, batches
+            batches += 1
+            # The first chunks are done here: a small source never waits for a worker to start.
+            normaliser = in_process if batches <= _LOCAL_CHUNKS else (pool or in_process)
+            queued.append((batch, normaliser.submit([entry["phone"] for _, entry in batch])))
+            batch = []
+            while len(queued) > (depth if batches > _LOCAL_CHUNKS else 0):
+                self._map_chunk(*queued.popleft())
+
         for number, values in rows:
             collected.rows_read += 1
             if isinstance(values, str):
@@ -181,34 +201,45 @@ class RowMapper:
             entry = self._entry(number, values)
             if entry is None:
                 continue
-            try:
-                # Positional, as check_contacts calls it: the parse is cached per argument tuple,
-                # so the check below reuses it. The entry keeps the phone as written.
-                phone = normalize_phone(entry["phone"], self.region)
-            except ValueError:
+            batch.append((number, entry))
+            if len(batch) >= CHUNK:
+                send()
+        if batch:
+            send()
+        while queued:
+            self._map_chunk(*queued.popleft())
+        self._duplicates(self._later, self._first_row)
+        collected.problems.sort()
+        return collected
+
+    def _map_chunk(self, batch: list[tuple[int, dict[str, Any]]], pending: PendingPhones) -> None:
+        """Check a chunk of mapped rows whose phones `pending` normalises (None: invalid)."""
+        collected, first_row = self.collected, self._first_row
+        known: dict[str, str] = {}
+        unique: list[tuple[int, dict[str, Any]]] = []
+        for (number, entry), phone in zip(batch, pending.result(), strict=True):
+            if phone is None:
                 # The check reports the phone, and whatever else is wrong with the row.
                 collected.contacts.update(self._check([(number, entry)]))
                 continue
             if phone in first_row:
-                later.append((number, entry))
+                self._later.append((number, entry))
                 continue
             first_row[phone] = number
-            pending.append((number, entry))
-            if len(pending) >= CHUNK:
-                collected.contacts.update(self._check(pending))
-                pending = []
-        collected.contacts.update(self._check(pending))
-        self._duplicates(later, first_row)
-        collected.problems.sort()
-        return collected
+            known[entry["phone"]] = phone
+            unique.append((number, entry))
+        collected.contacts.update(self._check(unique, known))
 
-    def _check(self, pending: list[tuple[int, dict[str, Any]]]) -> dict[str, tuple[int, Any]]:
+    def _check(
+        self, pending: list[tuple[int, dict[str, Any]]], known: Mapping[str, str] | None = None
+    ) -> dict[str, tuple[int, Any]]:
         """Check a chunk with the contacts-file rules; keep the good rows' contacts."""
         if not pending:
             return {}
         document = {"version": 1, "contacts": [entry for _, entry in pending]}
         marks = [(number, 1) for number, _ in pending]
-        contacts, issues = check_contacts(self.config, [ContactsDoc(self.name, document, marks)])
+        docs = [ContactsDoc(self.name, document, marks)]
+        contacts, issues = check_contacts(self.config, docs, known_phones=known)
         bad: set[int] = set()
         for issue in issues:
             number, column, message = self._located(issue, pending)
@@ -247,12 +278,14 @@ class RowMapper:
         if None in fields.values():  # not from a set cell; never written as null
             entry = {k: v for k, v in entry.items() if v is not None}
         dates = self.dates
-        custom = {
-            # A date is written as a YAML date (unquoted), as a user would type it.
-            key: dt.date.fromisoformat(str(value)) if key in dates else value
-            for key, value in contact.custom_fields.items()
-            if value is not None
-        }
+        custom: dict[str, Any] = dict(contact.custom_fields)
+        if dates or None in custom.values():
+            custom = {
+                # A date is written as a YAML date (unquoted), as a user would type it.
+                key: dt.date.fromisoformat(str(value)) if key in dates else value
+                for key, value in custom.items()
+                if value is not None
+            }
         if custom:
             entry["custom_fields"] = custom
         return entry

@@ -21,6 +21,7 @@ import codecs
 import csv
 import decimal
 import json
+import operator
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -109,11 +110,20 @@ def csv_rows(source: Source, root: Path, cwd: Path) -> Iterator[Row]:
                 index.setdefault(name, position)
             _missing_columns(source, header, shown)
             picks = [(column, index[column]) for column in source.columns]
+            columns = [column for column, _ in picks]
+            take = operator.itemgetter(*(i for _, i in picks)) if len(picks) > 1 else None
+            full = max((i for _, i in picks), default=-1) + 1
             for cells in reader:
                 row += 1
                 if not cells:
                     continue  # a blank line: a blank spreadsheet row
                 width = len(cells)
+                if take is not None and width >= full:
+                    # The usual row: every mapped cell there, no line end inside one.
+                    taken = take(cells)
+                    if "\r" not in "".join(taken):
+                        yield row, dict(zip(columns, taken, strict=True))
+                        continue
                 yield row, {c: _cell(cells, i, width) for c, i in picks}
         except UnicodeDecodeError:
             raise SourceError(
