@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -229,7 +230,7 @@ def fmt_work(project: Path, source: Path) -> tuple[float, float]:
     return elapsed
 
 
-def run(contacts: int, smoke: bool, fmt_command: bool = False) -> list[BenchRow]:
+def run(contacts: int, smoke: bool, fmt_command: bool = False, repeat: int = 1) -> list[BenchRow]:
     rows = contacts
     extra: list[BenchRow] = []
     with tempfile.TemporaryDirectory(prefix="import-bench-") as folder:
@@ -239,10 +240,17 @@ def run(contacts: int, smoke: bool, fmt_command: bool = False) -> list[BenchRow]
         source = project / "hubspot.csv"
         kept = write_csv(source, rows)
 
-        wall, peak, code, stderr, cpu = run_jcstate(project, "import")
-        if code != 0:
-            raise RuntimeError(f"jcstate import failed: {stderr[-2000:]}")
         generated = project / "contacts" / "hubspot.yaml"
+        walls, cpus, peaks = [], [], []
+        for _ in range(repeat):
+            generated.unlink(missing_ok=True)
+            wall, peak, code, stderr, cpu = run_jcstate(project, "import")
+            if code != 0:
+                raise RuntimeError(f"jcstate import failed: {stderr[-2000:]}")
+            walls.append(wall)
+            cpus.append(cpu)
+            peaks.append(peak)
+        wall, cpu, peak = statistics.median(walls), statistics.median(cpus), max(peaks)
         written = generated.read_text(encoding="utf-8").count("\n  - phone: ")
         if written != kept:
             raise AssertionError(f"import wrote {written} contacts of {kept}")
@@ -250,9 +258,13 @@ def run(contacts: int, smoke: bool, fmt_command: bool = False) -> list[BenchRow]
         again_wall, _, again_code, _, _ = run_jcstate(project, "import")
         unchanged = again_code == 0 and generated.read_bytes() == first
 
-        reader, reader_cpu = dictreader_pass(source)
-        render, render_cpu = fmt_render(generated)
-        fmt, fmt_cpu = fmt_work(project, source)
+        baselines = [
+            (*dictreader_pass(source), *fmt_render(generated), *fmt_work(project, source))
+            for _ in range(repeat)
+        ]
+        reader, reader_cpu, render, _render_cpu, fmt, fmt_cpu = (
+            statistics.median(figures) for figures in zip(*baselines, strict=True)
+        )
         ratio = wall / (reader + fmt)
         cpu_ratio = cpu / (reader_cpu + fmt_cpu)
         writer_ratio = wall / (reader + render)
@@ -277,10 +289,11 @@ def run(contacts: int, smoke: bool, fmt_command: bool = False) -> list[BenchRow]
     size = f"{rows:,}-row CSV"
     full = rows >= 100_000
     load = os.getloadavg()[0]
+    spread = f", median of {repeat}: {min(walls):.2f} to {max(walls):.2f} s" if repeat > 1 else ""
     return [
         BenchRow(
             f"import {size} ({kept:,} kept; 1-min load {load:.1f})",
-            f"{wall:.2f} s wall ({cpu:.2f} s CPU)",
+            f"{wall:.2f} s wall ({cpu:.2f} s CPU{spread})",
             "< 10 s",
             verdict(wall < 10) if full else "info",
         ),
@@ -318,8 +331,12 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--fmt-command", action="store_true", help="also time `jcstate fmt`")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs of each timing; the median is shown"
+    )
     args = parser.parse_args()
-    print_table(run(200 if args.smoke else args.rows, args.smoke, args.fmt_command))
+    rows = 200 if args.smoke else args.rows
+    print_table(run(rows, args.smoke, args.fmt_command, max(1, args.repeat)))
 
 
 if __name__ == "__main__":
