@@ -8,57 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
-from functools import lru_cache
+from collections.abc import Mapping
 from typing import Any
 
-import phonenumbers
-
-from jcstate.core.limits import MAX_INTEGER, MIN_INTEGER, extension_problem, number_problem
+from jcstate.core.limits import MAX_INTEGER, MIN_INTEGER, number_problem
 from jcstate.core.model import CustomFieldDef, CustomValue
+
+# Re-exported: callers normalise every kind of value through this module.
+from jcstate.core.phones import normalize_phone as normalize_phone
 
 # A pragmatic address check: one @, a dot in the domain, no spaces. Full RFC 5322
 # accepts addresses no CRM or phone system does.
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
-
-
-@lru_cache(maxsize=262_144)
-def normalize_phone(raw: str, region: str = "US") -> str:
-    """Return `raw` as E.164, using `region` for numbers written without +country."""
-    text = str(raw).strip()
-    if not text:
-        raise ValueError("phone is empty")
-    try:
-        parsed = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"invalid phone number {text!r}: {exc}") from None
-    # Valid for the default region implies valid, and is one check: for a shared
-    # country code (+1 has 25 regions) is_valid_number first searches the region.
-    if not (
-        phonenumbers.is_valid_number_for_region(parsed, region)
-        or phonenumbers.is_valid_number(parsed)
-    ):
-        raise ValueError(f"invalid phone number {text!r}")
-    extension = extension_problem(parsed.extension)
-    if extension is not None:
-        # E.164 has no extension: storing the number alone would drop it silently.
-        raise ValueError(f"phone number {text!r} {extension}")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
-
-def normalize_phones(raws: Sequence[str], region: str) -> list[str | None]:
-    """E.164 of each phone, None where it does not normalise (`normalize_phone` says why).
-
-    The unit of work a worker process of a large import does, so it takes and
-    returns plain lists.
-    """
-    out: list[str | None] = []
-    for raw in raws:
-        try:
-            out.append(normalize_phone(raw, region))
-        except ValueError:
-            out.append(None)
-    return out
 
 
 def try_normalize_phone(raw: str, region: str = "US") -> str:

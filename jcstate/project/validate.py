@@ -358,6 +358,10 @@ def protected_phones(config: ProjectConfig) -> list[str]:
 # ---------------------------------------------------------------------------
 
 
+#: the usual custom values: known not to be collections without the (slower) ABC check
+_SCALARS = frozenset({str, int, float, bool})
+
+
 class _FieldChecker:
     """Normalises the fields of one contact (or of `defaults`), collecting issues."""
 
@@ -419,7 +423,7 @@ class _FieldChecker:
                 )
                 self.issues.append(Issue(self.file, (*base, key), message, "key"))
                 continue
-            if isinstance(value, Mapping | list | bytes | set):
+            if type(value) not in _SCALARS and isinstance(value, Mapping | list | bytes | set):
                 message = f"custom field '{key}': expected a single value, got {_kind(value)}"
                 self.issues.append(Issue(self.file, (*base, key), message))
                 continue

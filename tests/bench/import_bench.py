@@ -217,6 +217,7 @@ def fmt_work(project: Path, source: Path) -> tuple[float, float]:
     entries = scripted_entries(source)
     document = {"version": 1, "contacts": entries}
     marks = [(index + 2, 1) for index in range(len(entries))]
+    normalize_phone.cache_clear()  # as in a fresh `jcstate fmt`: no phone parsed yet
     started, cpu = time.perf_counter(), time.process_time()
     contacts, issues = check_contacts(config, [ContactsDoc("scripted.yaml", document, marks)])
     by_written = {entry["phone"]: entry for entry in entries}

@@ -143,14 +143,21 @@ class RowMapper:
                 key = cell.strip() if isinstance(cell, str) else _scalar_text(cell)
                 if key in table:
                     cell = table[key]
-            if cell is None or (type(cell) is str and (not cell or cell.isspace())):
-                continue  # an empty cell is "not set"
+            if type(cell) is str:
+                if cell and not cell.isspace():  # an empty cell is "not set"
+                    if custom_key is not None:
+                        custom[custom_key] = cell
+                    else:
+                        entry[target] = cell
+                continue
+            if cell is None:
+                continue
             if custom_key is not None:
                 if hasattr(cell, "as_integer_ratio") and not isinstance(cell, int | float):
                     cell = float(cell)  # a Decimal
                 custom[custom_key] = cell
                 continue
-            text = cell if type(cell) is str else _as_text(cell)
+            text = _as_text(cell)
             if text is None:
                 self._problem(number, column, f"{target}: expected text, got {_kind(cell)}")
                 ok = False
@@ -185,6 +192,8 @@ class RowMapper:
             batches += 1
             # The first chunks are done here: a small source never waits for a worker to start.
             normaliser = in_process if batches <= _LOCAL_CHUNKS else (pool or in_process)
+            if batches == _LOCAL_CHUNKS and pool is not None:
+                pool.warm()  # a source this large will have chunks for the workers
             queued.append((batch, normaliser.submit([entry["phone"] for _, entry in batch])))
             batch = []
             while len(queued) > (depth if batches > _LOCAL_CHUNKS else 0):

@@ -23,7 +23,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
 
-from jcstate.core.normalize import normalize_phones
+from jcstate.core.phones import normalize_phones
 
 #: worker processes at most: past this the mapping in this process is the bottleneck
 MAX_WORKERS = 4
@@ -84,6 +84,11 @@ class PhonePool:
         self.workers = workers
         self._executor: ProcessPoolExecutor | None = None
         self._broken = workers <= 0
+
+    def warm(self) -> None:
+        """Start the workers now: one takes a while to start, and later chunks need not wait."""
+        if not self._broken and self._executor is None:
+            self.submit([])
 
     def submit(self, raws: Sequence[str]) -> PendingPhones:
         listed = list(raws)
