@@ -1,4 +1,4 @@
-"""Rows -> contacts, with the same rules as a contacts file (pure: values in, values out).
+"""Rows -> contacts, with the same rules as a contacts file (values in, values out).
 
 Each row is mapped (`map`), translated (`values`) and dropped when `skip_if`
 says so; then it is checked by `validate.check_contacts` itself, in chunks,
@@ -6,6 +6,10 @@ so a generated file holds exactly what a hand-written one could: phones in
 E.164 with `default_region`, e-mail addresses checked, custom values typed
 and enums checked. A problem names the source, the row and the column:
 `crm:row 7, column "Phone Number": invalid phone number ...`.
+
+Given a `phones.PhonePool`, the phones of each chunk after the first two are
+normalised by its worker processes while this one checks the chunk before;
+chunks are still taken in row order, so the result does not depend on it.
 
 An empty cell is "not set": the field is left out (unmanaged), not cleared.
 Two rows with one phone and the same values are merged (counted); with
