@@ -368,7 +368,7 @@ class _ScalarCheck:
 _STR_TAG = "tag:yaml.org,2002:str"
 #: longer strings may be folded by the dumper: left to ruamel
 _LONG_TEXT = 1000
-_SAFE_PHONE = re.compile(r"^[+0-9A-Za-z() .-]*$")
+_SAFE_PHONE = re.compile(r"[+0-9A-Za-z() .-]*")
 _SIMPLE_TEXT = re.compile(r"[A-Za-z](?:[A-Za-z0-9_.@+-]| (?=[A-Za-z0-9]))*")
 
 
@@ -433,7 +433,7 @@ def _entry_lines(
     for key in order:
         value = entry[key]
         if key == "phone":
-            if not isinstance(value, str) or not _SAFE_PHONE.match(value):
+            if not isinstance(value, str) or not _SAFE_PHONE.fullmatch(value):
                 return None
             lines.append(f'{prefix}phone: "{value}"')
         elif key == "custom_fields" and isinstance(value, Mapping):

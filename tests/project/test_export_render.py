@@ -81,3 +81,11 @@ def test_schema_line_and_empty_file() -> None:
     assert render_contacts_text([], schema_url=url) == render_contacts_file([], schema_url=url)
     one = [{"phone": "+14155550101", "first_name": "Ann"}]
     assert render_contacts_text(one, schema_url=url) == render_contacts_file(one, schema_url=url)
+
+
+def test_a_phone_ending_in_a_line_break_is_written_as_ruamel_writes_it() -> None:
+    # Found by the property above: `$` also matches before a final line break.
+    for phone in ("\n", "+14155550123\n"):
+        entries = [{"phone": phone, "first_name": "Ann"}]
+        assert render_contacts_text(entries) == render_contacts_file(entries)
+        assert '\\n"' in render_contacts_text(entries)
