@@ -19,7 +19,7 @@ from jcstate.core.phones import normalize_phone as normalize_phone
 
 # A pragmatic address check: one @, a dot in the domain, no spaces. Full RFC 5322
 # accepts addresses no CRM or phone system does.
-_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+_EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 
 
 def try_normalize_phone(raw: str, region: str = "US") -> str:
@@ -44,7 +44,7 @@ def normalize_email(value: Any) -> str | None:
 
 
 def check_email(value: str) -> None:
-    if not _EMAIL_RE.match(value):
+    if not _EMAIL_RE.fullmatch(value):
         raise ValueError(f"invalid e-mail address {value!r}")
 
 

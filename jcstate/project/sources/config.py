@@ -25,7 +25,7 @@ SourceKind = Literal["csv", "jsonl", "sql"]
 Scalar = str | int | float | bool | None
 CUSTOM_PREFIX = "custom_fields."
 TARGETS: tuple[str, ...] = ("phone", *STANDARD_FIELDS)
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _ONLY_FOR: dict[str, tuple[SourceKind, ...]] = {
     "path": ("csv", "jsonl"),
     "encoding": ("csv",),
@@ -140,7 +140,7 @@ def check_sources(data: Any, file: str) -> list[Issue]:
     owners: dict[str, str] = {}
     for name, raw in sources.items():
         base: DocPath = ("sources", str(name))
-        if not isinstance(name, str) or not _NAME_RE.match(name):
+        if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
             message = (
                 f"source name {name!r}: use letters, digits, '-', '_' or '.' "
                 "(it is how `jcstate import NAME` picks it)"

@@ -68,6 +68,12 @@ def _broken(old: str, new: str) -> str:
             "",
             "jcstate.yaml:11:5: sources.crm: missing required field 'into'",
         ),
+        (
+            "  crm:\n",
+            '  "crm\\n":\n',
+            "jcstate.yaml:10:3: source name 'crm\\n': use letters, digits, '-', "
+            "'_' or '.' (it is how `jcstate import NAME` picks it)",
+        ),
     ],
     ids=[
         "kind",
@@ -79,6 +85,7 @@ def _broken(old: str, new: str) -> str:
         "query-on-csv",
         "path-on-sql",
         "no-into",
+        "name-with-line-break",
     ],
 )
 def test_validate_names_the_line_of_a_bad_source(
