@@ -185,7 +185,7 @@ class RowMapper:
         self.collected = collected = Collected()
         self._first_row: dict[str, int] = {}
         self._later: list[tuple[int, dict[str, Any]]] = []  # rows whose phone an earlier row has
-        in_process = pool or PhonePool(self.region, workers=0)
+        in_process = PhonePool(self.region, workers=0)
         queued: deque[tuple[list[tuple[int, dict[str, Any]]], PendingPhones]] = deque()
         depth = 2 + (pool.workers if pool is not None else 0)
         batch: list[tuple[int, dict[str, Any]]] = []
@@ -196,8 +196,6 @@ class RowMapper:
             batches += 1
             # The first chunks are done here: a small source never waits for a worker to start.
             normaliser = in_process if batches <= _LOCAL_CHUNKS else (pool or in_process)
-            if batches == _LOCAL_CHUNKS and pool is not None:
-                pool.warm()  # a source this large will have chunks for the workers
             queued.append((batch, normaliser.submit([entry["phone"] for _, entry in batch])))
             batch = []
             while len(queued) > (depth if batches > _LOCAL_CHUNKS else 0):

@@ -85,11 +85,6 @@ class PhonePool:
         self._executor: ProcessPoolExecutor | None = None
         self._broken = workers <= 0
 
-    def warm(self) -> None:
-        """Start the workers now: one takes a while to start, and later chunks need not wait."""
-        if not self._broken and self._executor is None:
-            self.submit([])
-
     def submit(self, raws: Sequence[str]) -> PendingPhones:
         listed = list(raws)
         if not self._broken and self._executor is None and not _main_importable():

@@ -100,3 +100,16 @@ def test_an_import_with_workers_writes_the_same_bytes_and_problems(
     problems = [line for line in outputs[0][0].splitlines() if line.startswith("crm:row")]
     assert len(problems) == 4, problems
     assert "1 merged duplicates" in outputs[0][1]
+
+
+def test_a_source_of_two_chunks_never_starts_a_worker(
+    project: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_worker(*_: object, **__: object) -> None:
+        raise AssertionError("a worker process was started")
+
+    monkeypatch.setattr("jcstate.project.sources.phones.ProcessPoolExecutor", no_worker)
+    write_csv(project, [_row(index) for index in range(CHUNK * 2)])
+    result = run("import", "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    assert f"{CHUNK * 2} rows read" in result.stdout
