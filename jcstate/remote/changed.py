@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
-import time
 from contextlib import nullcontext
 
 from jcstate.core.changeset import ChangeSet, plan_changed
@@ -35,7 +34,7 @@ from jcstate.remote.listing import (
 from jcstate.remote.listing import (
     _first_error as first_error,
 )
-from jcstate.remote.pipeline import PlanRun, add_pinned
+from jcstate.remote.pipeline import PlanRun, add_pinned, timed_plan
 
 
 def lookup_requests(changes: ChangeSet) -> int:
@@ -179,11 +178,7 @@ async def make_changed_plan(
     parse_seconds: float | None = None,
 ) -> PlanRun:
     """Fetch what the changed set needs and plan only it."""
-    timings: dict[str, float] = {}
-    if parse_seconds is not None:
-        timings["parse"] = parse_seconds
-    started = time.perf_counter()
-    remote = await fetch_changed(
+    fetch = fetch_changed(
         client,
         changes,
         declared=len(desired.contacts),
@@ -191,8 +186,8 @@ async def make_changed_plan(
         concurrency=concurrency,
         progress=progress,
     )
-    timings["fetch"] = time.perf_counter() - started
-    started = time.perf_counter()
-    plan = plan_changed(desired, changes, remote, options, base_declared=base_declared)
-    timings["diff"] = time.perf_counter() - started
-    return PlanRun(plan=plan, remote=remote, timings=timings)
+    return await timed_plan(
+        fetch,
+        lambda remote: plan_changed(desired, changes, remote, options, base_declared=base_declared),
+        parse_seconds,
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from jcstate.core.model import DesiredContact, Project, RemoteState
@@ -89,21 +89,36 @@ async def make_plan(
     parse_seconds: float | None = None,
 ) -> PlanRun:
     """Fetch the remote state the plan needs and compute the plan."""
+
+    async def fetch() -> RemoteState:
+        remote = await fetch_remote(
+            client,
+            phones=wanted_phones(project, options),
+            refresh=refresh,
+            prune=options.prune,
+            concurrency=project.config.api.concurrency,
+            progress=progress,
+        )
+        return await add_pinned(client, project.desired.contacts, remote)
+
+    return await timed_plan(
+        fetch(), lambda remote: compute_plan(project.desired, remote, options), parse_seconds
+    )
+
+
+async def timed_plan(
+    fetch: Awaitable[RemoteState],
+    diff: Callable[[RemoteState], Plan],
+    parse_seconds: float | None = None,
+) -> PlanRun:
+    """Await the remote state, then plan against it; each phase timed (`--timings`)."""
     timings: dict[str, float] = {}
     if parse_seconds is not None:
         timings["parse"] = parse_seconds
     started = time.perf_counter()
-    remote = await fetch_remote(
-        client,
-        phones=wanted_phones(project, options),
-        refresh=refresh,
-        prune=options.prune,
-        concurrency=project.config.api.concurrency,
-        progress=progress,
-    )
-    remote = await add_pinned(client, project.desired.contacts, remote)
+    remote = await fetch
     timings["fetch"] = time.perf_counter() - started
     started = time.perf_counter()
-    plan = compute_plan(project.desired, remote, options)
+    plan = diff(remote)
     timings["diff"] = time.perf_counter() - started
     return PlanRun(plan=plan, remote=remote, timings=timings)
