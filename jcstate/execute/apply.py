@@ -208,15 +208,7 @@ def classify_staleness(
     for change in changes:
         if change.action is Action.CREATE:
             present = by_phone.get(change.phone, ())
-            if present:
-                ids = ", ".join(str(contact.id) for contact in present)
-                verdicts.append(
-                    StaleContact(
-                        change.action, change.phone, None, f"created since the plan (id {ids})"
-                    )
-                )
-            else:
-                verdicts.append(None)
+            verdicts.append(StaleContact.created_since(change, present) if present else None)
             continue
         if change.id is None:  # pragma: no cover - the plan always pins updates/deletes
             verdicts.append(StaleContact(change.action, change.phone, None, "no remote id"))

@@ -57,6 +57,12 @@ class StaleContact:
         who = f"{self.phone} (id {self.id})" if self.id is not None else self.phone
         return f"{who}: {self.reason}"
 
+    @classmethod
+    def created_since(cls, change: Change, present: Iterable[RemoteContact]) -> StaleContact:
+        """A create whose phone the account now holds (`present`: the contacts holding it)."""
+        ids = ", ".join(str(contact.id) for contact in present)
+        return cls(change.action, change.phone, None, f"created since the plan (id {ids})")
+
 
 @dataclass(frozen=True, slots=True)
 class RefusedEntry:
@@ -208,12 +214,7 @@ def reconcile(
                     RefusedEntry(change, _create_reason(change, fresh, desired, options))
                 )
             elif change.phone in fresh_phones:
-                ids = ", ".join(str(contact.id) for contact in held)
-                stale.append(
-                    StaleContact(
-                        change.action, change.phone, None, f"created since the plan (id {ids})"
-                    )
-                )
+                stale.append(StaleContact.created_since(change, held))
             else:
                 already.append(change)
             continue
