@@ -34,6 +34,7 @@ server's own message only.
     ├── LockError                     another run holds .jcstate/lock (or no flock here)
     ├── PlanError
     │   ├── UnsafePlanError           safety thresholds exceeded, no --force
+    │   ├── RuleViolationError        an error rule of `rules:` broken, no --force-rule NAME
     │   ├── PlanFileError             unreadable plan file / made from different files
     │   └── StalePlanError            remote contacts changed since the plan
     └── ApplyError                    failures or no convergence after apply
@@ -223,6 +224,10 @@ class PlanError(JcstateError):
 
 
 class UnsafePlanError(PlanError):
+    pass
+
+
+class RuleViolationError(PlanError):
     pass
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from jcstate.core.model import Project, ProjectConfig
 from jcstate.errors import ConfigError, Diagnostic, ProjectNotFoundError
+from jcstate.project.rules import check_rules
 from jcstate.project.sources.config import check_sources
 from jcstate.project.validate import (
     ContactsDoc,
@@ -194,7 +195,7 @@ def load_project(project_dir: Path | None = None, cwd: Path | None = None) -> Pr
     except OSError as exc:
         raise ConfigError([Diagnostic(config_name, 1, 1, f"cannot read: {exc.strerror}")]) from None
     digest.update(b"jcstate.yaml\0" + raw + b"\0")
-    del raw
+    config_raw, raw = raw, b""
 
     config, issues = check_project_config(config_doc.data, config_name)
     issues.extend(check_sources(config_doc.data, config_name))
@@ -232,8 +233,9 @@ def load_project(project_dir: Path | None = None, cwd: Path | None = None) -> Pr
 
     contacts, contact_issues = check_contacts(config, docs)
     issues.extend(contact_issues)
-    if issues or diagnostics:
-        raise ConfigError([*diagnostics, *_diagnostics(issues, files)])
+    rules, rule_problems = check_rules(config_raw, config, config_name)
+    if issues or diagnostics or rule_problems:
+        raise ConfigError([*rule_problems, *diagnostics, *_diagnostics(issues, files)])
 
     return Project(
         root=root,
@@ -242,6 +244,8 @@ def load_project(project_dir: Path | None = None, cwd: Path | None = None) -> Pr
         contact_files=tuple(contact_paths),
         desired=build_desired_state(config, contacts),
         digest=digest.hexdigest(),
+        rule_marks=rules.marks,
+        config_name=config_name,
     )
 
 
@@ -253,11 +257,15 @@ def load_config_only(
     config_path = find_project_file(project_dir, here)
     name = display_path(config_path, here)
     try:
-        doc = parse_fast(read_limited(config_path))
+        raw = read_limited(config_path)
+        doc = parse_fast(raw)
     except YamlProblem as problem:
         raise ConfigError([Diagnostic(name, problem.line, problem.col, problem.message)]) from None
     config, issues = check_project_config(doc.data, name)
     issues.extend(check_sources(doc.data, name))
     if config is None or issues:
         raise ConfigError(_diagnostics(issues, {name: config_path}))
+    rule_problems = check_rules(raw, config, name)[1]
+    if rule_problems:
+        raise ConfigError(rule_problems)
     return config_path, config

@@ -20,6 +20,7 @@ from jcstate.render import (
     plural,
 )
 from jcstate.render.mask import mask_text
+from jcstate.render.rules import plan_rules_markdown
 
 #: GitHub refuses comments longer than this many characters.
 MARKDOWN_LIMIT = 65_536
@@ -78,6 +79,7 @@ def _head(
         f"| ➖ Delete | {counts['delete']} |",
         f"| Unchanged | {counts['unchanged']} |",
         "",
+        *(clean(line) for line in plan_rules_markdown(plan.rule_violations)),
     ]
     if not plan.safe:
         out += ["> [!CAUTION]", "> **Unsafe plan**: `jcstate apply` refuses it without `--force`."]

@@ -14,6 +14,7 @@ from jcstate.core.changeset import ChangedSince
 from jcstate.core.plan import Action, Change, Plan
 from jcstate.render import cost_line, field_change_text, plan_summary_line
 from jcstate.render.mask import mask_text
+from jcstate.render.rules import plan_rules_text
 
 _SIGN = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-"}
 _COLOR = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.DELETE: "red"}
@@ -54,7 +55,7 @@ def render_text(
     def clean(text: str) -> str:
         return mask_text(text) if mask_pii else text
 
-    out: list[str] = []
+    out: list[str] = [paint(clean(line), "red") for line in plan_rules_text(plan.rule_violations)]
     if plan.changes:
         out.append("jcstate will perform the following actions:")
         out.append("")
