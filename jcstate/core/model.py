@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SUPPORTED_VERSIONS = (1,)
 
@@ -82,6 +82,14 @@ class RuleConfig(_Strict):
     level: Literal["error", "warning"] = Field(
         default="error", description="error: blocks apply; warning: reported only."
     )
+
+    @field_validator("when", "require", mode="before")
+    @classmethod
+    def _yaml_boolean(cls, value: Any) -> Any:
+        """`require: true` is YAML's boolean: the CEL literal it spells."""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return value
 
 
 class ProjectConfig(_Strict):

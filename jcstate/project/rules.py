@@ -44,10 +44,10 @@ def _problem_position(root: Node | None, lines: list[str], problem: RuleProblem)
     line, col = _mark(node)
     style: Any = node.style
     if style in ("|", ">"):
-        text_line = line + problem.line  # the text starts on the line after the indicator
-        source = lines[text_line - 1] if text_line - 1 < len(lines) else ""
-        indent = len(source) - len(source.lstrip(" "))
-        return (text_line, indent + problem.col)
+        # The text starts on the line after the indicator, indented as its first line.
+        first = lines[line] if line < len(lines) else ""
+        indent = len(first) - len(first.lstrip(" "))
+        return (line + problem.line, indent + problem.col)
     if problem.line > 1:
         return (line, col)
     return (line, col + (1 if style in ("'", '"') else 0) + problem.col - 1)
