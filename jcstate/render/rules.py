@@ -73,7 +73,7 @@ def plan_rules_markdown(violations: Sequence[RuleViolation] | None, limit: int =
         return []
     kind = "[!CAUTION]" if refused_rules(violations) else "[!WARNING]"
     out = ["> " + kind, f"> **{violations_summary(violations)}**"]
-    out.extend(f"> - `{v.rule}` {_md(violation_text(v, place=True))}" for v in violations[:limit])
+    out.extend(f"> - {_md(violation_text(v))}" for v in violations[:limit])
     if len(violations) > limit:
         out.append(f"> - ... and {len(violations) - limit} more")
     if refused_rules(violations):
