@@ -110,7 +110,8 @@ def test_validate_exits_1_on_an_error_rule_after_defaults_are_merged(root: Path)
 def test_validate_github_annotations_and_json(root: Path) -> None:
     write(
         root,
-        'version: 1\ncontacts:\n  - phone: "+14155550101"\n    custom_fields: {plan_tier: Enterprise}\n',
+        'version: 1\ncontacts:\n  - phone: "+14155550101"\n'
+        "    custom_fields: {plan_tier: Enterprise}\n",
     )
     result = run("validate", "--format", "github")
     assert result.exit_code == 1
@@ -158,7 +159,8 @@ def test_plan_shows_the_violations_at_the_top_in_every_format(root: Path) -> Non
     assert text.exit_code == 0
     assert text.stdout.startswith(
         "Rules: 1 rule error\n"
-        "  plan: error: create at most 2 contacts in one change (rule small-creates, jcstate.yaml:17)\n"
+        "  plan: error: create at most 2 contacts in one change "
+        "(rule small-creates, jcstate.yaml:17)\n"
         "  apply refuses this plan unless each error rule is named: --force-rule NAME\n\n"
         "jcstate will perform the following actions:\n"
     )
