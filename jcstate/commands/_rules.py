@@ -34,7 +34,7 @@ def plan_violations(
         return None
     return (
         *check_contacts(rules, project.desired.contacts),
-        *check_plan(rules, plan, remote),
+        *check_plan(rules, plan, remote, project.desired.custom_field_defs),
     )
 
 
@@ -99,3 +99,39 @@ def saved_with_rules(ctx: click.Context, plan: Plan) -> Plan:
     except ProjectNotFoundError:
         return dataclasses.replace(plan, rule_violations=None)
     return with_rules(project, plan)
+
+
+def drift_rules(
+    project: Project, remote: Sequence[RemoteContact], text: str, output_format: str
+) -> tuple[str, bool]:
+    """`drift`: the report with the remote contacts in scope that break a contact rule.
+
+    Returns the document and whether an error rule is broken (drift: exit 2).
+    """
+    import json
+
+    from jcstate.core.drift import is_marked
+    from jcstate.core.rules import check_remote
+    from jcstate.render.rules import violations_summary
+
+    rules = project_rules(project)
+    if not rules.of("contact"):
+        return text, False
+    ownership = project.desired.ownership
+    in_scope = [contact for contact in remote if is_marked(contact, ownership)]
+    found = check_remote(rules, in_scope, project.desired.custom_field_defs)
+    broken = any(v.is_error for v in found)
+    if output_format == "json":
+        document = json.loads(text)
+        document["rule_violations"] = [v.to_dict() for v in found]
+        return json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n", broken
+    if not found:
+        return text, broken
+    head = f"Rules: {violations_summary(found)} in remote contacts in scope"
+    if output_format == "markdown":
+        from jcstate.render.rules import violation_markdown
+
+        lines = [f"- {violation_markdown(v)}" for v in found]
+        return f"{text}\n### {head}\n\n" + "\n".join(lines) + "\n", broken
+    lines = [f"  {violation_text(v)}" for v in found]
+    return f"{text}\n{head}\n" + "\n".join(lines) + "\n", broken

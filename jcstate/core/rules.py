@@ -35,6 +35,7 @@ from jcstate.core.model import (
     RuleViolation,
     SourceRef,
 )
+from jcstate.core.normalize import normalize_custom_value
 from jcstate.core.plan import CUSTOM_PREFIX, Action, Change, FieldChange, Plan
 
 #: What a `plan` rule sees besides the three lists of changes.
@@ -248,17 +249,27 @@ def contact_value(contact: DesiredContact) -> dict[str, Any]:
     return value
 
 
-def remote_value(contact: RemoteContact) -> dict[str, Any]:
-    """A remote contact as a rule sees it (empty fields are absent)."""
+def remote_value(
+    contact: RemoteContact, defs: Mapping[str, CustomFieldDef] | None = None
+) -> dict[str, Any]:
+    """A remote contact as a rule sees it: empty fields are absent, declared custom
+    values in their declared type (as the plan compares them)."""
     value: dict[str, Any] = {"phone": contact.phone, "id": contact.id}
     for name, field_value in contact.fields.items():
         if field_value is not None and field_value != "":
             value[name] = field_value
-    value["custom_fields"] = {
-        str(k): v
-        for k, v in contact.custom_fields.items()
-        if isinstance(v, str | int | float | bool) and v != ""
-    }
+    custom: dict[str, Any] = {}
+    for key, raw in contact.custom_fields.items():
+        definition = defs.get(str(key)) if defs is not None else None
+        typed = raw
+        if definition is not None:
+            try:
+                typed = normalize_custom_value(raw, definition)
+            except ValueError:
+                typed = raw
+        if isinstance(typed, str | int | float | bool) and typed != "":
+            custom[str(key)] = typed
+    value["custom_fields"] = custom
     return value
 
 
@@ -382,7 +393,11 @@ def _fields_of(changes: Iterable[FieldChange], attr: str) -> dict[str, Any]:
     return value
 
 
-def change_value(change: Change, remote: RemoteContact | None) -> dict[str, Any]:
+def change_value(
+    change: Change,
+    remote: RemoteContact | None,
+    defs: Mapping[str, CustomFieldDef] | None = None,
+) -> dict[str, Any]:
     """One change as a plan rule sees it: phone, id, and the contact before and after.
 
     With the remote contact known (`plan`, `apply`), `before` is all of it and
@@ -395,12 +410,14 @@ def change_value(change: Change, remote: RemoteContact | None) -> dict[str, Any]
         before, after = empty, _fields_of(change.changes, "new")
         after["phone"] = change.phone
     elif change.action is Action.DELETE:
-        before = remote_value(remote) if remote is not None else _fields_of(change.changes, "old")
+        before = (
+            remote_value(remote, defs) if remote is not None else _fields_of(change.changes, "old")
+        )
         before.setdefault("phone", change.phone)
         after = empty
     else:
         if remote is not None:
-            before = remote_value(remote)
+            before = remote_value(remote, defs)
             after = {**before, "custom_fields": dict(before["custom_fields"])}
         else:
             before, after = _fields_of(change.changes, "old"), {"custom_fields": {}}
@@ -420,24 +437,42 @@ def change_value(change: Change, remote: RemoteContact | None) -> dict[str, Any]
     return value
 
 
-def plan_value(plan: Plan, remote: Iterable[RemoteContact] = ()) -> dict[str, Any]:
+def plan_value(
+    plan: Plan,
+    remote: Iterable[RemoteContact] = (),
+    defs: Mapping[str, CustomFieldDef] | None = None,
+) -> dict[str, Any]:
     """What `plan` holds: creates, updates and deletes (lists of changes) and two counts."""
     by_id = {contact.id: contact for contact in remote}
     lists: dict[str, list[dict[str, Any]]] = {"creates": [], "updates": [], "deletes": []}
     key = {Action.CREATE: "creates", Action.UPDATE: "updates", Action.DELETE: "deletes"}
     for change in plan.changes:
         found = by_id.get(change.id) if change.id is not None else None
-        lists[key[change.action]].append(change_value(change, found))
+        lists[key[change.action]].append(change_value(change, found, defs))
     return {**lists, "unchanged": plan.unchanged, "in_scope": plan.in_scope}
 
 
 def check_plan(
-    rules: RuleSet, plan: Plan, remote: Iterable[RemoteContact] = ()
+    rules: RuleSet,
+    plan: Plan,
+    remote: Iterable[RemoteContact] = (),
+    defs: Mapping[str, CustomFieldDef] | None = None,
 ) -> list[RuleViolation]:
-    """The plan rules `plan` breaks."""
+    """The plan rules `plan` breaks (`remote`: the contacts it was made against)."""
     if not rules.of("plan"):
         return []
-    return check_plan_value(rules, plan_value(plan, remote))
+    return check_plan_value(rules, plan_value(plan, remote, defs))
+
+
+def check_remote(
+    rules: RuleSet,
+    contacts: Sequence[RemoteContact],
+    defs: Mapping[str, CustomFieldDef] | None = None,
+) -> list[RuleViolation]:
+    """The contact rules remote contacts break (`drift`), each named by its phone."""
+    if not rules.of("contact"):
+        return []
+    return check_values(rules, [remote_value(c, defs) for c in contacts])
 
 
 def check_plan_value(rules: RuleSet, plan: Mapping[str, Any]) -> list[RuleViolation]:

@@ -8,6 +8,8 @@ scalar).
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -15,7 +17,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from jcstate.core.model import ProjectConfig
 from jcstate.core.rules import RuleProblem, RuleSet, compile_rules
 from jcstate.errors import Diagnostic
-from jcstate.project.yamlio import YamlProblem, compose_node
+from jcstate.project.yamlio import YamlProblem, compose_node, read_limited
 
 
 def _child(node: Node | None, step: str | int) -> Node | None:
@@ -84,3 +86,15 @@ def check_rules(raw: bytes, config: ProjectConfig, file: str) -> tuple[RuleSet, 
         where = "" if problem.key == "name" else f" {problem.key}"
         out.append(Diagnostic(file, line, col, f"{prefix}{where}: {problem.message}"))
     return rules, out
+
+
+def rules_of(config_path: Path, config: ProjectConfig, cwd: Path) -> RuleSet:
+    """The rules of an already checked jcstate.yaml, with their lines (for `import`)."""
+    if not config.rules:
+        return RuleSet((), ())
+    try:
+        raw = read_limited(config_path)
+    except OSError:
+        raw = b""
+    name = Path(os.path.relpath(config_path, cwd)).as_posix()
+    return RuleSet(tuple(config.rules), rule_marks(raw), name)

@@ -83,6 +83,11 @@ def plan_rules_markdown(violations: Sequence[RuleViolation] | None, limit: int =
     return out
 
 
+def violation_markdown(violation: RuleViolation) -> str:
+    """One violation as plain text for a markdown list item."""
+    return _md(violation_text(violation))
+
+
 def _md(text: str) -> str:
     """Plain text inside a markdown list item: no markup, no HTML, one line."""
     out = text.replace("\r", " ").replace("\n", " ")
