@@ -102,12 +102,18 @@ def saved_with_rules(ctx: click.Context, plan: Plan) -> Plan:
 
 
 def drift_rules(
-    project: Project, remote: Sequence[RemoteContact], text: str, output_format: str
+    project: Project,
+    remote: Sequence[RemoteContact],
+    text: str,
+    output_format: str,
+    postprocess: Callable[[str], str] | None = None,
 ) -> tuple[str, bool]:
     """`drift`: the report with the remote contacts in scope that break a contact rule.
 
     Returns the document and whether an error rule is broken (drift: exit 2).
+    `postprocess` (`--mask-pii`) is applied to what this adds.
     """
+    clean = postprocess if postprocess is not None else (lambda added: added)
     import json
 
     from jcstate.core.drift import is_marked
@@ -124,7 +130,8 @@ def drift_rules(
     if output_format == "json":
         document = json.loads(text)
         document["rule_violations"] = [v.to_dict() for v in found]
-        return json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n", broken
+        added = json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n"
+        return clean(added), broken
     if not found:
         return text, broken
     head = f"Rules: {violations_summary(found)} in remote contacts in scope"
@@ -132,6 +139,6 @@ def drift_rules(
         from jcstate.render.rules import violation_markdown
 
         lines = [f"- {violation_markdown(v)}" for v in found]
-        return f"{text}\n### {head}\n\n" + "\n".join(lines) + "\n", broken
+        return text + clean(f"\n### {head}\n\n" + "\n".join(lines) + "\n"), broken
     lines = [f"  {violation_text(v)}" for v in found]
-    return f"{text}\n{head}\n" + "\n".join(lines) + "\n", broken
+    return text + clean(f"\n{head}\n" + "\n".join(lines) + "\n"), broken

@@ -100,7 +100,7 @@ def command(
             text = render_text(report, color=color and not mask_pii)
         if postprocess is not None:
             text = postprocess(text)
-    text, rules_broken = drift_rules(project, remote.contacts, text, output_format)
+    text, rules_broken = drift_rules(project, remote.contacts, text, output_format, postprocess)
     click.echo(text, nl=False)
 
     if adopt:
