@@ -130,3 +130,27 @@ def test_the_schema_knows_the_rule_keys() -> None:
     assert rule["properties"]["level"]["enum"] == ["error", "warning"]
     assert rule["properties"]["on"]["enum"] == ["contact", "plan"]
     assert schema["properties"]["rules"]["items"] == {"$ref": "#/$defs/RuleConfig"}
+
+
+def test_the_readme_rules_are_valid_and_do_what_they_say(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Rules: your team's own checks") :]
+    block = section[section.index("```yaml\n") + 8 : section.index("```\n", 8)]
+    (tmp_path / "contacts").mkdir()
+    (tmp_path / "jcstate.yaml").write_text("version: 1\n" + block)
+    (tmp_path / "contacts" / "a.yaml").write_text(
+        "version: 1\ncontacts:\n"
+        '  - phone: "+14155550101"\n    company: Acme\n'
+        "    custom_fields: {relationship: Customer, plan_tier: Enterprise}\n"
+        '  - phone: "+14155550102"\n'
+        "    custom_fields: {relationship: Partner, lead_source: Website}\n"
+    )
+    project = load_project(tmp_path, cwd=tmp_path)
+    from jcstate.core.rules import check_contacts, project_rules
+
+    found = check_contacts(project_rules(project), project.desired.contacts)
+    assert [(v.rule, v.level, v.phone) for v in found] == [
+        ("enterprise-has-email-and-renewal", "error", "+14155550101"),
+        ("partners-use-the-partner-source", "warning", "+14155550102"),
+    ]
+    assert len(project.config.rules) == 5
