@@ -186,14 +186,14 @@ def test_json_documents_escape_control_characters_and_load_back(
     first_names = {
         item["old"]
         for c in loaded["changes"]
-        for item in c["changes"]
+        for item in c["fields"]
         if item["field"] == "first_name"
     }
     assert MENTION_NAME in first_names
     last_names = {
         item["old"]
         for c in loaded["changes"]
-        for item in c["changes"]
+        for item in c["fields"]
         if item["field"] == "last_name"
     }
     assert WORKFLOW_LAST_NAME in last_names

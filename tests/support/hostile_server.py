@@ -99,7 +99,7 @@ class HostileServer:
 
 def _handler(state: HostileServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
         def _send(self, status: int, body: Any, headers: dict[str, bytes] | None = None) -> None:
@@ -154,10 +154,10 @@ def _handler(state: HostileServer) -> type[BaseHTTPRequestHandler]:
                 return
             self._send(422, {"status": "error", "message": ERROR_MESSAGE})
 
-        do_GET = _answer  # noqa: N815 - the names http.server calls
-        do_POST = _answer  # noqa: N815
-        do_PUT = _answer  # noqa: N815
-        do_DELETE = _answer  # noqa: N815
+        do_GET = _answer  # the names http.server calls
+        do_POST = _answer
+        do_PUT = _answer
+        do_DELETE = _answer
 
     return Handler
 
