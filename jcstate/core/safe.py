@@ -98,7 +98,8 @@ def md_code(value: str, *, table: bool = False) -> str:
         text = text.replace("|", "\\|")
     longest = max((len(run) for run in _BACKTICK_RUNS.findall(text)), default=0)
     fence = "`" * (longest + 1)
-    pad = " " if text[0] in "` " or text[-1] in "` " else ""
+    # CommonMark strips one space at each end, unless the content is all spaces.
+    pad = " " if (text[0] in "` " or text[-1] in "` ") and text.strip(" ") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
