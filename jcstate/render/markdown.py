@@ -173,5 +173,8 @@ def render_markdown(
         )
     text = head + "\n".join(sections) + tail
     if len(text) >= limit:  # only when the head alone is huge; never exceed the limit
-        text = text[: limit - 100] + "\n\n_(cut to fit GitHub's comment size limit)_\n"
+        # At a line break: a cut inside a code span would let the rest of a
+        # remote value be read as markdown.
+        keep = max(text.rfind("\n", 0, limit - 100), 0)
+        text = text[:keep] + "\n\n_(cut to fit GitHub's comment size limit)_\n"
     return text

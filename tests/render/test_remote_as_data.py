@@ -161,3 +161,23 @@ def test_the_apply_report_shows_a_server_message_as_data(phone: str, message: st
     text = render_report_json(report)
     assert text_problems(text) == []
     assert json.loads(text)["items"][0]["message"] == message
+
+
+def test_a_comment_cut_to_the_limit_never_opens_a_code_span() -> None:
+    """Huge undeclared keys make the head alone too long: the cut keeps the spans whole."""
+    keys = [f"{i:02d}" + "<img src=x>" * 200 for i in range(50)]
+    remote = RemoteContact(
+        id=1,
+        phone=DECLARED,
+        fields={"first_name": "Jordan", "last_name": None, "email": None, "company": None},
+        custom_fields=dict.fromkeys(keys, "v"),
+    )
+    declared = DesiredContact(phone=DECLARED, fields={"first_name": "Sam"}, custom_fields={})
+    plan = compute_plan(
+        DesiredState(contacts=(declared,)),
+        RemoteState(contacts=(remote,), complete=True),
+        PlanOptions(),
+    )
+    text = render_markdown(plan)
+    assert "cut to fit" in text
+    assert markdown_problems(text) == []
