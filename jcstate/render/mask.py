@@ -11,10 +11,12 @@ _PHONE_RE = re.compile(r"\+\d{7,15}")
 #: An e-mail address, internationalised ones included (`jörg.müller@example.com`,
 #: `maria@exämple.de`): a local part of any characters but spaces, controls and the
 #: delimiters around an address in an output (quotes, brackets, backticks, pipes,
-#: commas, colons, backslashes), then a domain of Unicode letters, digits and
-#: hyphens with at least one dot. Python's `\w` is Unicode-aware.
+#: commas, colons), then a domain of Unicode letters, digits and hyphens with at
+#: least one dot. Python's `\w` is Unicode-aware. A backslash belongs to the local
+#: part: an address holding a control character is masked whole once escaped
+#: (`jö\x1brg@example.com`), and masking too much is the safe side.
 _EMAIL_RE = re.compile(
-    r"""([^\s@"'`<>()\[\]{}|,;:\\\x00-\x1f\x7f-\x9f])[^\s@"`<>()\[\]{}|,;:\\\x00-\x1f\x7f-\x9f]*"""
+    r"""([^\s@"'`<>()\[\]{}|,;:\x00-\x1f\x7f-\x9f])[^\s@"`<>()\[\]{}|,;:\x00-\x1f\x7f-\x9f]*"""
     r"@((?:[\w-]+\.)+[\w-]*[^\W\d_][\w-]*)"
 )
 

@@ -19,6 +19,8 @@ from jcstate.render.mask import mask_text
         ("`jörg@example.com`", "`j•••@example.com`"),
         ("| `maria@exämple.de` |", "| `m•••@exämple.de` |"),
         ("write to a@b.co.", "write to a•••@b.co."),
+        # As the text report shows an address holding a control character.
+        ("<jö\\x1brg@example.com>", "<j•••@example.com>"),
     ],
 )
 def test_every_address_is_masked(text: str, masked: str) -> None:
