@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from jcstate.core.model import RuleViolation
+from jcstate.core.safe import md_text, shown
 
 
 def violation_place(violation: RuleViolation) -> str:
@@ -14,22 +15,25 @@ def violation_place(violation: RuleViolation) -> str:
         return f"{source.file}:{source.line}:{source.col}"
     if violation.row is not None:
         return f"row {violation.row}"
-    return violation.phone if violation.phone is not None else "plan"
+    return shown(violation.phone) if violation.phone is not None else "plan"
 
 
 def violation_text(violation: RuleViolation, *, place: bool = True) -> str:
     """`contacts/a.yaml:4:5: error: MESSAGE (rule NAME, jcstate.yaml:12)`; why, if not evaluated.
 
     Without `place`, neither the place nor the level (a GitHub annotation has both).
+    A phone or a reason may come from the account: both are shown as data.
     """
     where = f"{violation_place(violation)}: {violation.level}: " if place else ""
-    subject = f" [{violation.phone}]" if violation.phone and violation.source is not None else ""
+    subject = (
+        f" [{shown(violation.phone)}]" if violation.phone and violation.source is not None else ""
+    )
     text = (
         f"{where}{violation.message} (rule {violation.rule}, "
         f"{violation.rule_file}:{violation.rule_line}){subject}"
     )
     if violation.detail is not None:
-        text += f": {violation.detail}"
+        text += f": {shown(violation.detail)}"
     return text
 
 
@@ -73,7 +77,7 @@ def plan_rules_markdown(violations: Sequence[RuleViolation] | None, limit: int =
         return []
     kind = "[!CAUTION]" if refused_rules(violations) else "[!WARNING]"
     out = ["> " + kind, f"> **{violations_summary(violations)}**"]
-    out.extend(f"> - {_md(violation_text(v))}" for v in violations[:limit])
+    out.extend(f"> - {violation_markdown(v)}" for v in violations[:limit])
     if len(violations) > limit:
         out.append(f"> - ... and {len(violations) - limit} more")
     if refused_rules(violations):
@@ -84,13 +88,5 @@ def plan_rules_markdown(violations: Sequence[RuleViolation] | None, limit: int =
 
 
 def violation_markdown(violation: RuleViolation) -> str:
-    """One violation as plain text for a markdown list item."""
-    return _md(violation_text(violation))
-
-
-def _md(text: str) -> str:
-    """Plain text inside a markdown list item: no markup, no HTML, one line."""
-    out = text.replace("\r", " ").replace("\n", " ")
-    for char in "\\`*_[]<>|#!~":
-        out = out.replace(char, "\\" + char)
-    return out
+    """One violation as plain markdown text for a list item (nothing in it is markup)."""
+    return md_text(violation_text(violation))

@@ -166,7 +166,8 @@ def test_plan_shows_the_violations_at_the_top_in_every_format(root: Path) -> Non
     )
     markdown = run("plan", "--format", "markdown").stdout
     assert (
-        "> [!CAUTION]\n> **1 rule error**\n> - plan: error: create at most 2 contacts" in markdown
+        "> [!CAUTION]\n> **1 rule error**\n"
+        "> - plan\\: error\\: create at most 2 contacts" in markdown
     )
     assert markdown.index("rule error") < markdown.index("<details>")
     data = json.loads(run("plan", "--format", "json").stdout)

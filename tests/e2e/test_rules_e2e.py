@@ -113,7 +113,7 @@ def test_apply_refuses_to_delete_an_enterprise_contact_unless_forced(
         "(rule keep-enterprise, jcstate.yaml:13)\n"
     )
     markdown = jcstate(project, sandbox_server, "plan", "--prune", "--format", "markdown")
-    assert "> - plan: error: never delete an Enterprise contact" in markdown.stdout
+    assert "> - plan\\: error\\: never delete an Enterprise contact" in markdown.stdout
 
     refused = jcstate(project, sandbox_server, "apply", "--prune", "--auto-approve")
     assert refused.returncode == 1
