@@ -40,11 +40,10 @@ from jcstate.core.plan import CUSTOM_PREFIX, Action, Change, FieldChange, Plan
 
 #: What a `plan` rule sees besides the three lists of changes.
 PLAN_KEYS: tuple[str, ...] = ("creates", "updates", "deletes", "unchanged", "in_scope")
-#: What each change of `plan.creates/updates/deletes` holds.
-CHANGE_KEYS: tuple[str, ...] = ("phone", "id", "before", "after")
 #: Contacts checked by one call on the fast path.
 CHUNK = 100
 
+_STATUS = re.compile(r"^[A-Z_]+: ")
 _ERROR_AT = re.compile(r"<input>:(\d+):(\d+): (.*)")
 _TOKEN = re.compile(
     r"""(?P<string>[rRbB]{0,2}(?:'''[\s\S]*?'''|\"\"\"[\s\S]*?\"\"\"|'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*"))"""
@@ -228,8 +227,8 @@ def compile_rules(
 
 
 def _plain_error(value: Any) -> str:
-    text = str(value)
-    return text.split(": ", 1)[1] if text.split(": ", 1)[0].isupper() and ": " in text else text
+    """CEL's message without its status code (`NOT_FOUND: Key not found` -> `Key not found`)."""
+    return _STATUS.sub("", str(value).strip(), count=1)
 
 
 # ---------------------------------------------------------------------------
