@@ -35,7 +35,7 @@ from jcstate.errors import (
 
 if TYPE_CHECKING:
     from jcstate.core.changeset import ChangedSince
-    from jcstate.core.model import Project
+    from jcstate.core.model import Project, RemoteState
     from jcstate.core.outcome import ApplyReport, ItemResult
     from jcstate.core.plan import Plan
     from jcstate.execute.planfile import SavedPlan
@@ -306,6 +306,8 @@ async def _run(
 
     async with JustCallClient(settings) as client:
         stages: dict[str, int] = {}
+        #: the account as a fresh plan was made from it: each write is re-checked against it
+        view: RemoteState | None = None
         if saved_plan is not None:
             # No verdict from the file: apply_plan plans again and judges what may run.
             plan = saved_plan
@@ -340,6 +342,7 @@ async def _run(
                     project, client, options, refresh=args.refresh, progress=listing_progress()
                 )
             plan = planned.plan
+            view = planned.remote
             tally.total = len(plan.changes)
             stages["refresh"] = client.stats.total
             if not plan.has_changes:
@@ -409,6 +412,7 @@ async def _run(
                     on_item=on_item,
                     requests_before=stages,
                     started=started,
+                    view=view,
                 )
             finally:
                 progress_bar.finish()

@@ -27,6 +27,7 @@ the ownership scope need no extra rule: the fresh plan never deletes them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -89,6 +90,8 @@ class Reconciled:
     refused: tuple[RefusedEntry, ...] = ()
     #: the safety verdict on `apply`, computed now (empty: safe)
     unsafe_reasons: tuple[str, ...] = ()
+    #: the account as the fresh plan saw it: what `apply` is re-checked against before each write
+    view: RemoteState | None = None
 
 
 def _canonical(value: Any) -> str:
@@ -292,4 +295,5 @@ async def recheck_saved_plan(
                     by_id[change.id] = await client.get_contact(change.id)
                 except NotFoundError:
                     by_id[change.id] = None
-    return reconcile(saved, fresh, by_id, holders, desired, options)
+    checked = reconcile(saved, fresh, by_id, holders, desired, options)
+    return dataclasses.replace(checked, view=view)
