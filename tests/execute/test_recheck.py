@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
-from jcstate.core.model import DesiredContact, DesiredState, Ownership, RemoteContact, Safety
+from jcstate.core.model import (
+    DesiredContact,
+    DesiredState,
+    Ownership,
+    RemoteContact,
+    RemoteState,
+    Safety,
+)
+from jcstate.core.outcome import ApplyReport, ItemResult, Outcome
 from jcstate.core.plan import Action, PlanOptions, compute_plan, delete_change
 from jcstate.core.recheck import (
     describe_difference,
@@ -15,6 +24,7 @@ from jcstate.core.recheck import (
 )
 from jcstate.execute.apply import apply_plan
 from jcstate.remote.listing import fetch_remote
+from jcstate.render.report import render_report_json, render_report_text
 from tests.execute.test_apply_engine import contact, desired, phone, run, sandbox_client
 
 OWNED = Ownership(field="managed_by", value="ops")
@@ -87,9 +97,7 @@ def test_a_deleted_update_target_is_reported() -> None:
     )
 
 
-def _state(*contacts: RemoteContact):  # type: ignore[no-untyped-def]
-    from jcstate.core.model import RemoteState
-
+def _state(*contacts: RemoteContact) -> RemoteState:
     return RemoteState(contacts=contacts)
 
 
@@ -127,7 +135,7 @@ def test_many_writes_read_each_listing_page_once(tmp_path: Path) -> None:
             plan = compute_plan(state, view, PlanOptions(prune=True))
             assert plan.summary["update"] == 250 and plan.summary["delete"] == 100
 
-            async def fetch_touched(phones: frozenset[str]):  # type: ignore[no-untyped-def]
+            async def fetch_touched(phones: frozenset[str]) -> RemoteState:
                 return await fetch_remote(client, phones=sorted(phones), refresh="auto")
 
             report = await apply_plan(plan, client, state, fetch_touched=fetch_touched, view=view)
@@ -153,7 +161,7 @@ def test_a_target_changed_between_plan_and_write_is_skipped_in_process(tmp_path:
             victim = next(c for c in view.contacts if c.phone == phone(1))
             await client.update_contact(victim.id, {"phone": phone(9)})
 
-            async def fetch_touched(phones: frozenset[str]):  # type: ignore[no-untyped-def]
+            async def fetch_touched(phones: frozenset[str]) -> RemoteState:
                 return await fetch_remote(client, phones=sorted(phones), refresh="auto")
 
             report = await apply_plan(plan, client, state, fetch_touched=fetch_touched, view=view)
@@ -169,3 +177,29 @@ def test_a_target_changed_between_plan_and_write_is_skipped_in_process(tmp_path:
             assert moved.fields["first_name"] == "Old"
 
     run(scenario)
+
+
+def test_the_report_names_each_skipped_write_in_text_and_json() -> None:
+
+    message = f"changed in JustCall after the plan: phone {phone(50)} -> {phone(0)}"
+    skipped = ItemResult(Action.DELETE, phone(50), 3, Outcome.SKIPPED, message)
+    report = ApplyReport(
+        items=(ItemResult(Action.UPDATE, phone(1), 1, Outcome.UPDATED), skipped),
+        warnings=(),
+        requests={"total": 3},
+        requests_by_stage={"recheck": 2},
+        converged=False,
+        remaining=(),
+        duration_s=0.1,
+        skipped_changed=(skipped,),
+    )
+    text = render_report_text(report)
+    assert f"\nskipped: {phone(50)} (id 3) {message}\n" in text
+    assert "run `jcstate plan` again" in text
+    assert text.endswith("Converged: no.\n")
+    assert "Skipped:" not in text  # listed once, as changed
+    data = json.loads(render_report_json(report))
+    assert data["skipped_changed"] == [
+        {"action": "delete", "phone": phone(50), "id": 3, "message": message}
+    ]
+    assert data["converged"] is False
