@@ -210,6 +210,16 @@ def _emit_report(report: ApplyReport, output_format: str) -> None:
 
     if output_format == "json":
         click.echo(render_report_json(report), nl=False)
+        if report.skipped_changed:
+            from jcstate.render import plural
+
+            count = len(report.skipped_changed)
+            click.echo(
+                f"{plural(count, 'contact')} changed in JustCall after the plan and "
+                f'{"was" if count == 1 else "were"} not written (see "skipped_changed"); '
+                "run `jcstate plan` again, review, and apply.",
+                err=True,
+            )
     else:
         click.echo("\n" + render_report_text(report), nl=False)
 

@@ -253,6 +253,8 @@ def test_auto_approve_with_a_slow_sandbox_rechecks_each_write_close_to_it(
         }
     ]
     assert c[249]["id"] in now
+    assert "1 contact changed in JustCall after the plan and was not written" in stderr
+    assert "run `jcstate plan` again" in stderr
     # Five writes, each re-read by id just before it is sent: 5 <= min(5, 3 + 2).
     assert report["requests_by_stage"]["recheck"] == 5 == bound(5, 250)
     lines = ANYWHERE.findall(stderr)
