@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from jcstate.core.model import DesiredState, RemoteContact, RemoteState, fingerprint
 from jcstate.core.normalize import normalize_text, try_normalize_phone
 from jcstate.core.plan import Action, Change, Plan, PlanOptions, safety_reasons
+from jcstate.core.safe import shown
 from jcstate.errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -55,8 +56,9 @@ class StaleContact:
     reason: str
 
     def __str__(self) -> str:
+        # One line of a multi-line message: a remote phone or value in it must not break it.
         who = f"{self.phone} (id {self.id})" if self.id is not None else self.phone
-        return f"{who}: {self.reason}"
+        return shown(f"{who}: {self.reason}")
 
     @classmethod
     def created_since(cls, change: Change, present: Iterable[RemoteContact]) -> StaleContact:
@@ -75,7 +77,7 @@ class RefusedEntry:
     def __str__(self) -> str:
         change = self.change
         who = f"{change.phone} (id {change.id})" if change.id is not None else change.phone
-        return f"{change.action.value} {who}: {self.reason}"
+        return shown(f"{change.action.value} {who}: {self.reason}")
 
 
 @dataclass(frozen=True)
