@@ -1229,15 +1229,6 @@ def dump_roundtrip_str(data: Any, yaml: YAML | None = None) -> str:
     return stream.getvalue()
 
 
-def dump_roundtrip(data: Any, path: Path) -> None:
-    """Write `data` (as loaded by `load_roundtrip`) back, comments included, atomically."""
-    target = Path(path)
-    text = dump_roundtrip_str(data)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(target)
-
-
 # ---------------------------------------------------------------------------
 # Canonical rendering (fmt, export)
 # ---------------------------------------------------------------------------
