@@ -42,6 +42,7 @@ from jcstate.core.normalize import (
     normalize_phone,
 )
 from jcstate.core.urls import public_url
+from jcstate.project.paths import leaves_project
 from jcstate.project.yamlio import DocPath, Where
 
 CONTACTS_FILE_KEYS: tuple[str, ...] = ("version", "defaults", "contacts")
@@ -290,8 +291,16 @@ def _project_value_issues(data: Mapping[str, Any], file: str) -> list[Issue]:
             f"api.url must start with https://, http:// or sandbox:// (got {public_url(url)!r})"
         )
         issues.append(Issue(file, ("api", "url"), message))
-    if data.get("contacts", ["default"]) == []:
+    globs = data.get("contacts", ["default"])
+    if globs == []:
         issues.append(Issue(file, ("contacts",), "contacts must list at least one glob"))
+    for index, pattern in enumerate(globs if isinstance(globs, list) else []):
+        if isinstance(pattern, str) and leaves_project(pattern):
+            message = (
+                f"contacts glob {pattern!r} leaves the project: write it relative to "
+                "jcstate.yaml, without a leading / or .."
+            )
+            issues.append(Issue(file, ("contacts", index), message, "item"))
     custom = data.get("custom_fields")
     definitions = custom if isinstance(custom, Mapping) else {}
     for key, definition in definitions.items():

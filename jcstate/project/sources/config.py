@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from jcstate.core.model import STANDARD_FIELDS, ProjectConfig
 from jcstate.project.export import matches_globs
+from jcstate.project.paths import project_path
 from jcstate.project.validate import Issue, pydantic_issues, suggest, unknown_field_message
 from jcstate.project.yamlio import DocPath
 
@@ -159,7 +160,9 @@ def check_sources(data: Any, file: str) -> list[Issue]:
             )
             continue
         issues.extend(_source_issues(name, source, file, base, declared, marker, globs))
-        into = source.into.removeprefix("./")
+        into = project_path(source.into)
+        if into is None:
+            continue  # reported above
         if into in owners:
             message = f"sources.{name}.into: {into} is already the file of source '{owners[into]}'"
             issues.append(Issue(file, (*base, "into"), message))
@@ -220,11 +223,17 @@ def _source_issues(
         if target not in source.map:
             message = f"{where}.values: '{target}' is not a field of map"
             issues.append(Issue(file, (*base, "values", target), message, "key"))
-    into = source.into.removeprefix("./")
-    if into in ("", "jcstate.yaml") or into.startswith("/") or ".." in into.split("/"):
+    if source.path is not None and project_path(source.path) in (None, ""):
+        message = (
+            f"{where}.path: {source.path!r} leaves the project: write it relative to "
+            "jcstate.yaml, without a leading / or .."
+        )
+        issues.append(Issue(file, (*base, "path"), message))
+    into = project_path(source.into)
+    if into in (None, "", "jcstate.yaml"):
         message = f"{where}.into: {source.into!r} must be a contacts file inside the project"
         issues.append(Issue(file, (*base, "into"), message))
-    elif not matches_globs(into, globs):
+    elif into is not None and not matches_globs(into, globs):
         message = (
             f"{where}.into: {into} is not matched by any contacts glob, so validate and plan "
             "would not read it (add it to contacts: in jcstate.yaml)"
