@@ -170,6 +170,47 @@ def check_sources(data: Any, file: str) -> list[Issue]:
     return issues
 
 
+#: Keywords that make a query more than one read (sqlparse's token types cover the rest:
+#: any DML other than SELECT, any DDL).
+_WRITING_KEYWORDS = frozenset({"INTO", "COPY", "PRAGMA", "ATTACH", "DETACH", "CALL", "EXEC"})
+
+
+def query_problem(query: str) -> str | None:
+    """Why an SQL source's query is not one statement that reads; None if it is (pure).
+
+    Accepted: one `SELECT`, or `WITH ... SELECT`, whose clauses and subqueries
+    all read. Refused: several statements, any other statement, and a SELECT
+    that writes or locks (`SELECT ... INTO`, `FOR UPDATE`, a data-modifying
+    `WITH d AS (DELETE ...)`). Strings, quoted names and comments are not read
+    as keywords (sqlparse tokenises the query).
+    """
+    import sqlparse
+    from sqlparse import tokens
+
+    parsed: list[Any] = list(sqlparse.parse(query))  # sqlparse's methods are not typed
+    statements = [s for s in parsed if s.token_first(skip_cm=True, skip_ws=True) is not None]
+    expected = "must be one statement that reads (SELECT, or WITH ... SELECT)"
+    if not statements:
+        return f"{expected}; it is empty"
+    if len(statements) > 1:
+        return f"{expected}; it has {len(statements)} statements"
+    statement: Any = statements[0]
+    kind = statement.get_type()
+    if kind != "SELECT":
+        first = statement.token_first(skip_cm=True, skip_ws=True)
+        word = first.normalized.upper() if first is not None else kind
+        return f"{expected}; it is {word}"
+    for token in statement.flatten():
+        word = token.normalized.upper()
+        if (
+            (token.ttype in tokens.DML and word != "SELECT")
+            or token.ttype in tokens.DDL
+            or (token.ttype in tokens.Keyword and word in _WRITING_KEYWORDS)
+        ):
+            return f"{expected}; it holds {word}"
+    return None
+
+
 def _source_issues(
     name: str,
     source: SourceConfig,
@@ -191,10 +232,17 @@ def _source_issues(
             issues.append(Issue(file, base, message, "item"))
     if source.encoding is not None:
         try:
-            codecs.lookup(source.encoding)
+            # Only a text encoding reads a CSV: base64, rot13 or zlib are codecs, not encodings.
+            known = codecs.lookup(source.encoding)._is_text_encoding
         except LookupError:
+            known = False
+        if not known:
             message = f"{where}.encoding: unknown encoding {source.encoding!r} (e.g. utf-8, cp1252)"
             issues.append(Issue(file, (*base, "encoding"), message))
+    if source.query is not None and source.kind == "sql":
+        problem = query_problem(source.query)
+        if problem is not None:
+            issues.append(Issue(file, (*base, "query"), f"{where}.query: {problem}"))
     if "phone" not in source.map:
         message = f"{where}.map: missing required field 'phone' (the column of the phone number)"
         issues.append(Issue(file, (*base, "map"), message))
