@@ -29,6 +29,7 @@ from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from jcstate.core.drift import is_marked
+from jcstate.core.limits import key_problem
 from jcstate.core.model import (
     CONTACT_KEYS,
     STANDARD_FIELDS,
@@ -203,10 +204,21 @@ def build_export(
 
     marker = ownership.field if ownership is not None else None
     remote_values: dict[str, list[Any]] = defaultdict(list)
+    refused_keys: dict[str, str] = {}
     for contact in chosen.values() if add_definitions else ():
         for key, value in contact.custom_fields.items():
-            if key != marker and key not in defs:
-                remote_values[key].append(value)
+            if key == marker or key in defs or key in refused_keys:
+                continue
+            problem = key_problem(key)
+            if problem is not None:
+                # validate refuses such a name: never write it into jcstate.yaml
+                refused_keys[key] = problem
+                continue
+            remote_values[key].append(value)
+    warnings.extend(
+        f"custom field {key!r} left out: its name {problem}"
+        for key, problem in sorted(refused_keys.items())
+    )
     new_definitions: dict[str, CustomFieldType] = {
         key: infer_type(values) for key, values in sorted(remote_values.items())
     }

@@ -21,7 +21,13 @@ from typing import Any
 import phonenumbers
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from jcstate.core.limits import extension_problem, parse_date, scalar_problem, text_problem
+from jcstate.core.limits import (
+    extension_problem,
+    key_problem,
+    parse_date,
+    scalar_problem,
+    text_problem,
+)
 from jcstate.core.model import (
     CONTACT_KEYS,
     STANDARD_FIELDS,
@@ -304,6 +310,10 @@ def _project_value_issues(data: Mapping[str, Any], file: str) -> list[Issue]:
     custom = data.get("custom_fields")
     definitions = custom if isinstance(custom, Mapping) else {}
     for key, definition in definitions.items():
+        key_issue = key_problem(key) if isinstance(key, str) else None
+        if key_issue is not None:
+            message = f"custom field name {key!r} {key_issue}"
+            issues.append(Issue(file, ("custom_fields", key), message, "key"))
         if not isinstance(definition, Mapping):
             continue
         kind = definition.get("type", "string")
@@ -421,6 +431,11 @@ class _FieldChecker:
                     f"custom field '{key}' is the ownership marker (ownership.field): "
                     "jcstate sets it; remove it from the contact"
                 )
+                self.issues.append(Issue(self.file, (*base, key), message, "key"))
+                continue
+            key_issue = key_problem(key) if isinstance(key, str) else None
+            if key_issue is not None:
+                message = f"custom field name {key!r} {key_issue}"
                 self.issues.append(Issue(self.file, (*base, key), message, "key"))
                 continue
             if definition is None:

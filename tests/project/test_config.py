@@ -272,3 +272,32 @@ def test_double_star_lists_each_folder_once(
     monkeypatch.undo()
     assert [p.name for p in project.contact_files] == ["deep.yaml"]
     assert len(listed) == len(set(listed)) == 26
+
+
+def test_custom_field_names_with_control_characters_are_refused(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "jcstate.yaml": 'version: 1\ncontacts: ["contacts/*.yaml"]\ncustom_fields:\n'
+            '  "\\e[31m": {type: string}\n  "a\\nb": {type: string}\n  ok: {type: string}\n',
+            "contacts/a.yaml": 'version: 1\ncontacts:\n  - phone: "+14155550100"\n'
+            '    custom_fields: {"\\e[32m": x, ok: y}\n',
+        },
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_project(cwd=tmp_path)
+    assert [str(d) for d in caught.value.diagnostics] == [
+        "jcstate.yaml:4:3: custom field name '\\x1b[31m' holds a control character "
+        "(U+001B at character 1), which the API does not accept",
+        "jcstate.yaml:5:3: custom field name 'a\\nb' holds a control character "
+        "(U+000A at character 2), which the API does not accept",
+    ]
+    (tmp_path / "jcstate.yaml").write_text(
+        'version: 1\ncontacts: ["contacts/*.yaml"]\ncustom_fields:\n  ok: {type: string}\n'
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_project(cwd=tmp_path)
+    assert [str(d) for d in caught.value.diagnostics] == [
+        "contacts/a.yaml:4:21: custom field name '\\x1b[32m' holds a control character "
+        "(U+001B at character 1), which the API does not accept",
+    ]
