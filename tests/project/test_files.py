@@ -169,3 +169,18 @@ def test_journal_is_a_private_regular_file(root: Path) -> None:
         journal.event("start")
     assert stat.S_IMODE(journal.path.stat().st_mode) == 0o600
     assert not journal.path.is_symlink()
+
+
+def test_plan_out_refuses_a_committed_link_out_of_the_project(
+    tmp_path: Path, victim: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert CliRunner().invoke(cli, ["init", "proj"]).exit_code == 0
+    project = tmp_path / "proj"
+    (project / "plan.json").symlink_to(victim)
+    monkeypatch.chdir(project)
+    result = CliRunner().invoke(cli, ["plan", "--out", "plan.json"])
+    assert result.exit_code == 1
+    assert "plan.json is a symbolic link that leads out of the project" in result.output
+    assert victim.read_text() == VICTIM_TEXT
+    assert (project / "plan.json").is_symlink()
