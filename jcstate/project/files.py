@@ -81,7 +81,15 @@ def real_target(target: Path, root: Path) -> Path:
                     f"{_shown(walked, start)} is a symbolic link that leads out of the project "
                     f"(to {real}); remove the link and run the command again"
                 )
-    return Path(os.path.realpath(target))
+    # The walk above reads the path as written; the system resolves a link before a
+    # `..` that follows it (contacts/link/../x.yaml), so the place itself is checked too.
+    real = os.path.realpath(target)
+    if not _inside(real, root_real):
+        raise OutsideProjectError(
+            f"refusing to write {_shown(target, start)}: through symbolic links it leads out "
+            f"of the project (to {real}); remove the link and run the command again"
+        )
+    return Path(real)
 
 
 def safe_folder(folder: Path, root: Path) -> Path:

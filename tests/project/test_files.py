@@ -184,3 +184,15 @@ def test_plan_out_refuses_a_committed_link_out_of_the_project(
     assert "plan.json is a symbolic link that leads out of the project" in result.output
     assert victim.read_text() == VICTIM_TEXT
     assert (project / "plan.json").is_symlink()
+
+
+def test_dot_dot_after_a_link_never_leaves_the_project(root: Path, victim: Path) -> None:
+    """`..` is read as written (the folder above `link` in the project), never as the
+    system would resolve it after following `link` out of the project."""
+    (root / "contacts").mkdir()
+    deep = victim.parent / "deep"
+    deep.mkdir()
+    (root / "contacts" / "link").symlink_to(deep)
+    write_file(root / "contacts" / "link" / ".." / "victim.txt", "mine\n", root=root)
+    assert victim.read_text() == VICTIM_TEXT
+    assert (root / "contacts" / "victim.txt").read_text() == "mine\n"
