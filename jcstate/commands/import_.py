@@ -140,7 +140,7 @@ def command(
     would_change = [result for result in results if result.file_changed]
     written: list[SourceResult] = []
     if not failed and not check:
-        written = write_results(results)
+        written = write_results(results, config_path.parent)
 
     if output_format == "json":
         document = {

@@ -89,8 +89,8 @@ def import_source(
     return SourceResult(source, path, shown, collected, text, old, changes)
 
 
-def write_results(results: Sequence[SourceResult]) -> list[SourceResult]:
-    """Write every changed file (each whole or untouched); the results written."""
+def write_results(results: Sequence[SourceResult], root: Path) -> list[SourceResult]:
+    """Write every changed file of the project at `root` (each whole or untouched)."""
     changed = [result for result in results if result.file_changed]
-    write_atomically({result.path: result.text for result in changed})
+    write_atomically({result.path: result.text for result in changed}, root)
     return changed
