@@ -529,3 +529,12 @@ def test_import_nightly_plans_only_the_changed_contacts() -> None:
         pytest.skip("jcstate plan has no --changed-since option in this tree yet")
     problems = option_problems(["plan", "--changed-since", "origin/main", *args[4:]])
     assert not problems, problems
+
+
+def test_action_fails_the_step_on_a_typo_in_args(applied_project: Path, tmp_path: Path) -> None:
+    # A usage error is 1, never the 2 that a workflow reads as "drift" or "changes".
+    completed, outputs = _run_action(applied_project, tmp_path, "drift", "--formt markdown")
+    assert completed.returncode == 1
+    assert outputs["exit-code"] == "1"
+    assert "--formt" in completed.stderr
+    assert Path(outputs["output-file"]).read_text(encoding="utf-8") == ""
