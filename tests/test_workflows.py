@@ -497,7 +497,8 @@ def test_import_nightly_opens_one_pull_request_and_never_applies() -> None:
     steps = _steps(IMPORT_NIGHTLY)
     jcstate_steps = [step for step in steps if uses_jcstate_action(step)]
     commands = [(step["with"]["command"], step["with"].get("args", "")) for step in jcstate_steps]
-    assert commands == [("import", "--check"), ("import", "")]
+    # --skip-invalid: one bad row in the CRM must not stop the nightly job.
+    assert commands == [("import", "--check --skip-invalid"), ("import", "--skip-invalid")]
     # Only when the check says a file would change (exit code 2) is anything imported or proposed.
     for step in steps[2:]:
         assert step.get("if") == "steps.check.outputs.exit-code == '2'", step

@@ -9,7 +9,7 @@ byte for byte as it was.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,8 +87,14 @@ def import_source(
     return SourceResult(source, path, shown, collected, text, old, changes)
 
 
-def write_results(results: Sequence[SourceResult]) -> list[SourceResult]:
-    """Write every changed file (each whole or untouched); the results written."""
+def write_results(
+    results: Sequence[SourceResult], also: Mapping[Path, str] | None = None
+) -> list[SourceResult]:
+    """Write every changed file (each whole or untouched); the results written.
+
+    `also`: other files written in the same change (the hand-written files an
+    import takes contacts from).
+    """
     changed = [result for result in results if result.file_changed]
-    write_atomically({result.path: result.text for result in changed})
+    write_atomically({**{result.path: result.text for result in changed}, **(also or {})})
     return changed
