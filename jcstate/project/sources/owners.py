@@ -24,6 +24,8 @@ from jcstate.project.config import expand_globs
 from jcstate.project.remove import remove_entries
 from jcstate.project.sources.importer import SourceResult
 from jcstate.project.sources.writer import MARKER
+
+__all__ = ["MARKER", "Claim", "find_claims", "generated_by", "take_over"]
 from jcstate.project.yamlio import YamlProblem, parse_fast, read_limited
 
 
