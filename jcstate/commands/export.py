@@ -78,6 +78,12 @@ def _declaring_files(
     help="Overwrite existing files; with contacts declared in other files, export only "
     "the remote contacts not declared yet.",
 )
+@click.option(
+    "--pins",
+    is_flag=True,
+    help="Write each contact's `id:` pin, so that a phone changed in git later is an "
+    "update of the same contact.",
+)
 @api_options
 @click.pass_context
 def command(
@@ -85,6 +91,7 @@ def command(
     out_dir: Path | None,
     split_by: Literal["none", "company"],
     force: bool,
+    pins: bool,
     api_url: str | None,
     insecure_http: bool,
 ) -> None:
@@ -152,6 +159,7 @@ def command(
         split_by=split_by,
         skip_phones=skip_phones,
         region=config.default_region,
+        pins=pins,
     )
     schema = root / CONTACTS_SCHEMA
     # Editors validate the files against the schema `jcstate init` wrote, when there is one.

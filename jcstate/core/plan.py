@@ -43,7 +43,7 @@ from jcstate.core.model import (
 )
 from jcstate.core.normalize import normalize_custom_value, normalize_field, normalize_text
 from jcstate.core.normalize import try_normalize_phone as _try_phone
-from jcstate.errors import PlanFileError
+from jcstate.errors import PlanError, PlanFileError
 
 FORMAT_VERSION = 1
 MAX_BULK_BATCH = 5000
@@ -508,6 +508,26 @@ def not_declared_note(count: int) -> str:
     )
 
 
+def _refuse_a_second_owner(
+    pinned: DesiredContact, taken: RemoteContact, by_phone: Mapping[str, DesiredContact]
+) -> None:
+    """An `id:` pin that moves a remote contact off a phone another entry declares.
+
+    That entry would match the same remote contact by phone: the plan would
+    move the contact to the pinned phone and create the old phone again. A
+    contact has one owner, so this is an error naming both places.
+    """
+    other = by_phone.get(taken.phone)
+    if other is not None and other.id is None:
+        raise PlanError(
+            f"{pinned.source or pinned.phone}: `id: {pinned.id}` takes over the remote "
+            f"contact {taken.id}, which holds {taken.phone}; "
+            f"{other.source or other.phone} declares {taken.phone} too (the plan would "
+            f"move the contact to {pinned.phone} and create {taken.phone} again). "
+            "Remove one of the two entries, or pin the other entry to its own id"
+        )
+
+
 def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOptions) -> Plan:
     """The changes that make `remote` match `desired`. Pure."""
     defs = desired.custom_field_defs
@@ -542,6 +562,9 @@ def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOption
     # 1. Matching: id pins claim their remote contact before any phone match.
     claimed: set[int] = set()
     pinned: dict[int, RemoteContact] = {}
+    declared_phones: dict[str, DesiredContact] = (
+        {d.phone: d for d in desired.contacts} if has_pins else {}
+    )
     for index, contact in enumerate(wanted if has_pins else ()):
         if contact.id is None:
             continue
@@ -552,6 +575,8 @@ def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOption
                 "matching by phone instead"
             )
             continue
+        if found.phone != contact.phone:
+            _refuse_a_second_owner(contact, found, declared_phones)
         claimed.add(found.id)
         pinned[index] = found
 

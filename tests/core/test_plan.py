@@ -27,7 +27,7 @@ from jcstate.core.plan import (
     plan_from_dict,
     plan_to_dict,
 )
-from jcstate.errors import PlanFileError
+from jcstate.errors import PlanError, PlanFileError
 
 DEFS = {
     "lead_source": CustomFieldDef(type="enum", values=["Website", "Referral", "Event"]),
@@ -192,16 +192,28 @@ def test_missing_pin_falls_back_to_phone_with_a_warning() -> None:
     assert any("pinned id 99 was not found" in w for w in plan.warnings)
 
 
-def test_pin_wins_over_phone_match_and_frees_the_phone_first() -> None:
-    # Remote 7 holds A; it is pinned to move to B, and A is declared as a new contact.
-    plan = plan_of(
-        state(want(B, id=7), want(A, first_name="New")),
-        [have(7, A)],
+def test_a_pin_that_takes_a_contact_whose_phone_another_entry_declares_is_an_error() -> None:
+    # Remote 7 holds A; a new entry pins id 7 on phone B while the entry of A stays:
+    # the plan would move 7 from A to B and create A again. One owner per contact.
+    pinned = DesiredContact(
+        phone=B, fields={}, custom_fields={}, id=7, source=SourceRef("contacts/new.yaml", 9)
     )
-    assert [(c.action, c.phone) for c in plan.changes] == [
-        (Action.UPDATE, B),
-        (Action.CREATE, A),
-    ]
+    other = DesiredContact(
+        phone=A,
+        fields={"first_name": "Old"},
+        custom_fields={},
+        source=SourceRef("contacts/team.yaml", 3),
+    )
+    with pytest.raises(PlanError) as caught:
+        plan_of(state(pinned, other), [have(7, A)])
+    message = str(caught.value)
+    assert "contacts/new.yaml:9" in message and "contacts/team.yaml:3" in message
+    assert "id: 7" in message and A in message
+
+
+def test_a_pin_that_moves_a_contact_off_an_undeclared_phone_is_fine() -> None:
+    plan = plan_of(state(want(B, id=7)), [have(7, A)])
+    assert [(c.action, c.phone) for c in plan.changes] == [(Action.UPDATE, B)]
 
 
 def test_remote_duplicates_match_lowest_id_and_are_listed() -> None:
