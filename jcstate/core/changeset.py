@@ -43,6 +43,7 @@ from jcstate.core.plan import (
     estimate_cost,
     not_declared_note,
     order_changes,
+    remote_size,
     safety_reasons,
 )
 from jcstate.errors import PlanFileError
@@ -271,6 +272,7 @@ def plan_changed(
         batch_size=options.bulk_batch_size,
         per_minute=options.per_minute,
         per_hour=options.per_hour,
+        remote_total=remote_size(remote),
     )
     return dataclasses.replace(
         base,

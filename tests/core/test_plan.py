@@ -383,17 +383,19 @@ def test_move_onto_a_phone_that_stays_taken_is_warned_about() -> None:
 
 
 def test_cost_estimate_counts_requests_and_time() -> None:
-    cost = estimate_cost(12_001, 30, 6, per_minute=60, per_hour=3600)
-    assert (cost.bulk, cost.put, cost.delete, cost.total) == (3, 30, 6, 39)
-    assert cost.seconds == 39.0
+    cost = estimate_cost(12_001, 30, 6, per_minute=60, per_hour=3600, remote_total=0)
+    assert (cost.bulk, cost.put, cost.delete, cost.writes) == (3, 30, 6, 39)
+    assert cost.seconds == cost.total * 1.0
     assert estimate_cost(10, 1, 0).seconds == 0.0
-    hourly = estimate_cost(0, 100, 0, per_minute=1000, per_hour=60)
-    assert hourly.seconds == 6000.0
+    hourly = estimate_cost(0, 100, 0, per_minute=1000, per_hour=60, remote_total=0)
+    # 100 PUTs, their re-check (1 listing page) and the convergence check (1 page).
+    assert hourly.total == 102 and hourly.seconds == 6120.0
 
 
 def test_plan_cost_uses_options() -> None:
     plan = plan_of(state(want(A), want(B)), [], bulk_batch_size=1, per_minute=30)
-    assert (plan.cost.bulk, plan.cost.seconds) == (2, 4.0)
+    # 2 bulk requests and a convergence check of the (empty) account's one page.
+    assert (plan.cost.bulk, plan.cost.convergence, plan.cost.seconds) == (2, 1, 6.0)
 
 
 # --- JSON form ---------------------------------------------------------------------
@@ -455,3 +457,19 @@ def test_plan_from_dict_rejects_bad_data(mutate: Any, message: str) -> None:
     mutate(data)
     with pytest.raises(PlanFileError, match=message):
         plan_from_dict(data)
+
+
+def test_cost_estimate_counts_the_reads_of_an_apply() -> None:
+    # 30 PUTs and 6 DELETEs on an account of 12,000 contacts (120 pages).
+    cost = estimate_cost(12_001, 30, 6, per_minute=60, remote_total=12_000, reads=122)
+    assert cost.writes == 3 + 30 + 6
+    assert cost.rechecks == 36  # each PUT or DELETE target re-read: fewer than a listing
+    # 12,037 touched phones: a listing of the 23,995 contacts after the apply is cheaper
+    assert cost.convergence == 240 + 2
+    assert cost.read_total == 122 + 36 + 242
+    assert cost.total == cost.writes + cost.read_total
+    assert cost.seconds == cost.total * 1.0  # every request is paced, reads too
+    many = estimate_cost(0, 500, 0, remote_total=1_000, reads=12)
+    assert many.rechecks == 12  # ceil(1000/100) + 2: one listing beats 500 lookups
+    nothing = estimate_cost(0, 0, 0, reads=3)
+    assert (nothing.rechecks, nothing.convergence, nothing.total) == (0, 0, 3)
