@@ -52,8 +52,7 @@ def test_the_cost_line_counts_reads_and_writes(
     project = tmp_path / "project"
     (project / "contacts").mkdir(parents=True)
     (project / "jcstate.yaml").write_text(
-        "version: 1\napi: {url: 'https://api.justcall.io'}\n"
-        'contacts: ["contacts/*.yaml"]\n'
+        "version: 1\napi: {url: 'https://api.justcall.io'}\ncontacts: [\"contacts/*.yaml\"]\n"
     )
     (project / "contacts" / "all.yaml").write_text(render_contacts_file(contacts))
 
