@@ -129,18 +129,22 @@ def _no_color(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
 #: marks a command that already accepts the global options after its name
 _GLOBALS_ADDED = "_jcstate_global_options"
 
+#: commands that send no API request: `-v` ("log each API request") is not offered after them
+NO_REQUESTS = frozenset({"init", "validate", "fmt", "schema", "show"})
+
 
 def accept_global_options(command: click.Command) -> None:
     """Let `-v` and `--no-color` come after the command too (`jcstate plan -v`), as `-h` can.
 
     They update the same global settings as before the command; a group's
-    subcommands get them as well (`jcstate sandbox serve -v`).
+    subcommands get them as well (`jcstate sandbox serve -v`). A command that
+    sends no request (`NO_REQUESTS`) is not offered `-v`.
     """
     if getattr(command, _GLOBALS_ADDED, False):
         return
     setattr(command, _GLOBALS_ADDED, True)
     names = {name for param in command.params for name in param.opts}
-    if not names & {"-v", "--verbose"}:
+    if not names & {"-v", "--verbose"} and command.name not in NO_REQUESTS:
         command.params.append(
             click.Option(
                 ["-v", "--verbose"],

@@ -325,9 +325,9 @@ class ChangedSince:
             )
         contacts = f"{self.contacts:,} {'contact' if self.contacts == 1 else 'contacts'}"
         if self.not_read == 1:
-            rest = "1 declared contact was not read"
+            rest = "1 declared contact was read from the files, not fetched"
         else:
-            rest = f"{self.not_read:,} declared contacts were not read"
+            rest = f"{self.not_read:,} declared contacts were read from the files, not fetched"
         return f"{head}{contacts}; {rest} (drift there is reported by jcstate drift)."
 
     def to_dict(self) -> dict[str, Any]:

@@ -88,3 +88,23 @@ def test_the_console_script_exits_1_too(tmp_path: Path) -> None:
 def test_help_and_version_still_exit_0() -> None:
     assert CliRunner().invoke(cli, ["plan", "--help"]).exit_code == 0
     assert CliRunner().invoke(cli, ["--version"]).exit_code == 0
+
+
+@pytest.mark.parametrize("name", ["fmt", "validate", "show", "init", "schema"])
+def test_commands_that_send_no_request_do_not_offer_v(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    shown = CliRunner().invoke(cli, [name, "--help"])
+    assert shown.exit_code == 0
+    assert "--verbose" not in shown.stdout and "Log each API request" not in shown.stdout
+    assert "--no-color" in shown.stdout
+    refused = CliRunner().invoke(cli, [name, "-v"])
+    assert refused.exit_code == 1
+    assert "No such option" in refused.stderr
+
+
+@pytest.mark.parametrize("path", [["plan"], ["apply"], ["drift"], ["export"], ["sandbox", "serve"]])
+def test_commands_that_send_requests_offer_v(path: list[str]) -> None:
+    shown = CliRunner().invoke(cli, [*path, "--help"])
+    assert "--verbose" in shown.stdout

@@ -84,3 +84,36 @@ def test_a_pin_that_takes_a_contact_another_entry_declares_is_an_error_naming_bo
     assert "contacts/exported.yaml:" in plan.stderr
     assert f"`id: {ids[taken]}` takes over the remote contact" in plan.stderr
     assert "Traceback" not in plan.stderr
+
+
+def test_export_with_api_url_says_next_only_what_is_true(
+    tmp_path: Path, sandbox_server: SandboxServer
+) -> None:
+    _seed(sandbox_server)
+    credentials = {k: v for k, v in sandbox_server.env.items() if k != "JCSTATE_API_URL"}
+    assert run(tmp_path, "init", "proj", env=credentials).returncode == 0
+    project = tmp_path / "proj"
+    (project / "contacts" / "example.yaml").unlink()
+    exported = run(project, "export", "--api-url", sandbox_server.url, env=credentials)
+    assert exported.returncode == 0, exported.stderr
+    assert "Next: `jcstate plan` should show no changes." not in exported.stdout
+    assert f"Next: `jcstate plan --api-url {sandbox_server.url}` should show no changes" in (
+        exported.stdout
+    )
+    assert "api.url" in exported.stdout
+    # What it says is true: the plain plan reads the embedded sandbox, the other the server.
+    with_url = run(project, "plan", "--api-url", sandbox_server.url, env=credentials)
+    assert "0 to create, 0 to update, 0 to delete" in with_url.stdout, with_url.stderr
+    plain = run(project, "plan", env=credentials)
+    assert f"{COUNT} to create" in plain.stdout
+
+
+def test_export_says_plain_plan_when_it_reads_the_same_account(
+    tmp_path: Path, sandbox_server: SandboxServer
+) -> None:
+    _seed(sandbox_server)
+    assert run(tmp_path, "init", "proj", env=sandbox_server.env).returncode == 0
+    project = tmp_path / "proj"
+    (project / "contacts" / "example.yaml").unlink()
+    exported = run(project, "export", env=sandbox_server.env)
+    assert "Next: `jcstate plan` should show no changes." in exported.stdout
