@@ -64,3 +64,63 @@ def test_check_with_skip_invalid_checks_the_good_rows(project: Path, run: Run) -
     changed = run("import", "--check", "--skip-invalid")
     assert changed.exit_code == 2
     assert "contacts/crm.yaml would change" in changed.stdout
+
+
+FALLBACK_PROJECT = """\
+version: 1
+api: {url: "sandbox://.jcstate/sandbox.db"}
+default_region: US
+contacts: ["contacts/*.yaml"]
+sources:
+  crm:
+    kind: csv
+    path: exports/crm.csv
+    map:
+      phone: ["Phone Number", "Mobile Phone Number"]
+      first_name: "First Name"
+    into: contacts/crm.yaml
+"""
+
+
+def test_a_field_maps_to_fallback_columns_the_first_non_empty_wins(project: Path, run: Run) -> None:
+    set_project(project, FALLBACK_PROJECT)
+    (project / "exports" / "crm.csv").write_text(
+        '"First Name","Phone Number","Mobile Phone Number"\n'
+        "Ann,(415) 555-0101,(415) 555-0191\n"
+        "Bob,,415-555-0102\n"
+        'Cy,"  ",+1 415 555 0103\n'
+        "Dee,,\n",
+        encoding="utf-8",
+    )
+    result = run("import")
+    assert result.exit_code == 1
+    assert (
+        'crm:row 5, column "Phone Number": missing phone (the cells of "Phone Number" and '
+        '"Mobile Phone Number" are empty)' in result.stderr
+    )
+    assert run("import", "--skip-invalid").exit_code == 0
+    text = (project / "contacts" / "crm.yaml").read_text()
+    for phone in ("+14155550101", "+14155550102", "+14155550103"):
+        assert phone in text
+    assert "+14155550191" not in text
+    assert run("validate").exit_code == 0
+
+
+def test_a_bad_value_in_a_fallback_column_names_that_column(project: Path, run: Run) -> None:
+    set_project(project, FALLBACK_PROJECT)
+    (project / "exports" / "crm.csv").write_text(
+        '"First Name","Phone Number","Mobile Phone Number"\nBob,,not a phone\n',
+        encoding="utf-8",
+    )
+    result = run("import")
+    assert result.exit_code == 1
+    assert 'crm:row 2, column "Mobile Phone Number": ' in result.stderr
+
+
+def test_an_empty_list_of_columns_is_refused(project: Path, run: Run) -> None:
+    set_project(project, FALLBACK_PROJECT.replace('["Phone Number", "Mobile Phone Number"]', "[]"))
+    result = run("validate")
+    assert result.exit_code == 1
+    assert "sources.crm.map.phone: a list of columns must name at least one column" in (
+        result.output
+    )
