@@ -681,3 +681,63 @@ def test_action_never_prunes_in_the_full_run_of_its_fallback(
     assert "a full plan without --prune (no delete was reviewed)" in completed.stdout
     document = Path(outputs["output-file"]).read_text(encoding="utf-8")
     assert "Changed since" not in document and "Plan: 0 to create, 1 to update" in document
+
+
+# -- the kit a user copies ------------------------------------------------------------------
+
+
+def _commands_the_workflows_use() -> set[str]:
+    used: set[str] = set()
+    for path in WORKFLOWS:
+        for step in _steps(path):
+            if uses_jcstate_action(step):
+                used.add(str(step["with"]["command"]))
+            for line in str(step.get("run", "")).splitlines():
+                words = line.split()
+                if len(words) > 1 and words[0] == "jcstate":
+                    used.add(words[1])
+    return used
+
+
+def test_the_action_and_the_readme_list_every_command_the_workflows_use() -> None:
+    used = _commands_the_workflows_use()
+    assert "import" in used
+    description = str(ACTION["inputs"]["command"]["description"])
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    (row,) = [line for line in readme.splitlines() if line.startswith("| `command` |")]
+    for command in sorted(used):
+        assert re.search(rf"\b{command}\b", description), f"action.yml: {command} missing"
+        assert f"`{command}`" in row, f"README's action table: {command} missing"
+
+
+def _pyproject_version() -> str:
+    import tomllib
+
+    with (REPO_ROOT / "pyproject.toml").open("rb") as handle:
+        return str(tomllib.load(handle)["project"]["version"])
+
+
+def test_license_changelog_and_one_version_matching_a_tag() -> None:
+    version = _pyproject_version()
+    license_text = (REPO_ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert license_text.startswith("MIT License\n")
+    assert "Copyright (c) 2026 the jcstate authors" in license_text
+    reported = subprocess.run(
+        [sys.executable, "-m", "jcstate", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert reported.stdout.strip() == f"jcstate, version {version}"
+    changelog = (REPO_ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    releases = re.findall(r"^## \[(\d+\.\d+\.\d+)\]", changelog, re.MULTILINE)
+    assert releases and releases[0] == version, releases
+    assert f"tag `v{version}`" in changelog
+    # The pre-commit example names that tag.
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    revs = re.findall(r"^\s+rev: (\S+)", readme, re.MULTILINE)
+    assert revs == [f"v{version}"], revs
+
+
+def test_readme_says_how_long_the_tests_take() -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    head = readme.split("## What it is", 1)[0]
+    assert "# 2. Install the development tools and run the tests" in head
+    assert "about 8 minutes on 2 cores" in head
