@@ -703,11 +703,11 @@ def test_the_action_and_the_readme_list_every_command_the_workflows_use() -> Non
     used = _commands_the_workflows_use()
     assert "import" in used
     description = str(ACTION["inputs"]["command"]["description"])
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    (row,) = [line for line in readme.splitlines() if line.startswith("| `command` |")]
+    recipes = (REPO_ROOT / "docs" / "guide" / "ci-recipes.md").read_text(encoding="utf-8")
+    (row,) = [line for line in recipes.splitlines() if line.startswith("| `command` |")]
     for command in sorted(used):
         assert re.search(rf"\b{command}\b", description), f"action.yml: {command} missing"
-        assert f"`{command}`" in row, f"README's action table: {command} missing"
+        assert f"`{command}`" in row, f"the action's input table: {command} missing"
 
 
 def _pyproject_version() -> str:
@@ -731,8 +731,8 @@ def test_license_changelog_and_one_version_matching_a_tag() -> None:
     assert releases and releases[0] == version, releases
     assert f"tag `v{version}`" in changelog
     # The pre-commit example names that tag.
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    revs = re.findall(r"^\s+rev: (\S+)", readme, re.MULTILINE)
+    recipes = (REPO_ROOT / "docs" / "guide" / "ci-recipes.md").read_text(encoding="utf-8")
+    revs = re.findall(r"^\s+rev: (\S+)", recipes, re.MULTILINE)
     assert revs == [f"v{version}"], revs
 
 
