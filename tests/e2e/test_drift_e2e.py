@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -118,7 +119,7 @@ def test_drift_sections_and_exit_code_2(project: Path, sandbox_server: SandboxSe
     assert [m["phone"] for m in report["missing"]] == [gone]
     assert [u["phone"] for u in report["unmanaged"]] == [edits["unmanaged"]]
     assert report["undeclared_custom_fields"] == [{"key": "nickname", "contacts": 1}]
-    assert report["coverage_percent"] == round(100 * (COUNT - 1) / COUNT, 1)
+    assert report["coverage_percent"] == math.floor(1000 * (COUNT - 1) / COUNT) / 10
 
     markdown = jcstate(project, sandbox_server, "drift", "--format", "markdown")
     assert markdown.returncode == 2
