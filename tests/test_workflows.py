@@ -643,6 +643,11 @@ def test_a_contact_removed_in_a_reviewed_pull_request_is_deleted_on_merge(
     assert "0 to create, 0 to update, 1 to delete" in comment
     assert "+1•••••8765" in comment and "deleted only with --prune" not in comment
     assert REMOVED_PHONE in _remote_phones(sandbox_server), "a plan never writes"
+    if NODE is not None:  # the sticky comment the reviewers read
+        env_comment = {"PLAN_FILE": plan["comment"]["output-file"], "PLAN_EXIT_CODE": "2"}
+        calls = _run_script("pr-plan.yml", tmp_path, env_comment, {"comments": []})
+        assert [name for name, _ in calls] == ["createComment"]
+        assert "1 to delete" in calls[0][1]["body"] and "+1•••••8765" in calls[0][1]["body"]
 
     # The merge: apply-on-merge with the commit before the push.
     _git(project, "checkout", "-q", "main")
