@@ -106,7 +106,7 @@ def find_claims(
         owner = generated_by(raw)
         declared = _Declared(path, raw, shown, owner)
         for index, entry in enumerate(listed if isinstance(listed, list) else ()):
-            declared_phone = _phone_of(entry, region)
+            declared_phone = _phone_of(entry, region, wanted)
             if declared_phone is None or declared_phone not in wanted:
                 continue
             name, row = wanted[declared_phone]
@@ -116,10 +116,14 @@ def find_claims(
     return claims, files
 
 
-def _phone_of(entry: Any, region: str) -> str | None:
+def _phone_of(entry: Any, region: str, known: Mapping[str, object] | None = None) -> str | None:
+    """The entry's phone in E.164 (`known`: phones already in that form, matched as they are)."""
     if not isinstance(entry, Mapping) or not isinstance(entry.get("phone"), str | int):
         return None
-    return try_normalize_phone(str(entry["phone"]), region)
+    raw = str(entry["phone"])
+    if known is not None and raw in known:  # an exported file writes E.164: no parse
+        return raw
+    return try_normalize_phone(raw, region)
 
 
 def take_over(
