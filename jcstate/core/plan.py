@@ -469,11 +469,13 @@ def estimate_cost(
     targets = updates + deletes
     touched = creates + updates + deletes
     if remote_total is None:
-        rechecks, convergence = targets, touched
+        rechecks, convergence = targets, (1 + touched if touched else 0)
     else:
         rechecks = min(targets, listing_requests(remote_total))
-        after = max(0, remote_total + creates - deletes)
-        convergence = min(touched, listing_requests(after))
+        # The convergence check reads page 1 to learn the size of the account, then
+        # looks the touched phones up, unless the listing takes fewer requests.
+        listing = listing_requests(max(0, remote_total + creates - deletes))
+        convergence = 0 if not touched else (1 + touched if touched < listing else listing)
     cost = CostEstimate(
         bulk=bulk,
         put=updates,
