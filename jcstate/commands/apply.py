@@ -472,13 +472,16 @@ def _same_api(saved_url: str | None, current_url: str) -> bool:
 
 
 def _load_saved_plan(path: Path, project: Project, api_url: str) -> SavedPlan:
-    from jcstate.execute.planfile import load_plan
+    from jcstate.execute.planfile import files_changed, load_plan, project_files
 
     saved = load_plan(path)
     if saved.config_digest != project.digest:
+        which = "; ".join(files_changed(saved.files, project_files(project)))
+        if not which:  # a plan file without the names of its files
+            which = "jcstate.yaml or the contacts changed since"
         raise PlanFileError(
-            f"{path}: this plan was made from different files (jcstate.yaml or the "
-            "contacts changed since); run `jcstate plan --out` again"
+            f"{path}: this plan was made from different files ({which}); "
+            "run `jcstate plan --out` again"
         )
     if not _same_api(saved.api_url, api_url):
         raise PlanFileError(

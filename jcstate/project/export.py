@@ -171,6 +171,7 @@ def build_export(
     skip_phones: frozenset[str] = frozenset(),
     add_definitions: bool = True,
     region: str = "US",
+    pins: bool = False,
 ) -> ExportPlan:
     """Decide the files, entries and new custom-field definitions of an export.
 
@@ -178,6 +179,8 @@ def build_export(
     written (jcstate adds it itself). Remote duplicates export their lowest id.
     Phones in `skip_phones` (already declared elsewhere) are left out. Without
     `add_definitions`, remote custom keys that `defs` does not declare are left out.
+    With `pins`, each entry gets its contact's `id:` (a phone edited later is then an
+    update of the same contact).
     """
     warnings: list[str] = []
     chosen: dict[str, RemoteContact] = {}
@@ -230,6 +233,8 @@ def build_export(
     for phone in sorted(chosen):
         contact = chosen[phone]
         entry = remote_entry(phone, contact, all_defs, marker, warnings)
+        if pins:
+            entry = {"id": contact.id, **entry}
         if split_by == "company":
             company = entry.get("company")
             name = f"{slugify(company)}.yaml"

@@ -172,7 +172,7 @@ def import_apply_and_change_one_row(
     assert diff.count("\n@@ ") == 1, diff  # one hunk: one contact
     plan = plan_json(root, server)
     assert plan["summary"] == {"create": 0, "update": 1, "delete": 0, "unchanged": 4}
-    assert plan["cost"]["put"] == 1 and plan["cost"]["total"] == 1
+    assert plan["cost"]["put"] == 1 and plan["cost"]["writes"] == 1
     applied = jcstate(root, server, "apply", "--auto-approve")
     assert applied.returncode == 0, applied.stderr
     assert jcstate(root, server, "plan", "--detailed-exitcode").returncode == 0

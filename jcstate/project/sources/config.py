@@ -61,9 +61,9 @@ class SourceConfig(BaseModel):
         description="sql: an SQLAlchemy URL; ${ENV_VAR} is expanded (keep passwords out of git).",
     )
     query: str | None = Field(default=None, description="sql: the SELECT that gives the rows.")
-    map: dict[str, str] = Field(
-        description="jcstate field -> column: phone (required), first_name, last_name, email, "
-        "company, custom_fields.KEY."
+    map: dict[str, str | list[str]] = Field(
+        description="jcstate field -> column, or a list of columns (the first non-empty cell "
+        "wins): phone (required), first_name, last_name, email, company, custom_fields.KEY."
     )
     values: dict[str, dict[str, Scalar]] = Field(
         default_factory=dict,
@@ -90,9 +90,17 @@ class Source:
     def columns(self) -> list[str]:
         """The columns this source reads (map first, then skip_if), each once."""
         seen: dict[str, None] = {}
-        for column in (*self.config.map.values(), *self.config.skip_if):
+        for target in self.config.map:
+            for column in self.columns_of(target):
+                seen.setdefault(column, None)
+        for column in self.config.skip_if:
             seen.setdefault(column, None)
         return list(seen)
+
+    def columns_of(self, target: str) -> tuple[str, ...]:
+        """The columns of a mapped field, in the order they are tried (first non-empty wins)."""
+        mapped = self.config.map[target]
+        return (mapped,) if isinstance(mapped, str) else tuple(mapped)
 
 
 def _scalar_text(value: Any) -> Any:
@@ -243,6 +251,13 @@ def _source_issues(
         problem = query_problem(source.query)
         if problem is not None:
             issues.append(Issue(file, (*base, "query"), f"{where}.query: {problem}"))
+    for target, mapped in source.map.items():
+        if isinstance(mapped, list) and (not mapped or not all(mapped)):
+            message = (
+                f"{where}.map.{target}: a list of columns must name at least one column "
+                "(the first non-empty cell wins)"
+            )
+            issues.append(Issue(file, (*base, "map", target), message))
     if "phone" not in source.map:
         message = f"{where}.map: missing required field 'phone' (the column of the phone number)"
         issues.append(Issue(file, (*base, "map"), message))

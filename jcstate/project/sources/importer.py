@@ -9,7 +9,7 @@ byte for byte as it was.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,8 +89,14 @@ def import_source(
     return SourceResult(source, path, shown, collected, text, old, changes)
 
 
-def write_results(results: Sequence[SourceResult], root: Path) -> list[SourceResult]:
-    """Write every changed file of the project at `root` (each whole or untouched)."""
+def write_results(
+    results: Sequence[SourceResult], root: Path, also: Mapping[Path, str] | None = None
+) -> list[SourceResult]:
+    """Write every changed file of the project at `root` (each whole or untouched).
+
+    `also`: other files written in the same change (the hand-written files an
+    import takes contacts from).
+    """
     changed = [result for result in results if result.file_changed]
-    write_atomically({result.path: result.text for result in changed}, root)
+    write_atomically({**{result.path: result.text for result in changed}, **(also or {})}, root)
     return changed

@@ -183,7 +183,7 @@ def test_check_writes_nothing_and_exits_2_when_the_file_would_change(
     before = generated(project)
     changed = run("import", "--check")
     assert changed.exit_code == 2
-    assert "0 added, 1 changed, 0 removed" in changed.stdout
+    assert "0 to add, 1 to change, 0 to remove (nothing written)" in changed.stdout
     assert generated(project) == before
 
 
