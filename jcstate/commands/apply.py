@@ -25,6 +25,7 @@ from jcstate.commands._options import (
     target_phones,
     warn_undeclared_targets,
 )
+from jcstate.core.safe import shown
 from jcstate.errors import (
     ApiUnavailableError,
     ApplyError,
@@ -35,7 +36,7 @@ from jcstate.errors import (
 
 if TYPE_CHECKING:
     from jcstate.core.changeset import ChangedSince
-    from jcstate.core.model import Project
+    from jcstate.core.model import Project, RemoteState
     from jcstate.core.outcome import ApplyReport, ItemResult
     from jcstate.core.plan import Plan
     from jcstate.execute.planfile import SavedPlan
@@ -209,6 +210,16 @@ def _emit_report(report: ApplyReport, output_format: str) -> None:
 
     if output_format == "json":
         click.echo(render_report_json(report), nl=False)
+        if report.skipped_changed:
+            from jcstate.render import plural
+
+            count = len(report.skipped_changed)
+            click.echo(
+                f"{plural(count, 'contact')} changed in JustCall after the plan and "
+                f'{"was" if count == 1 else "were"} not written (see "skipped_changed"); '
+                "run `jcstate plan` again, review, and apply.",
+                err=True,
+            )
     else:
         click.echo("\n" + render_report_text(report), nl=False)
 
@@ -306,6 +317,8 @@ async def _run(
 
     async with JustCallClient(settings) as client:
         stages: dict[str, int] = {}
+        #: the account as a fresh plan was made from it: each write is re-checked against it
+        view: RemoteState | None = None
         if saved_plan is not None:
             # No verdict from the file: apply_plan plans again and judges what may run.
             plan = saved_plan
@@ -340,13 +353,14 @@ async def _run(
                     project, client, options, refresh=args.refresh, progress=listing_progress()
                 )
             plan = planned.plan
+            view = planned.remote
             tally.total = len(plan.changes)
             stages["refresh"] = client.stats.total
             if not plan.has_changes:
                 for line in (*plan.warnings, *plan.notes):
-                    click.echo(f"Note: {line}", err=True)
+                    click.echo(shown(f"Note: {line}"), err=True)
                 if changed is not None:
-                    click.echo(changed.line(), err=True)
+                    click.echo(shown(changed.line()), err=True)
                 click.echo("No changes.", err=args.output_format == "json")
                 if args.output_format == "json":
                     return await _empty_report(client, stages, started)
@@ -409,6 +423,7 @@ async def _run(
                     on_item=on_item,
                     requests_before=stages,
                     started=started,
+                    view=view,
                 )
             finally:
                 progress_bar.finish()
