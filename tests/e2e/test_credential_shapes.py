@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.hostile_server import hostile_server
+from tests.e2e.exhaustion_server import exhaustion_server
 
 KEY = "shape-key-3d8e"
 SECRET = "shape-secret-7b21"
@@ -70,7 +70,7 @@ def test_a_credential_with_a_line_break_or_non_ascii_is_refused_before_any_reque
     tmp_path: Path, variable: str, value: str, fragments: list[str]
 ) -> None:
     root = project(tmp_path / "project")
-    with hostile_server("ok") as server:
+    with exhaustion_server("ok") as server:
         result = jcstate(root, {variable: value}, "plan", "--api-url", server.url)
     output = assert_refused(result, variable)
     assert server.requests == 0
@@ -86,7 +86,7 @@ def test_every_command_that_calls_the_api_refuses_a_line_break(
 ) -> None:
     root = project(tmp_path / "project")
     value, fragments = BAD[0]
-    with hostile_server("ok") as server:
+    with exhaustion_server("ok") as server:
         result = jcstate(root, {"JUSTCALL_API_SECRET": value}, *command, "--api-url", server.url)
     output = assert_refused(result, "JUSTCALL_API_SECRET")
     assert server.requests == 0
@@ -99,7 +99,7 @@ def test_a_sound_pair_of_credentials_reaches_the_server_as_the_justcall_header(
 ) -> None:
     """The control case: the same command with good credentials sends KEY:SECRET."""
     root = project(tmp_path / "project")
-    with hostile_server("ok") as server:
+    with exhaustion_server("ok") as server:
         result = jcstate(root, {}, "plan", "--api-url", server.url)
     assert result.returncode == 0, result.stderr
     assert server.authorizations and set(server.authorizations) == {f"{KEY}:{SECRET}"}
@@ -110,7 +110,7 @@ def test_a_sound_pair_of_credentials_reaches_the_server_as_the_justcall_header(
 def test_an_api_url_with_a_user_name_or_password_is_refused_before_any_request(
     tmp_path: Path, where: str, userinfo: str
 ) -> None:
-    with hostile_server("ok") as server:
+    with exhaustion_server("ok") as server:
         url = f"http://{userinfo}127.0.0.1:{server.port}"
         if where == "api.url":
             root = project(tmp_path / "project", api_url=url)

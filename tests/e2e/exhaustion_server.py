@@ -66,7 +66,7 @@ def gzip_bomb() -> bytes:
     return header + b"".join(parts) + struct.pack("<II", crc & 0xFFFFFFFF, size)
 
 
-class HostileServer:
+class ExhaustionServer:
     def __init__(self, mode: str) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}")
@@ -193,8 +193,8 @@ class HostileServer:
 
 
 @contextmanager
-def hostile_server(mode: str) -> Iterator[HostileServer]:
-    server = HostileServer(mode)
+def exhaustion_server(mode: str) -> Iterator[ExhaustionServer]:
+    server = ExhaustionServer(mode)
     server.start()
     try:
         yield server

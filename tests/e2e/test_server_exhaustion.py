@@ -1,7 +1,7 @@
 """A server cannot exhaust jcstate's memory or time.
 
 The real `jcstate` command runs as a child process against a hostile server
-on loopback (tests/e2e/hostile_server.py): a lying `total`, endless pages,
+on loopback (tests/e2e/exhaustion_server.py): a lying `total`, endless pages,
 a gzip bomb, an endless body and a slow drip. Each run must end with exit 1
 and one `Error:` line (no traceback), with the child's peak RSS under
 300 MB, within the `--max-outage` window plus one request deadline (and a
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.hostile_server import hostile_server
+from tests.e2e.exhaustion_server import exhaustion_server
 
 KEY = "hostile-key-51c3"
 SECRET = "hostile-secret-a9e0"
@@ -138,7 +138,7 @@ def test_a_hostile_server_ends_in_one_error_line_with_bounded_memory(
     tmp_path: Path, mode: str, command: list[str], extra: dict[str, str], words: list[str]
 ) -> None:
     root = project(tmp_path / "project")
-    with hostile_server(mode) as server:
+    with exhaustion_server(mode) as server:
         run = run_limited(
             root, environment(**extra), *command, "--api-url", server.url, "--max-outage", "5"
         )
@@ -151,7 +151,7 @@ def test_a_slow_drip_stops_within_the_outage_window_plus_one_deadline(tmp_path: 
     """One byte every 0.5 s: no single read times out, the request deadline does."""
     root = project(tmp_path / "project")
     max_outage, deadline = 2.0, 1.5
-    with hostile_server("drip") as server:
+    with exhaustion_server("drip") as server:
         run = run_limited(
             root,
             environment(JCSTATE_REQUEST_DEADLINE=str(deadline)),
