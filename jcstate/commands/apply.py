@@ -25,6 +25,13 @@ from jcstate.commands._options import (
     target_phones,
     warn_undeclared_targets,
 )
+from jcstate.commands._rules import (
+    check_forced_names,
+    force_rule_option,
+    refuse_broken_rules,
+    rule_checked_recheck,
+    with_rules,
+)
 from jcstate.core.safe import shown
 from jcstate.errors import (
     ApiUnavailableError,
@@ -64,6 +71,7 @@ class ApplyArgs:
     refresh: str
     batch_size: int
     changed_since: str | None = None
+    force_rules: tuple[str, ...] = ()
 
 
 @dataclass
@@ -99,6 +107,7 @@ class _Tally:
 )
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for 'yes'.")
 @click.option("--force", is_flag=True, help="Apply a plan the safety rules mark unsafe.")
+@force_rule_option
 @click.option(
     "--skip-stale",
     is_flag=True,
@@ -137,6 +146,7 @@ def command(
     targets: tuple[str, ...],
     auto_approve: bool,
     force: bool,
+    force_rules: tuple[str, ...],
     skip_stale: bool,
     output_format: str,
     refresh: str,
@@ -169,6 +179,7 @@ def command(
         refresh,
         batch_size,
         changed_since,
+        force_rules,
     )
     if planfile is not None and (prune or targets or refresh != "auto" or changed_since):
         raise PlanFileError(
@@ -177,6 +188,7 @@ def command(
         )
     check_changed_since(changed_since, targets)
     project = project_from_ctx(ctx)
+    check_forced_names(project, force_rules)
     warn_undeclared_targets(targets, project, prune=prune)
     settings = client_settings(ctx, project, api_url, insecure_http)
     from jcstate.execute.lock import acquire
@@ -365,8 +377,10 @@ async def _run(
                 if args.output_format == "json":
                     return await _empty_report(client, stages, started)
                 return None
+            plan = with_rules(project, plan, planned.remote.contacts)
             _show_plan(plan, args.output_format, color, changed)
             _refuse_unsafe(plan, args.force)
+            refuse_broken_rules(plan, args.force_rules)
             _confirm(args.auto_approve)
 
         async def fetch_touched(phones: frozenset[str]) -> Any:
@@ -381,6 +395,7 @@ async def _run(
             again = await make_plan(project, client, saved.options, refresh="auto")
             return again.plan, again.remote
 
+        rechecked = rule_checked_recheck(project, args.force_rules, recheck)
         progress_bar = _Progress()
         secrets = (settings.api_key, settings.api_secret)
         with Journal.create(project.root, secrets=secrets) as journal:
@@ -414,7 +429,7 @@ async def _run(
                     fetch_touched=fetch_touched,
                     saved=saved is not None,
                     saved_options=saved.options if saved is not None else None,
-                    recheck=recheck,
+                    recheck=rechecked,
                     skip_stale=args.skip_stale,
                     force=args.force,
                     batch_size=args.batch_size,

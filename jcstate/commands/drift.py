@@ -73,6 +73,7 @@ def command(
     Exit code 0 in sync, 2 drift, 1 error.
     """
     from jcstate.commands._project import project_from_ctx
+    from jcstate.commands._rules import drift_rules
     from jcstate.core.drift import compute_drift
     from jcstate.project.adopt import adopt_changed, adopt_unmanaged, describe
     from jcstate.render.drift import render_json, render_markdown, render_text
@@ -100,6 +101,7 @@ def command(
             text = render_text(report, color=color and not mask_pii)
         if postprocess is not None:
             text = postprocess(text)
+    text, rules_broken = drift_rules(project, remote.contacts, text, output_format, postprocess)
     click.echo(text, nl=False)
 
     if adopt:
@@ -111,5 +113,5 @@ def command(
     if (adopt or adopt_unmanaged_file is not None) and not report.in_sync:
         click.echo("Run `jcstate plan` to check: the adopted contacts show no changes.", err=True)
 
-    if not report.in_sync:
+    if not report.in_sync or rules_broken:
         ctx.exit(EXIT_DRIFT)

@@ -174,7 +174,7 @@ def command(
     )
     if project_text is not None:
         texts[config_path] = project_text
-    write_atomically(texts)
+    write_atomically(texts, root)
 
     for warning in plan.warnings[:MAX_WARNINGS_SHOWN]:
         click.echo(shown(f"Warning: {warning}"), err=True)

@@ -7,6 +7,7 @@ import click
 from jcstate.commands._project import project_from_ctx
 from jcstate.errors import JcstateError
 from jcstate.project.config import display_path
+from jcstate.project.files import write_file
 from jcstate.project.fmt import declared_contacts, format_contacts_text
 from jcstate.render import plural
 
@@ -44,9 +45,7 @@ def command(ctx: click.Context, check: bool) -> None:
         if check:
             click.echo(name)
         else:
-            tmp = path.with_name(f".{path.name}.jcstate-fmt")
-            tmp.write_text(formatted, encoding="utf-8")
-            tmp.replace(path)
+            write_file(path, formatted, root=project.root, keep_mode=True)
             click.echo(f"formatted {name}")
     total = len(project.contact_files)
     if check:

@@ -116,6 +116,7 @@ def command(
 
     from jcstate.commands._project import project_dir_from_ctx
     from jcstate.project.config import load_config_only
+    from jcstate.project.rules import rules_of
     from jcstate.project.sources.config import parse_sources
     from jcstate.project.sources.importer import import_source, write_results
 
@@ -129,15 +130,17 @@ def command(
         )
     selected = [sources[name] for name in dict.fromkeys(names)] or list(sources.values())
     cwd = Path.cwd()
+    rules = rules_of(config_path, config, cwd)
     results = [
-        import_source(source, config, config_path.parent, cwd, workers=jobs) for source in selected
+        import_source(source, config, config_path.parent, cwd, workers=jobs, rules=rules)
+        for source in selected
     ]
     problems = [p for result in results for p in result.collected.problems]
     failed = bool(problems) and not skip_invalid
     would_change = [result for result in results if result.file_changed]
     written: list[SourceResult] = []
     if not failed and not check:
-        written = write_results(results)
+        written = write_results(results, config_path.parent)
 
     if output_format == "json":
         document = {

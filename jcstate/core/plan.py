@@ -38,6 +38,7 @@ from jcstate.core.model import (
     DesiredState,
     RemoteContact,
     RemoteState,
+    RuleViolation,
     SourceRef,
     fingerprint,
 )
@@ -127,6 +128,9 @@ class Plan:
     notes: tuple[str, ...] = ()
     #: how many remote contacts were in scope (marked ones with ownership, else all)
     in_scope: int = 0
+    #: the broken `rules:` (None: the project has none). Never read from a plan
+    #: file: `show` and `apply` check the rules again.
+    rule_violations: tuple[RuleViolation, ...] | None = None
 
     def count(self, action: Action) -> int:
         return sum(1 for change in self.changes if change.action is action)
@@ -733,10 +737,15 @@ def _plain(value: Any) -> Any:
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
-    """The JSON form of a plan (schema in README, "plan" section). Stable key order."""
+    """The JSON form of a plan (schema in README, "plan" section). Stable key order.
+
+    `rule_violations` (after `summary`) only when the project has `rules:`.
+    """
+    head: dict[str, Any] = {"format_version": FORMAT_VERSION, "summary": plan.summary}
+    if plan.rule_violations is not None:
+        head["rule_violations"] = [v.to_dict() for v in plan.rule_violations]
     return {
-        "format_version": FORMAT_VERSION,
-        "summary": plan.summary,
+        **head,
         "safe": plan.safe,
         "unsafe_reasons": list(plan.unsafe_reasons),
         "warnings": list(plan.warnings),

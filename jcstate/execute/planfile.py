@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +39,8 @@ from jcstate.core.plan import (
     plan_to_dict,
 )
 from jcstate.core.urls import public_url
-from jcstate.errors import PlanFileError
+from jcstate.errors import PlanFileError, WriteError
+from jcstate.project.files import write_file
 
 KIND = "jcstate-plan"
 
@@ -141,23 +140,10 @@ def save_plan(
         changed_since=changed_since,
     )
     text = json.dumps(content, indent=2, ensure_ascii=False) + "\n"
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
     try:
-        handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
-    except OSError as exc:
-        raise PlanFileError(f"{path}: cannot write the plan file ({exc.strerror})") from None
-    try:
-        os.fchmod(handle, 0o600)
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temp_name, target)
-    except OSError as exc:
-        Path(temp_name).unlink(missing_ok=True)
-        raise PlanFileError(f"{path}: cannot write the plan file ({exc.strerror})") from None
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+        write_file(Path(path), text, root=project.root, mode=0o600)
+    except WriteError as exc:
+        raise PlanFileError(f"{path}: cannot write the plan file ({exc.reason})") from None
 
 
 def saved_plan_from_dict(data: Any, where: str) -> SavedPlan:

@@ -233,7 +233,7 @@ def adopt_changed(project: Project, report: DriftReport) -> AdoptResult:
         for loaded in index.files.values()
         if loaded.changed
     }
-    write_atomically(texts)
+    write_atomically(texts, project.root)
     result.files = sorted(_relative(path, project.root) for path in texts)
     return result
 
@@ -286,7 +286,7 @@ def adopt_unmanaged(project: Project, report: DriftReport, target: Path) -> Adop
     glob_edit = ensure_globs(project.config_path, project.root, [target])
     if glob_edit is not None:
         texts[project.config_path] = glob_edit
-    write_atomically(texts)
+    write_atomically(texts, project.root)
     result.unmanaged_added = len(entries)
     result.files = sorted(_relative(path, project.root) for path in texts)
     return result

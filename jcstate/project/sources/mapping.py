@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from jcstate.core.model import DesiredContact, ProjectConfig
 from jcstate.core.normalize import normalize_phone
+from jcstate.core.rules import RuleSet
+from jcstate.core.rules import check_contacts as check_contact_rules
 from jcstate.project.sources.config import CUSTOM_PREFIX, Source, _scalar_text
 from jcstate.project.sources.phones import PendingPhones, PhonePool
 from jcstate.project.sources.readers import Row
@@ -96,9 +98,11 @@ def _as_text(value: Any) -> str | None:
 class RowMapper:
     """Maps the rows of one source to contacts; `feed` gathers every problem."""
 
-    def __init__(self, source: Source, config: ProjectConfig) -> None:
+    def __init__(self, source: Source, config: ProjectConfig, rules: RuleSet | None = None) -> None:
         self.name = source.name
         self.config = config
+        #: the contact rules of `rules:`: a row breaking an error rule is a bad row
+        self.rules = rules if rules is not None and rules.of("contact") else None
         self.region = config.default_region
         settings = source.config
         #: per mapped field: (target, column, its `values` table, custom key or None)
@@ -256,6 +260,8 @@ class RowMapper:
             number, column, message = self._located(issue, pending)
             self._problem(number, column, message)
             bad.add(number)
+        if self.rules is not None:
+            self._check_rules(contacts, bad)
         kept: dict[str, tuple[int, Any]] = {}
         for contact in contacts:
             assert contact.source is not None
@@ -263,6 +269,22 @@ class RowMapper:
             if number not in bad:
                 kept[contact.phone] = (number, self._written(contact))
         return kept
+
+    def _check_rules(self, contacts: Sequence[DesiredContact], bad: set[int]) -> None:
+        """Each row whose contact breaks an error rule is a problem (and a bad row)."""
+        assert self.rules is not None
+        good = [c for c in contacts if c.source is not None and c.source.line not in bad]
+        for violation in check_contact_rules(self.rules, good):
+            if not violation.is_error or violation.source is None:
+                continue
+            message = (
+                f"{violation.message} (rule {violation.rule}, "
+                f"{violation.rule_file}:{violation.rule_line})"
+            )
+            if violation.detail is not None:
+                message += f": {violation.detail}"
+            self._problem(violation.source.line, None, message)
+            bad.add(violation.source.line)
 
     def _located(
         self, issue: Issue, pending: list[tuple[int, dict[str, Any]]]

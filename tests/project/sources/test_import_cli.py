@@ -257,7 +257,7 @@ def test_a_file_that_is_not_utf8_asks_for_an_encoding(project: Path, run: Run) -
     )
     result = run("import")
     assert result.exit_code == 1
-    assert "not valid utf-8 text after row 1 (set sources.crm.encoding, e.g. cp1252)" in (
+    assert "crm.csv: row 2: not valid utf-8 text (set sources.crm.encoding, e.g. cp1252)" in (
         result.stderr
     )
     text = (
