@@ -13,6 +13,7 @@ server's own message only.
     ├── RefuseOverwriteError          a command would overwrite a file without --force
     ├── CredentialsError              JUSTCALL_API_KEY / JUSTCALL_API_SECRET missing
     ├── InsecureUrlError              http:// to a non-loopback host
+    ├── ApiUrlError                   an API URL holding a user name or password
     ├── StateDirError                 a file is where a state directory (.jcstate/...) goes
     ├── WriteError                    a file cannot be written (no space, no permission, ...)
     ├── OutsideProjectError           a write would follow a symlink out of the project
@@ -29,9 +30,12 @@ server's own message only.
     │   │   └── BudgetExhaustedError  hourly budget at zero; names the reset time
     │   ├── ServerError               5xx after the retries ran out
     │   ├── TransportError            connection error, timeout
+    │   │   └── RequestDeadlineError  no whole answer within the request deadline
     │   ├── ApiUnavailableError       every request failed for the whole --max-outage window
     │   └── ProtocolError             not JSON, wrong envelope, missing fields
+    │       └── ResponseTooLargeError an answer larger than the cap on one answer
     ├── IncompleteListingError        a listing that is not provably complete
+    ├── ListingTooLargeError          a listing beyond the ceiling on contacts read
     │   └── AccountChangedError       the account kept changing while it was listed
     ├── LockError                     another run holds .jcstate/lock (or no flock here)
     ├── PlanError
@@ -102,6 +106,10 @@ class CredentialsError(JcstateError):
 
 class InsecureUrlError(JcstateError):
     pass
+
+
+class ApiUrlError(JcstateError):
+    """An API URL jcstate will not send credentials to (it holds a user name or password)."""
 
 
 class StateDirError(JcstateError):
@@ -199,8 +207,16 @@ class TransportError(ApiError):
     pass
 
 
+class RequestDeadlineError(TransportError):
+    """No whole answer within the request deadline (a slow drip): an outage failure."""
+
+
 class ProtocolError(ApiError):
     pass
+
+
+class ResponseTooLargeError(ProtocolError):
+    """An answer whose decoded body is larger than the cap on one answer; never retried."""
 
 
 class ApiUnavailableError(ApiError):
@@ -238,6 +254,10 @@ class IncompleteListingError(JcstateError):
 
 class AccountChangedError(IncompleteListingError):
     """The account never held still during a listing, however often it was read again."""
+
+
+class ListingTooLargeError(JcstateError):
+    """A listing would read more contacts than its ceiling (`JCSTATE_MAX_CONTACTS`)."""
 
 
 class LockError(JcstateError):

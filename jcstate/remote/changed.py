@@ -29,6 +29,7 @@ from jcstate.remote.listing import (
     ProgressFactory,
     build_state,
     list_all,
+    page_count,
     read_pages,
 )
 from jcstate.remote.listing import (
@@ -104,8 +105,7 @@ async def fetch_changed(
     if first.total is None:
         found = await _targeted(client, changes, concurrency)
         return build_state({c.id: c for c in found}.values(), complete=False)
-    per_page = max(1, first.per_page)
-    pages = max(1, math.ceil(first.total / per_page))
+    pages = page_count(first.total, first.per_page)
     # The contacts the change adds are most likely new to the account: a listing
     # does not find them, so each costs a lookup after it (see below).
     if lookups <= pages - 1 + len(changes.added):

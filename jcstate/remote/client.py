@@ -19,8 +19,17 @@ still to come raises `ApiUnavailableError` instead of retrying on. While
 requests are being retried, `on_retrying` gets a status line at most every
 10 s (the command line shows it on stderr; by default it is logged).
 
+No server can make the client use unbounded memory or time: every answer
+is read as a stream and its decoded body is capped (`max_body_bytes`, 16 MiB
+by default); every attempt, from connecting to the last byte, has a
+wall-clock deadline (`request_deadline_s`), and a missed deadline is an
+outage failure like a timeout. (The ceiling on the contacts a listing reads,
+`max_contacts`, is kept by `jcstate.remote.listing`.)
+
 The credentials travel only in the Authorization header: no message, log
-line or record carries them.
+line or record carries them. A key or secret that cannot be a header value
+(a control or non-ASCII character) and an API URL with a user name or
+password are refused before any request, without showing their value.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ import asyncio
 import ipaddress
 import json
 import logging
+import math
 import random
 import re
 import time
@@ -51,6 +61,7 @@ from jcstate.core.urls import public_url
 from jcstate.errors import (
     ApiError,
     ApiUnavailableError,
+    ApiUrlError,
     ApiValidationError,
     AuthError,
     BudgetExhaustedError,
@@ -60,6 +71,8 @@ from jcstate.errors import (
     NotFoundError,
     ProtocolError,
     RateLimitedError,
+    RequestDeadlineError,
+    ResponseTooLargeError,
     ServerError,
     TransportError,
     ensure_state_dir,
@@ -93,6 +106,21 @@ MAX_PER_PAGE = 100
 MAX_BULK = 5000
 DEFAULT_MAX_ATTEMPTS = 6
 
+#: The largest decoded body read from one answer. A page of 100 contacts is
+#: usually well under 100 KB and a bulk answer lists at most 5,000 errors: 16 MiB
+#: leaves room for 160 KB a contact. Counted while the answer streams in, after
+#: decompression (a gzip bomb stops here).
+DEFAULT_MAX_BODY_BYTES = 16 << 20
+MAX_BODY_ENV = "JCSTATE_MAX_RESPONSE_BYTES"
+#: Wall-clock seconds one attempt may take, from connecting to the last byte of
+#: the answer (the read timeout is per read: a server sending a byte every few
+#: seconds never trips it). A missed deadline counts towards --max-outage.
+DEFAULT_REQUEST_DEADLINE_S = 120.0
+REQUEST_DEADLINE_ENV = "JCSTATE_REQUEST_DEADLINE"
+#: The most contacts a listing reads (jcstate.remote.listing enforces it).
+DEFAULT_MAX_CONTACTS = 1_000_000
+MAX_CONTACTS_ENV = "JCSTATE_MAX_CONTACTS"
+
 CONTACTS_PATH = "/v2/contacts"
 BULK_PATH = "/v2/contacts/bulk"
 
@@ -124,6 +152,16 @@ class ClientSettings:
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     #: stop when every request failed for this long (0: never)
     max_outage_s: float = DEFAULT_MAX_OUTAGE_S
+    #: the largest decoded body read from one answer
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    #: wall-clock seconds one attempt may take (connect, send, whole answer)
+    request_deadline_s: float = DEFAULT_REQUEST_DEADLINE_S
+    #: the most contacts a listing reads
+    max_contacts: int = DEFAULT_MAX_CONTACTS
+
+    def __post_init__(self) -> None:
+        check_credential(KEY_ENV, self.api_key)
+        check_credential(SECRET_ENV, self.api_secret)
 
     @property
     def is_sandbox(self) -> bool:
@@ -142,6 +180,68 @@ class ClientSettings:
         if self.is_sandbox:
             return "the embedded sandbox"
         return host_port(self.api_url)
+
+
+def credential_problem(value: str) -> str | None:
+    """Why `value` cannot be sent in an HTTP header, or None. Names no character of it."""
+    for char in value:
+        if char in "\r\n":
+            return "a line break"
+        if not char.isascii():
+            return "a character that is not ASCII"
+        if not char.isprintable():
+            return "a control character"
+    return None
+
+
+def check_credential(name: str, value: str) -> None:
+    """Raise CredentialsError naming the variable (never the value) for a key or secret
+    that cannot travel in the Authorization header."""
+    problem = credential_problem(value)
+    if problem is not None:
+        raise CredentialsError(
+            f"{name} holds {problem}; API credentials are sent in an HTTP header and "
+            f"must be printable ASCII: set {name} again (its value is not shown)"
+        )
+
+
+def _positive_setting(env: Mapping[str, str], name: str, default: float, *, whole: bool) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    kind = "a whole number" if whole else "a number of seconds"
+    try:
+        value = float(int(raw)) if whole else float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        shown = raw if len(raw) <= 40 else raw[:40] + "..."
+        raise JcstateError(f"{name}={shown!r} is not valid: use {kind} greater than 0")
+    return value
+
+
+def _limits(env: Mapping[str, str]) -> dict[str, Any]:
+    """max_body_bytes, request_deadline_s and max_contacts from the environment."""
+    return {
+        "max_body_bytes": int(
+            _positive_setting(env, MAX_BODY_ENV, DEFAULT_MAX_BODY_BYTES, whole=True)
+        ),
+        "request_deadline_s": _positive_setting(
+            env, REQUEST_DEADLINE_ENV, DEFAULT_REQUEST_DEADLINE_S, whole=False
+        ),
+        "max_contacts": int(
+            _positive_setting(env, MAX_CONTACTS_ENV, DEFAULT_MAX_CONTACTS, whole=True)
+        ),
+    }
+
+
+def size_text(size: int) -> str:
+    """16 MiB, 4 KiB, 1,000 bytes."""
+    if size >= 1 << 20 and size % (1 << 20) == 0:
+        return f"{size >> 20} MiB"
+    if size >= 1 << 10 and size % (1 << 10) == 0:
+        return f"{size >> 10} KiB"
+    return f"{size:,} bytes"
 
 
 def host_port(url: str) -> str:
@@ -186,8 +286,7 @@ def resolve_settings(
     loopback (unless `insecure_http`). No request is made here.
     """
     config_api = project.config.api if project is not None else None
-    url = (api_url or env.get(URL_ENV) or (config_api.url if config_api else "")).strip()
-    url = url or DEFAULT_API_URL
+    url, source = _api_url_and_source(api_url, env, config_api.url if config_api else None)
     rate = config_api.rate_limit if config_api is not None else None
     concurrency = config_api.concurrency if config_api is not None else 4
     region = project.config.default_region if project is not None else "US"
@@ -200,7 +299,10 @@ def resolve_settings(
         "region": region,
         "verbose": verbose,
         "max_outage_s": max_outage_s,
+        **_limits(env),
     }
+    check_credential(KEY_ENV, key)
+    check_credential(SECRET_ENV, secret)
 
     if url.startswith(SANDBOX_SCHEME):
         raw_path = url[len(SANDBOX_SCHEME) :]
@@ -223,6 +325,14 @@ def resolve_settings(
             **common,
         )
 
+    if "@" in url:
+        # httpx would send it as Basic auth instead of the JustCall header. Not
+        # even the URL without it is shown: a password may hold "/" or "#".
+        raise ApiUrlError(
+            f"the API URL from {source} holds a user name or password (an '@'): jcstate "
+            f"sends only {KEY_ENV} and {SECRET_ENV}, in the JustCall header; remove it "
+            "from the URL"
+        )
     try:
         scheme, hostname = urlsplit(url).scheme, urlsplit(url).hostname
     except ValueError:  # e.g. an unclosed "[" of an IPv6 host
@@ -256,6 +366,20 @@ def resolve_settings(
         per_hour=per_hour,
         **common,
     )
+
+
+def _api_url_and_source(
+    option: str | None, env: Mapping[str, str], configured: str | None
+) -> tuple[str, str]:
+    """The API URL and where it came from: `--api-url` > JCSTATE_API_URL > api.url."""
+    for value, source in (
+        (option, "--api-url"),
+        (env.get(URL_ENV), URL_ENV),
+        (configured, "api.url in jcstate.yaml"),
+    ):
+        if value is not None and value.strip():
+            return value.strip(), source
+    return DEFAULT_API_URL, "the default"
 
 
 # ---------------------------------------------------------------------------
@@ -513,6 +637,10 @@ RETRY_LOG = logging.getLogger("jcstate.retry")
 
 def _log_retrying(line: str) -> None:
     RETRY_LOG.warning(line)
+
+
+#: Headers about the bytes on the wire, not the decoded body a response is rebuilt with.
+_WIRE_HEADERS = (b"content-encoding", b"content-length", b"transfer-encoding")
 
 
 def _counts_as_outage(failure: ApiError) -> bool:
@@ -903,11 +1031,21 @@ class JustCallClient:
     async def _exchange(
         self, method: str, where: str, json_body: Any
     ) -> tuple[httpx.Response | None, ApiError | None]:
-        """Send one request to `where` (path and query); a transport failure comes back
-        as the ApiError to raise."""
-        assert self._http is not None
+        """Send one request to `where` (path and query) and read its whole answer
+        within the request deadline; a failure comes back as the ApiError to raise."""
+        deadline = self.settings.request_deadline_s
         try:
-            return await self._http.request(method, where, json=json_body), None
+            async with asyncio.timeout(deadline):
+                return await self._fetch(method, where, json_body), None
+        except TimeoutError:
+            return None, RequestDeadlineError(
+                f"no complete answer from {self.settings.host_port} within {deadline:g} s "
+                f"(the request deadline; {REQUEST_DEADLINE_ENV} sets it)",
+                method=method,
+                path=where,
+            )
+        except ResponseTooLargeError as exc:
+            return None, exc
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             reason = str(exc) or type(exc).__name__
             return None, ConnectionFailedError(
@@ -928,6 +1066,47 @@ class JustCallClient:
                 method=method,
                 path=where,
             )
+        except httpx.DecodingError:
+            return None, ProtocolError(
+                "the answer could not be decoded (a broken Content-Encoding)",
+                method=method,
+                path=where,
+            )
+
+    async def _fetch(self, method: str, where: str, json_body: Any) -> httpx.Response:
+        """The answer, its body read as a stream and capped at `max_body_bytes` decoded bytes.
+
+        The returned response holds the decoded body (so its Content-Encoding
+        and Content-Length, which described the bytes on the wire, are dropped).
+        """
+        assert self._http is not None
+        request = self._http.build_request(method, where, json=json_body)
+        streamed = await self._http.send(request, stream=True)
+        limit = self.settings.max_body_bytes
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in streamed.aiter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise ResponseTooLargeError(
+                        f"the answer is larger than {size_text(limit)}, the most jcstate reads "
+                        f"of one answer ({MAX_BODY_ENV} sets it)",
+                        method=method,
+                        path=where,
+                        status=streamed.status_code,
+                    )
+                chunks.append(chunk)
+        finally:
+            await streamed.aclose()
+        headers = [
+            (name, value)
+            for name, value in streamed.headers.raw
+            if name.lower() not in _WIRE_HEADERS
+        ]
+        return httpx.Response(
+            streamed.status_code, headers=headers, content=b"".join(chunks), request=request
+        )
 
     def _count(self, kind: str, attempt: int) -> None:
         stats = self.stats

@@ -4,22 +4,33 @@ A full listing is complete or there is no result: a failed page aborts the
 whole listing, and repeated ids or a count that differs from the reported
 `total` raise `IncompleteListingError`. A partial view must never become
 creates or deletes.
+
+A listing reads at most `ClientSettings.max_contacts` contacts
+(`JCSTATE_MAX_CONTACTS`, 1,000,000 by default): a `total` above it stops the
+listing after page 1, and so does reading more contacts than that (pages
+without a `total` that never end, pages holding more than they say). Pages
+are requested by a fixed number of workers, so nothing is allocated in
+proportion to a number the server sends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol, TypeVar
 
 from jcstate.core.model import Conflict, RemoteContact, RemoteState
 from jcstate.core.normalize import try_normalize_phone
-from jcstate.errors import AccountChangedError, IncompleteListingError, JcstateError
-from jcstate.remote.client import MAX_PER_PAGE, ContactPage, JustCallClient
+from jcstate.errors import (
+    AccountChangedError,
+    IncompleteListingError,
+    JcstateError,
+    ListingTooLargeError,
+)
+from jcstate.remote.client import MAX_CONTACTS_ENV, MAX_PER_PAGE, ContactPage, JustCallClient
 
 REFRESH_MODES = ("auto", "full", "targeted")
 
@@ -82,23 +93,63 @@ def check_listing(pages: Sequence[ContactPage], total: int | None) -> list[Remot
     return contacts
 
 
+def page_count(total: int, per_page: int) -> int:
+    """Pages of `per_page` that hold `total` contacts, at least 1 (integers only: a
+    total too large for a float must not raise OverflowError). (Pure.)"""
+    return max(1, -(-total // max(1, per_page)))
+
+
+class Ceiling:
+    """Counts the contacts a listing has read; more than `limit` is an error naming it."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.read = 0
+
+    def check_total(self, total: int | None) -> None:
+        if total is not None and total > self.limit:
+            raise ListingTooLargeError(
+                f"the API reports {total} contacts, more than a listing reads "
+                f"(at most {self.limit:,}; {MAX_CONTACTS_ENV} raises the ceiling); "
+                "nothing was changed"
+            )
+
+    def add(self, page: ContactPage) -> None:
+        self.read += len(page.contacts)
+        if self.read > self.limit:
+            raise ListingTooLargeError(
+                f"the listing holds more than {self.limit:,} contacts, the most a listing "
+                f"reads ({MAX_CONTACTS_ENV} raises the ceiling); nothing was changed"
+            )
+
+
 Job = Callable[[asyncio.Semaphore], Coroutine[Any, Any, T]]
 
 
-async def _run_all(jobs: Sequence[Job[T]], concurrency: int) -> list[T]:
-    """Run every job; the first failure cancels the rest.
+async def _run_all(jobs: Iterable[Job[T]], concurrency: int) -> list[T]:
+    """Run every job, in order of their results; the first failure cancels the rest.
 
     Each job gets the shared slot semaphore, which the client holds only while
     a request is on the wire: at most `concurrency` requests are in flight,
-    and parsing one page overlaps the requests for the next ones.
+    and parsing one page overlaps the requests for the next ones. Jobs are
+    taken from `jobs` by twice as many workers as slots, so a long (or
+    endless) iterable of jobs is never materialised.
     """
     slot = asyncio.Semaphore(max(1, concurrency))
+    results: dict[int, T] = {}
+    pending: Iterator[tuple[int, Job[T]]] = enumerate(jobs)
+
+    async def worker() -> None:
+        for index, job in pending:
+            results[index] = await job(slot)
+
     try:
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(job(slot)) for job in jobs]
+            for _ in range(2 * max(1, concurrency)):
+                group.create_task(worker())
     except BaseExceptionGroup as group_error:
         raise _first_error(group_error) from None
-    return [task.result() for task in tasks]
+    return [results[index] for index in range(len(results))]
 
 
 def _first_error(group_error: BaseExceptionGroup[BaseException]) -> BaseException:
@@ -128,16 +179,19 @@ async def read_pages(
     """The given listing pages, in parallel, unverified: a caller that needs
     completeness uses `list_all`, which brackets the pages (see `_list_once`)."""
 
+    ceiling = Ceiling(client.settings.max_contacts)
+
     def fetch(number: int) -> Job[ContactPage]:
         async def job(slot: asyncio.Semaphore) -> ContactPage:
             page = await client.list_page(number, per_page, slot=slot)
+            ceiling.add(page)
             if on_page is not None:
                 on_page()
             return page
 
         return job
 
-    return await _run_all([fetch(n) for n in numbers], concurrency)
+    return await _run_all(map(fetch, numbers), concurrency)
 
 
 #: How many times a listing is read in full before an account that keeps changing is an error.
@@ -155,9 +209,9 @@ async def list_all(
     return await _list_rest(client, first, concurrency=concurrency, progress=progress)
 
 
-def listing_cost(page_count: int) -> int:
-    """Requests a verified listing of `page_count` pages takes after page 1 (pure)."""
-    return 0 if page_count <= 1 else page_count + 1
+def listing_cost(pages: int) -> int:
+    """Requests a verified listing of `pages` pages takes after page 1 (pure)."""
+    return 0 if pages <= 1 else pages + 1
 
 
 def held_still(before: ContactPage, after: ContactPage, total: int | None) -> bool:
@@ -209,15 +263,19 @@ async def _list_once(
     pages.
     """
     per_page = max(1, first.per_page)
+    ceiling = Ceiling(client.settings.max_contacts)
     if first.total is None:
-        return await _list_without_total(client, first, per_page)
-    page_count = max(1, math.ceil(first.total / per_page))
-    if page_count == 1:
+        return await _list_without_total(client, first, per_page, ceiling)
+    ceiling.check_total(first.total)
+    pages = page_count(first.total, per_page)
+    if pages == 1:
+        ceiling.add(first)
         return build_state(check_listing([first], first.total), complete=True)
-    with progress(page_count) if progress is not None else nullcontext() as bar:
+    with progress(pages) if progress is not None else nullcontext() as bar:
         if bar is not None:
             bar.update(1)
-        before = await client.list_page(page_count, per_page)
+        before = await client.list_page(pages, per_page)
+        ceiling.add(before)
         if bar is not None:
             bar.update(1)
         if before.total != first.total:
@@ -226,14 +284,15 @@ async def _list_once(
         def fetch(number: int) -> Job[ContactPage]:
             async def job(slot: asyncio.Semaphore) -> ContactPage:
                 page = await client.list_page(number, per_page, slot=slot)
+                ceiling.add(page)
                 if bar is not None and number != 1:
                     bar.update(1)
                 return page
 
             return job
 
-        middle = await _run_all([fetch(n) for n in range(1, page_count)], concurrency)
-        after = await client.list_page(page_count, per_page)
+        middle = await _run_all(map(fetch, range(1, pages)), concurrency)
+        after = await client.list_page(pages, per_page)
     if not held_still(before, after, first.total):
         return None
     contacts = check_listing([*middle, after], first.total)
@@ -241,15 +300,18 @@ async def _list_once(
 
 
 async def _list_without_total(
-    client: JustCallClient, first: ContactPage, per_page: int
+    client: JustCallClient, first: ContactPage, per_page: int, ceiling: Ceiling
 ) -> RemoteState:
     # No total: follow pages until a short or empty one; repeated ids catch a server
-    # that ignores `page`. Without a total a delete cannot be told from the end.
+    # that ignores `page`, the ceiling one that always has a next page. Without a
+    # total a delete cannot be told from the end.
+    ceiling.add(first)
     pages = [first]
     seen = {contact.id for contact in first.contacts}
     current = first
     while len(current.contacts) >= per_page:
         current = await client.list_page(current.page + 1, per_page)
+        ceiling.add(current)
         pages.append(current)
         # Checked page by page: a server that ignores `page` would otherwise never end.
         ids = {contact.id for contact in current.contacts}
@@ -311,10 +373,10 @@ async def fetch_remote(
     # auto: page 1 tells how many pages a listing would take.
     first = await client.list_page(1, MAX_PER_PAGE)
     if first.total is not None:
-        page_count = math.ceil(first.total / max(1, first.per_page))
+        pages = page_count(first.total, first.per_page)
         region = client.settings.region
         lookups = len({try_normalize_phone(phone, region) for phone in phones})
-        if lookups < listing_cost(page_count):
+        if lookups < listing_cost(pages):
             found = await lookup_phones(client, phones, concurrency=concurrency)
             return dataclasses.replace(found, total=first.total)
     return await _list_rest(client, first, concurrency=concurrency, progress=progress)
