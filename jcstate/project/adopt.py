@@ -313,7 +313,7 @@ def adopt_deletes(project: Project, report: DriftReport) -> AdoptResult:
             result.deleted += len(removal.lines)
     for phone in sorted(gone - found):
         result.skipped.append(f"{phone}: its entry was not found in the contacts files")
-    write_atomically(texts)
+    write_atomically(texts, project.root)
     result.files = sorted(_relative(path, project.root) for path in texts)
     return result
 
