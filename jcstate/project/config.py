@@ -15,15 +15,18 @@ import hashlib
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
+from jcstate.core import limits
 from jcstate.core.model import Project, ProjectConfig
 from jcstate.errors import ConfigError, Diagnostic, ProjectNotFoundError
-from jcstate.project.sources.config import check_sources
+from jcstate.project.cache import MeaningCache, file_digest
 from jcstate.project.validate import (
     ContactsDoc,
     Issue,
+    KnownFile,
     build_desired_state,
-    check_contacts,
+    check_contacts_files,
     check_project_config,
 )
 from jcstate.project.yamlio import (
@@ -174,8 +177,49 @@ def _diagnostics(issues: Iterable[Issue], files: dict[str, Path]) -> list[Diagno
     return out
 
 
-def load_project(project_dir: Path | None = None, cwd: Path | None = None) -> Project:
-    """Load and validate a project; raise `ConfigError` with every problem found."""
+def _source_issues(data: Any, file: str) -> list[Issue]:
+    """`check_sources`, imported only for a project that has `sources:` (a faster start)."""
+    if not isinstance(data, dict) or not isinstance(data.get("sources"), dict):
+        return []
+    from jcstate.project.sources.config import check_sources
+
+    return check_sources(data, file)
+
+
+def meaning_inputs(config: ProjectConfig) -> dict[str, Any]:
+    """The parts of `jcstate.yaml` that change what a contacts file means.
+
+    The one place the cache key's config part is gathered (`cache.make_salt`):
+    every setting that the checks of a contacts file read belongs here, so a
+    change to it makes every cached meaning a miss.
+    """
+    return {
+        "default_region": config.default_region,
+        "custom_fields": {
+            key: definition.model_dump(mode="json")
+            for key, definition in sorted(config.custom_fields.items())
+        },
+        "ownership_field": config.ownership.field if config.ownership else None,
+        "limits": {
+            "text": limits.MAX_TEXT_LENGTH,
+            "integers": [limits.MIN_INTEGER, limits.MAX_INTEGER],
+        },
+    }
+
+
+def open_cache(root: Path, config: ProjectConfig, use_cache: bool = True) -> MeaningCache | None:
+    """The meaning cache of this project (None when off: `--no-cache`, or no usable folder)."""
+    return MeaningCache.open(root, meaning_inputs(config), enabled=use_cache)
+
+
+def load_project(
+    project_dir: Path | None = None, cwd: Path | None = None, *, use_cache: bool = True
+) -> Project:
+    """Load and validate a project; raise `ConfigError` with every problem found.
+
+    With `use_cache`, a contacts file whose bytes were read valid before (same
+    `jcstate.yaml` meaning, same jcstate) is not parsed or checked again.
+    """
     here = Path(os.path.abspath(cwd or Path.cwd()))
     config_path = find_project_file(project_dir, here)
     root = config_path.parent
@@ -197,7 +241,7 @@ def load_project(project_dir: Path | None = None, cwd: Path | None = None) -> Pr
     del raw
 
     config, issues = check_project_config(config_doc.data, config_name)
-    issues.extend(check_sources(config_doc.data, config_name))
+    issues.extend(_source_issues(config_doc.data, config_name))
     if config is None:
         raise ConfigError(_diagnostics(issues, files))
 
@@ -207,14 +251,27 @@ def load_project(project_dir: Path | None = None, cwd: Path | None = None) -> Pr
         message = f"contacts glob {config.contacts[index]!r} matches no file"
         issues.append(Issue(config_name, ("contacts", index), message, "item", mark))
 
+    cache = open_cache(root, config, use_cache)
     diagnostics: list[Diagnostic] = []
-    docs: list[ContactsDoc] = []
+    docs: list[ContactsDoc | KnownFile] = []
+    digests: dict[int, str] = {}  # docs index -> sha256 of a parsed file, to store it
     for path in contact_paths:
         name = display_path(path, here)
         files[name] = path
         try:
             raw = read_limited(path)
-            parsed = parse_fast(raw, index_key="contacts", yaml=yaml)
+            known = None
+            content = ""
+            if cache is not None:
+                content = file_digest(raw)
+                known = cache.contacts(content, name)
+            if known is not None:
+                docs.append(KnownFile(name, known))
+            else:
+                parsed = parse_fast(raw, index_key="contacts", yaml=yaml)
+                if cache is not None:
+                    digests[len(docs)] = content
+                docs.append(ContactsDoc(name, parsed.data, parsed.item_marks))
         except YamlProblem as problem:
             diagnostics.append(Diagnostic(name, problem.line, problem.col, problem.message))
             continue
@@ -228,9 +285,15 @@ def load_project(project_dir: Path | None = None, cwd: Path | None = None) -> Pr
         )
         digest.update(b"\0" + raw + b"\0")
         del raw
-        docs.append(ContactsDoc(name, parsed.data, parsed.item_marks))
 
-    contacts, contact_issues = check_contacts(config, docs)
+    known_phones = _seen_phones(cache, docs) if digests and cache is not None else None
+    contacts, contact_issues, clean = check_contacts_files(config, docs, known_phones)
+    if cache is not None and digests:
+        for index, content in digests.items():
+            if index in clean:
+                cache.put_contacts(content, clean[index])
+        if clean and not contact_issues and not diagnostics:
+            cache.put_phones(contact.phone for contact in contacts)
     issues.extend(contact_issues)
     if issues or diagnostics:
         raise ConfigError([*diagnostics, *_diagnostics(issues, files)])
@@ -245,6 +308,15 @@ def load_project(project_dir: Path | None = None, cwd: Path | None = None) -> Pr
     )
 
 
+def _seen_phones(cache: MeaningCache, docs: Sequence[ContactsDoc | KnownFile]) -> dict[str, str]:
+    """E.164 phones known valid (stored by the cache, or in a file it knew): no second parse."""
+    phones = cache.known_phones()
+    for doc in docs:
+        if isinstance(doc, KnownFile):
+            phones.update(contact.phone for contact in doc.contacts)
+    return {phone: phone for phone in phones}
+
+
 def load_config_only(
     project_dir: Path | None = None, cwd: Path | None = None
 ) -> tuple[Path, ProjectConfig]:
@@ -257,7 +329,7 @@ def load_config_only(
     except YamlProblem as problem:
         raise ConfigError([Diagnostic(name, problem.line, problem.col, problem.message)]) from None
     config, issues = check_project_config(doc.data, name)
-    issues.extend(check_sources(doc.data, name))
+    issues.extend(_source_issues(doc.data, name))
     if config is None or issues:
         raise ConfigError(_diagnostics(issues, {name: config_path}))
     return config_path, config
