@@ -529,3 +529,15 @@ def test_import_nightly_plans_only_the_changed_contacts() -> None:
         pytest.skip("jcstate plan has no --changed-since option in this tree yet")
     problems = option_problems(["plan", "--changed-since", "origin/main", *args[4:]])
     assert not problems, problems
+
+
+@pytest.mark.parametrize(
+    "name", ["pr-plan.yml", "apply-on-merge.yml", "drift-nightly.yml"], ids=str
+)
+def test_workflows_restore_the_meaning_cache_before_jcstate_runs(name: str) -> None:
+    steps = _steps(REPO_ROOT / "examples" / "github" / name)
+    uses = [str(step.get("uses", "")) for step in steps]
+    cache = next(i for i, used in enumerate(uses) if used.startswith("actions/cache@"))
+    first_jcstate = next(i for i, step in enumerate(steps) if uses_jcstate_action(step))
+    assert cache < first_jcstate
+    assert steps[cache]["with"]["path"] == "~/.cache/jcstate"
