@@ -65,7 +65,6 @@ _MEANING_MODULES = (
 )
 
 _FIELDS = frozenset(STANDARD_FIELDS)
-_CUSTOM_TYPES = (str, int, float, bool)
 
 
 def default_cache_dir() -> Path:
@@ -286,48 +285,57 @@ def _contact_row(contact: DesiredContact) -> list[Any]:
 
 
 def _contacts_from(data: Any, file: str) -> tuple[DesiredContact, ...] | None:
-    """Rows back into contacts, every value checked; None if anything is off."""
+    """Rows back into contacts, every value checked; None if anything is off.
+
+    The checks are gathered per column (types of every line, phone, value at
+    once) so that checking costs little next to reading the JSON.
+    """
     if type(data) is not list:
         return None
     out: list[DesiredContact] = []
     append = out.append
-    fields_ok = _fields_ok
-    custom_ok = _custom_ok
+    numbers: list[Any] = []
+    phones: list[Any] = []
+    ids: list[Any] = []
+    field_values: list[Any] = []
+    custom_values: list[Any] = []
+    allowed = _FIELDS
     try:
         for line, col, phone, contact_id, fields, custom in data:
-            if (
-                type(line) is not int
-                or type(col) is not int
-                or type(phone) is not str
-                or not phone.startswith("+")
-                or not (contact_id is None or (type(contact_id) is int and contact_id > 0))
-                or not fields_ok(fields)
-                or not custom_ok(custom)
-            ):
+            if type(fields) is not dict or type(custom) is not dict or not fields.keys() <= allowed:
                 return None
-            source = SourceRef(file, line, col) if line > 0 else None
+            numbers.append(line)
+            numbers.append(col)
+            phones.append(phone)
+            if contact_id is not None:
+                ids.append(contact_id)
+            field_values.extend(fields.values())
+            custom_values.extend(custom.values())
+            source = SourceRef(file, line, col) if line else None
             append(DesiredContact(phone, fields, custom, contact_id, source))
     except (TypeError, ValueError):  # not a row of six
+        return None
+    if (
+        not set(map(type, numbers)) <= _INT
+        or any(number < 0 for number in numbers)
+        or not set(map(type, phones)) <= _STR
+        or not all(phone.startswith("+") for phone in phones)
+        or not set(map(type, ids)) <= _INT
+        or any(number <= 0 for number in ids)
+        or not set(map(type, field_values)) <= _TEXT
+    ):
+        return None
+    kinds = set(map(type, custom_values))
+    if not kinds <= _CUSTOM:
+        return None
+    if float in kinds and not all(
+        math.isfinite(value) for value in custom_values if type(value) is float
+    ):
         return None
     return tuple(out)
 
 
-def _fields_ok(fields: Any) -> bool:
-    if type(fields) is not dict:
-        return False
-    for name, value in fields.items():
-        if name not in _FIELDS or not (value is None or type(value) is str):
-            return False
-    return True
-
-
-def _custom_ok(custom: Any) -> bool:
-    if type(custom) is not dict:
-        return False
-    for value in custom.values():
-        if value is None or type(value) in (str, int, bool):
-            continue
-        if type(value) is float and math.isfinite(value):
-            continue
-        return False
-    return True
+_INT = frozenset({int})
+_STR = frozenset({str})
+_TEXT = frozenset({str, type(None)})
+_CUSTOM = frozenset({str, int, float, bool, type(None)})

@@ -34,6 +34,7 @@ from jcstate.project.yamlio import (
     compose_node,
     fast_yaml,
     locate,
+    parse_canonical,
     parse_fast,
     read_limited,
     source_text,
@@ -268,7 +269,9 @@ def load_project(
             if known is not None:
                 docs.append(KnownFile(name, known))
             else:
-                parsed = parse_fast(raw, index_key="contacts", yaml=yaml)
+                parsed = parse_canonical(raw, yaml) or parse_fast(
+                    raw, index_key="contacts", yaml=yaml
+                )
                 if cache is not None:
                     digests[len(docs)] = content
                 docs.append(ContactsDoc(name, parsed.data, parsed.item_marks))
