@@ -104,7 +104,7 @@ def agree(a: Any, b: Any) -> bool:
 
 
 def check_canonical(raw: bytes) -> None:
-    """The line reader of the canonical form, where it reads a file, reads what `parse_fast` does."""
+    """Where the canonical line reader answers, it reads what `parse_fast` reads."""
     quick = parse_canonical(raw)
     if quick is None:
         return
