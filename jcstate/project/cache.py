@@ -28,13 +28,15 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import logging
 import math
+import operator
 import os
 import stat
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +50,7 @@ CACHE_DIR_ENV = "JCSTATE_CACHE_DIR"
 #: Set to 1 to turn the cache off (what the global ``--no-cache`` does).
 NO_CACHE_ENV = "JCSTATE_NO_CACHE"
 #: The layout of entries; a change makes every older entry a miss.
-FORMAT = 1
+FORMAT = 2
 #: An entry larger than this is not read (a 100,000-contact file's is ~15 MB).
 MAX_ENTRY_BYTES = 256 * 1024 * 1024
 
@@ -233,7 +235,7 @@ class MeaningCache:
         return contacts
 
     def put_contacts(self, digest: str, contacts: Iterable[DesiredContact]) -> None:
-        self._write(self.key("contacts", digest), [_contact_row(c) for c in contacts])
+        self._write(self.key("contacts", digest), _columns(contacts))
 
     # -- facts about a file's bytes (fmt: "already canonical") ---------------
 
@@ -245,15 +247,36 @@ class MeaningCache:
 
     # -- phones already seen valid ------------------------------------------
 
-    def known_phones(self) -> set[str]:
+    def known_phones(self) -> KnownE164:
         """E.164 phones this project's files held when last stored (each valid)."""
         data = self._read(self.key("phones", "all"))
-        if type(data) is not list:
-            return set()
-        return {p for p in data if type(p) is str and p.startswith("+")}
+        if type(data) is not list or not set(map(type, data)) <= _STR:
+            return KnownE164(frozenset())
+        return KnownE164(frozenset(phone for phone in data if phone.startswith("+")))
 
-    def put_phones(self, phones: Iterable[str]) -> None:
-        self._write(self.key("phones", "all"), sorted(set(phones)))
+    def put_phones(self, phones: Iterable[str], known: KnownE164 | None = None) -> None:
+        """Store the phones, unless they are the ones `known` already holds."""
+        fresh = frozenset(phones)
+        if known is None or fresh != known.phones:
+            self._write(self.key("phones", "all"), sorted(fresh))
+
+
+class KnownE164(Mapping[str, str]):
+    """Phones known valid in E.164, as `check_contacts`'s written -> E.164 mapping."""
+
+    def __init__(self, phones: frozenset[str]) -> None:
+        self.phones = phones
+
+    def __getitem__(self, written: str) -> str:
+        if written in self.phones:
+            return written
+        raise KeyError(written)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.phones)
+
+    def __len__(self) -> int:
+        return len(self.phones)
 
 
 def file_digest(raw: bytes) -> str:
@@ -272,69 +295,72 @@ def _make_dirs(directory: Path) -> None:
             raise OSError(f"{part} is a symbolic link")
 
 
-def _contact_row(contact: DesiredContact) -> list[Any]:
-    source = contact.source
-    return [
-        source.line if source else 0,
-        source.col if source else 0,
-        contact.phone,
-        contact.id,
-        dict(contact.fields),
-        dict(contact.custom_fields),
-    ]
+def _columns(contacts: Iterable[DesiredContact]) -> dict[str, list[Any]]:
+    """Contacts as columns (each checked and rebuilt in one pass on load)."""
+    rows = list(contacts)
+    return {
+        "lines": [c.source.line if c.source else 0 for c in rows],
+        "cols": [c.source.col if c.source else 0 for c in rows],
+        "phones": [c.phone for c in rows],
+        "ids": [c.id for c in rows],
+        "fields": [dict(c.fields) for c in rows],
+        "custom": [dict(c.custom_fields) for c in rows],
+    }
 
 
 def _contacts_from(data: Any, file: str) -> tuple[DesiredContact, ...] | None:
-    """Rows back into contacts, every value checked; None if anything is off.
+    """Columns back into contacts, every value checked; None if anything is off.
 
-    The checks are gathered per column (types of every line, phone, value at
-    once) so that checking costs little next to reading the JSON.
+    Each check runs over a whole column at once (the types of every line,
+    phone and value), so checking costs little next to reading the JSON.
     """
-    if type(data) is not list:
+    if type(data) is not dict:
         return None
-    out: list[DesiredContact] = []
-    append = out.append
-    numbers: list[Any] = []
-    phones: list[Any] = []
-    ids: list[Any] = []
-    field_values: list[Any] = []
-    custom_values: list[Any] = []
-    allowed = _FIELDS
     try:
-        for line, col, phone, contact_id, fields, custom in data:
-            if type(fields) is not dict or type(custom) is not dict or not fields.keys() <= allowed:
-                return None
-            numbers.append(line)
-            numbers.append(col)
-            phones.append(phone)
-            if contact_id is not None:
-                ids.append(contact_id)
-            field_values.extend(fields.values())
-            custom_values.extend(custom.values())
-            source = SourceRef(file, line, col) if line else None
-            append(DesiredContact(phone, fields, custom, contact_id, source))
-    except (TypeError, ValueError):  # not a row of six
+        lines, cols, phones, ids, fields, custom = (data[name] for name in _COLUMNS)
+    except KeyError:
         return None
+    columns = (lines, cols, phones, ids, fields, custom)
+    if any(type(column) is not list for column in columns):
+        return None
+    count = len(lines)
+    if any(len(column) != count for column in columns):
+        return None
+    if not count:
+        return ()
     if (
-        not set(map(type, numbers)) <= _INT
-        or any(number < 0 for number in numbers)
+        not set(map(type, lines)) <= _INT
+        or not set(map(type, cols)) <= _INT
+        or min(lines) < 1
+        or min(cols) < 1
         or not set(map(type, phones)) <= _STR
-        or not all(phone.startswith("+") for phone in phones)
-        or not set(map(type, ids)) <= _INT
-        or any(number <= 0 for number in ids)
-        or not set(map(type, field_values)) <= _TEXT
+        or not all(map(_starts_with_plus, phones))
+        or not set(map(type, ids)) <= _ID
+        or not set(map(type, fields)) <= _DICT
+        or not set(map(type, custom)) <= _DICT
+        or not _FIELDS.issuperset(itertools.chain.from_iterable(fields))
+        or not set(map(type, itertools.chain.from_iterable(map(dict.values, fields)))) <= _TEXT
     ):
         return None
-    kinds = set(map(type, custom_values))
+    if any(number <= 0 for number in ids if number is not None):
+        return None
+    kinds = set(map(type, itertools.chain.from_iterable(map(dict.values, custom))))
     if not kinds <= _CUSTOM:
         return None
     if float in kinds and not all(
-        math.isfinite(value) for value in custom_values if type(value) is float
+        math.isfinite(value)
+        for value in itertools.chain.from_iterable(map(dict.values, custom))
+        if type(value) is float
     ):
         return None
-    return tuple(out)
+    sources = map(SourceRef, itertools.repeat(file), lines, cols)
+    return tuple(map(DesiredContact, phones, fields, custom, ids, sources))
 
 
+_COLUMNS = ("lines", "cols", "phones", "ids", "fields", "custom")
+_starts_with_plus = operator.methodcaller("startswith", "+")
+_ID = frozenset({int, type(None)})
+_DICT = frozenset({dict})
 _INT = frozenset({int})
 _STR = frozenset({str})
 _TEXT = frozenset({str, type(None)})

@@ -568,6 +568,9 @@ def check_contacts_files(
     seen_phones: dict[str, SourceRef] = {}
     seen_ids: dict[int, SourceRef] = {}
     for position, doc in enumerate(docs):
+        if isinstance(doc, KnownFile) and _add_known(doc, seen_phones, seen_ids):
+            contacts.extend(doc.contacts)
+            continue
         file_issues, items = _file_items(config, doc, known_phones or {})
         issues.extend(file_issues)
         own_clean = not file_issues
@@ -598,6 +601,26 @@ def check_contacts_files(
         if own_clean and isinstance(doc, ContactsDoc):
             clean[position] = tuple(item[4] for item in items if item[4] is not None)
     return tuple(contacts), issues, clean
+
+
+def _add_known(
+    doc: KnownFile, seen_phones: dict[str, SourceRef], seen_ids: dict[int, SourceRef]
+) -> bool:
+    """Record a known file's phones and ids at once, if none is a duplicate (else False)."""
+    phones = [contact.phone for contact in doc.contacts]
+    pinned = [contact for contact in doc.contacts if contact.id is not None]
+    ids = [contact.id for contact in pinned if contact.id is not None]
+    if (
+        not seen_phones.keys().isdisjoint(phones)
+        or len(set(phones)) != len(phones)
+        or not seen_ids.keys().isdisjoint(ids)
+        or len(set(ids)) != len(ids)
+        or any(contact.source is None for contact in doc.contacts)
+    ):
+        return False  # the item by item path reports each duplicate in its place
+    seen_phones.update(zip(phones, (c.source for c in doc.contacts if c.source), strict=True))
+    seen_ids.update(zip(ids, (c.source for c in pinned if c.source), strict=True))
+    return True
 
 
 def _file_items(

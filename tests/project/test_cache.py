@@ -14,7 +14,7 @@ from jcstate.cli import cli
 from jcstate.errors import ConfigError
 from jcstate.project import config as config_module
 from jcstate.project import validate as validate_module
-from jcstate.project.cache import CACHE_DIR_ENV
+from jcstate.project.cache import CACHE_DIR_ENV, FORMAT
 from jcstate.project.config import load_project
 
 PROJECT = """\
@@ -262,4 +262,4 @@ def test_entries_are_private_plain_json(project: Path) -> None:
     assert found
     for entry in found:
         assert entry.stat().st_mode & 0o077 == 0
-        assert json.loads(entry.read_text(encoding="utf-8"))["format"] == 1
+        assert json.loads(entry.read_text(encoding="utf-8"))["format"] == FORMAT
