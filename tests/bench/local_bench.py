@@ -351,6 +351,34 @@ def run_size(
     return rows, figures
 
 
+def run_adopt(contacts: int, smoke: bool) -> list[BenchRow]:
+    """`drift --adopt` of one value, all contacts in ONE file (the embedded sandbox)."""
+    with tempfile.TemporaryDirectory(prefix="jcstate-adopt-bench-") as tmp:
+        base = Path(tmp)
+        root = base / "project"
+        build_project(root, contacts, 1)
+        env = {**os.environ, "JCSTATE_CACHE_DIR": str(base / "cache")}
+        repo = Path(__file__).resolve().parents[2]
+        env["PYTHONPATH"] = str(repo) + os.pathsep + env.get("PYTHONPATH", "")
+        applied = measure(jcstate("apply", "--auto-approve"), env, root)
+        if applied.rc != 0:
+            raise RuntimeError(f"apply: {applied.out}")
+        path = root / "contacts" / "part000.yaml"
+        before = path.read_text(encoding="utf-8")
+        path.write_text(before.replace("first_name: Ada", "first_name: Changed", 1))
+        adopt = measure(jcstate("drift", "--adopt"), env, root)
+        if adopt.rc != 2 or path.read_text(encoding="utf-8") != before:
+            raise RuntimeError(f"drift --adopt did not bring the value back: {adopt.out}")
+    return [
+        BenchRow(
+            f"drift --adopt of one value, {contacts:,} contacts in 1 file",
+            f"{adopt.cpu:.2f} s CPU ({adopt.wall:.2f} s wall), {adopt.rss_mb:.0f} MB",
+            "<= 2 s",
+            "info" if smoke else verdict(adopt.cpu <= 2.0),
+        )
+    ]
+
+
 def growth(small: dict[str, float], large: dict[str, float], ratio: float) -> list[BenchRow]:
     rows = []
     for key, value in small.items():
@@ -378,6 +406,9 @@ def run(contacts: int, smoke: bool, sizes: Sequence[str] | None = None) -> list[
         print(f"# local_bench: {label} ...", file=sys.stderr, flush=True)
         found, figures[label] = run_size(label, count, files, smoke)
         rows += found
+    if smoke or "10k" in figures:
+        print("# local_bench: drift --adopt ...", file=sys.stderr, flush=True)
+        rows += run_adopt(300 if smoke else 10_000, smoke)
     if "10k" in figures and "300k" in figures:
         rows += growth(figures["10k"], figures["300k"], 30.0)
     return rows
