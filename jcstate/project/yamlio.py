@@ -1330,14 +1330,9 @@ def render_contacts_file(
 # tested on a corpus and on generated files (tests/project/test_canonical.py).
 
 _CANON_RANK: dict[str, int] = {key: rank for rank, key in enumerate(CONTACT_KEYS)}
-_CANON_KEY_LINE = re.compile(
-    r"(  - |    )(id|phone|first_name|last_name|email|company|custom_fields):(?: (.*))?\Z"
-)
-_CANON_CUSTOM_LINE = re.compile(r"      ([A-Za-z_][A-Za-z0-9_]*): (.+)\Z")
 _CANON_TEXT = re.compile(r"[^\W\d_][\w.@+\-]*(?: [\w.@+\-]+)*\Z")
 _CANON_INT = re.compile(r"(?:0|[1-9][0-9]{0,17})\Z")
 _CANON_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
-_CANON_PHONE = re.compile(r'"(\+[0-9]{1,20})"\Z')
 #: Words YAML 1.2 reads as something other than text (the canonical form writes
 #: ``true``, ``false`` and ``null`` for those values).
 _CANON_NOT_TEXT = frozenset(
@@ -1360,56 +1355,100 @@ _SIMPLE_LINE = re.compile(
 
 
 def _canon_scalar(text: str) -> Any:
-    """The value of a plain scalar in the canonical form, or `_BAD`."""
-    word = _CANON_WORDS.get(text, _MISSING)
-    if word is not _MISSING:
-        return word
-    if _CANON_TEXT.match(text):
-        return _BAD if text in _CANON_NOT_TEXT else text
-    if _CANON_INT.match(text):
-        return int(text)
-    if _CANON_DATE.match(text):
-        try:
-            return dt.date.fromisoformat(text)
-        except ValueError:
-            return _BAD
-    return _BAD
+    """The value of a plain scalar in the canonical form, or `_BAD` (short ones remembered)."""
+    value = _CANON_MEMO.get(text, _MISSING)
+    if value is not _MISSING:
+        return value
+    value = _CANON_WORDS.get(text, _MISSING)
+    if value is _MISSING:
+        if _CANON_TEXT.match(text):
+            value = _BAD if text in _CANON_NOT_TEXT else text
+        elif _CANON_INT.match(text):
+            value = int(text)
+        elif _CANON_DATE.match(text):
+            try:
+                value = dt.date.fromisoformat(text)
+            except ValueError:
+                value = _BAD
+        else:
+            value = _BAD
+    if len(text) <= _PLAIN_CACHE_CHARS and len(_CANON_MEMO) < _PLAIN_CACHE_ENTRIES:
+        _CANON_MEMO[text] = value  # all immutable: str, int, bool, None, date
+    return value
+
+
+_CANON_MEMO: dict[str, Any] = {}
+_CANON_NAMES: set[str] = set()  # custom-field keys already seen to be plain names
+
+
+def _canon_name(name: str) -> bool:
+    if name in _CANON_NAMES:
+        return True
+    if _CANON_NAME.match(name) and name not in _CANON_NOT_TEXT:
+        if len(_CANON_NAMES) < _PLAIN_CACHE_ENTRIES:
+            _CANON_NAMES.add(name)
+        return True
+    return False
+
+
+_CANON_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _canon_phone(text: str) -> str | None:
+    if (
+        len(text) > 3
+        and text[0] == '"'
+        and text[-1] == '"'
+        and text[1] == "+"
+        and len(text) <= 23
+        and text[2:-1].isdigit()
+        and text.isascii()
+    ):
+        return text[1:-1]
+    return None
 
 
 def canonical_item(lines: Sequence[str]) -> dict[str, Any] | None:
     """One contact's lines (the first starts ``  - ``) in the canonical form, as a mapping.
 
-    None when they are not exactly canonical (or hold no phone).
+    None when they are not exactly canonical (or hold no phone). Each line is
+    split with plain string operations (no pattern per line): this runs for
+    every contact of a file.
     """
     item: dict[str, Any] = {}
     last = -1
     count = len(lines)
     index = 0
+    rank_of = _CANON_RANK
+    scalar = _canon_scalar
     while index < count:
-        found = _CANON_KEY_LINE.match(lines[index])
-        if found is None or (found.group(1) == "  - ") != (index == 0):
+        line = lines[index]
+        if not line.startswith("  - " if index == 0 else "    ") or line[4:5] == " ":
             return None
-        key = found.group(2)
-        rank = _CANON_RANK[key]
-        if rank <= last:
+        key, sep, text = line[4:].partition(": ")
+        index += 1
+        if not sep:
+            if key != "custom_fields:":
+                return None
+            key = "custom_fields"
+        rank = rank_of.get(key)
+        if rank is None or rank <= last:
             return None
         last = rank
-        text = found.group(3)
-        index += 1
         if key == "custom_fields":
-            if text is not None:
+            if sep:
                 return None
             custom: dict[str, Any] = {}
             previous = ""
             while index < count:
-                line = _CANON_CUSTOM_LINE.match(lines[index])
-                if line is None:
+                line = lines[index]
+                if not line.startswith("      ") or line[6:7] == " ":
                     break
-                name = line.group(1)
-                if name <= previous or name in _CANON_NOT_TEXT:
+                name, sep, text = line[6:].partition(": ")
+                if not sep or name <= previous or not _canon_name(name):
                     return None
                 previous = name
-                value = _canon_scalar(line.group(2))
+                value = scalar(text)
                 if value is _BAD:
                     return None
                 custom[name] = value
@@ -1417,15 +1456,13 @@ def canonical_item(lines: Sequence[str]) -> dict[str, Any] | None:
             if not custom:
                 return None
             item[key] = custom
-        elif text is None:
-            return None
         elif key == "phone":
-            phone = _CANON_PHONE.match(text)
+            phone = _canon_phone(text)
             if phone is None:
                 return None
-            item[key] = phone.group(1)
+            item[key] = phone
         else:
-            value = _canon_scalar(text)
+            value = scalar(text)
             if value is _BAD or (key == "id" and type(value) is not int):
                 return None
             item[key] = value
