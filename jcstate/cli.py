@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from jcstate import __version__
+from jcstate.commands._shown import error_text, log_text
 from jcstate.errors import JcstateError
 
 #: command name -> module under jcstate.commands (each exposes `command`).
@@ -69,7 +70,8 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except JcstateError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            # Escaped (jcstate.core.safe): a message may quote a server.
+            click.echo(error_text(exc), err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
@@ -150,10 +152,13 @@ def accept_global_options(command: click.Command) -> None:
 
 
 class _StderrLines(logging.Handler):
-    """Shows jcstate's log lines (the `-v` request log) on stderr, one per record."""
+    """Shows jcstate's log lines (the `-v` request log) on stderr, one per record.
+
+    Each record is one line, escaped: a line may quote a server's answer.
+    """
 
     def emit(self, record: logging.LogRecord) -> None:
-        click.echo(record.getMessage(), err=True)
+        click.echo(log_text(record.getMessage()), err=True)
 
 
 def show_logs_on_stderr() -> None:

@@ -60,13 +60,23 @@ class Diagnostic:
 
 
 class JcstateError(Exception):
-    """Base of every error jcstate reports to a user."""
+    """Base of every error jcstate reports to a user.
+
+    A message is one line: the CLI shows a line break in it escaped (`\\n`),
+    as it does every control character, because a message may quote a server.
+    The few errors that list several things (`multiline`) keep the line
+    breaks jcstate wrote between them.
+    """
 
     exit_code: int = 1
+    #: True when the message's line breaks are jcstate's own (a list of problems)
+    multiline: bool = False
 
 
 class ConfigError(JcstateError):
     """One or more problems in the project's files, sorted by file and line."""
+
+    multiline = True
 
     def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
         self.diagnostics: tuple[Diagnostic, ...] = tuple(sorted(diagnostics))
@@ -223,15 +233,15 @@ class PlanError(JcstateError):
 
 
 class UnsafePlanError(PlanError):
-    pass
+    multiline = True
 
 
 class PlanFileError(PlanError):
-    pass
+    multiline = True
 
 
 class StalePlanError(PlanError):
-    pass
+    multiline = True
 
 
 class ApplyError(JcstateError):

@@ -4,7 +4,8 @@ They read the imports of every module under `jcstate/` (an AST walk, so an
 import inside a function or under TYPE_CHECKING counts too) and fail naming
 the file, the line and the import when a rule is broken:
 
-- each package imports only the packages below it (ALLOWED);
+- each package imports only the packages below it (ALLOWED, read from the
+  import-rule table in docs/development/architecture.md);
 - nothing below `commands/` prints or prompts;
 - there are no import cycles between modules.
 
@@ -16,6 +17,7 @@ imports cannot express) uses the same walk.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,25 +26,40 @@ import pytest
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "jcstate"
 
-#: layer -> the layers it may import (besides itself). `jcstate` is the package's
-#: __init__ (the version), `errors` the one exception tree.
-ALLOWED: dict[str, frozenset[str]] = {
-    "errors": frozenset(),
-    "jcstate": frozenset(),
-    "core": frozenset({"errors", "jcstate"}),
-    "render": frozenset({"core", "errors", "jcstate"}),
-    "project": frozenset({"core", "errors", "jcstate"}),
-    # The client serves `sandbox://` URLs in-process, so it may start the sandbox app.
-    "remote": frozenset({"core", "errors", "jcstate", "sandbox"}),
-    "execute": frozenset({"core", "project", "remote", "errors", "jcstate"}),
-    # The sandbox stands in for the API: of jcstate it may use only the pure core.
-    "sandbox": frozenset({"core", "errors", "jcstate"}),
-    "commands": frozenset(
-        {"cli", "core", "render", "project", "remote", "execute", "sandbox", "errors", "jcstate"}
-    ),
-    "cli": frozenset({"commands", "errors", "jcstate"}),
-    "__main__": frozenset({"cli"}),
-}
+ARCHITECTURE_PAGE = PACKAGE_ROOT.parent / "docs" / "development" / "architecture.md"
+_RULES_START, _RULES_END = "<!-- import-rules", "<!-- /import-rules -->"
+
+
+def _layer_name(cell: str) -> str:
+    """`core/` -> core, `cli.py` -> cli, `__init__.py` -> jcstate (the package's own)."""
+    name = cell.strip().strip("`").removesuffix("/").removesuffix(".py")
+    return "jcstate" if name == "__init__" else name
+
+
+def read_import_rules(page: Path) -> dict[str, frozenset[str]]:
+    """The import-rule table of the architecture page: layer -> the layers it may import.
+
+    The table is written once, in the docs; this test reads it rather than
+    repeating it. Each row is `| `layer` | what lives there | `a/`, `b.py` |`
+    (or `nothing`).
+    """
+    text = page.read_text(encoding="utf-8")
+    table = text[text.index(_RULES_START) : text.index(_RULES_END)]
+    rules: dict[str, frozenset[str]] = {}
+    for line in table.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) < 3 or not cells[0].startswith("`"):
+            continue
+        may = cells[-1]
+        names = re.findall(r"`([^`]+)`", may)
+        assert names or may == "nothing", f"{page.name}: {line!r}: say `nothing` or name layers"
+        rules[_layer_name(cells[0])] = frozenset(_layer_name(name) for name in names)
+    return rules
+
+
+#: layer -> the layers it may import (besides itself), from the table in the docs.
+#: `jcstate` is the package's __init__ (the version), `errors` the one exception tree.
+ALLOWED: dict[str, frozenset[str]] = read_import_rules(ARCHITECTURE_PAGE)
 
 #: Only these layers may write to the terminal or ask the user anything.
 MAY_PRINT = frozenset({"commands", "cli"})
@@ -232,6 +249,27 @@ def test_every_module_lives_in_a_known_package() -> None:
         if layer_of(module_name(path, PACKAGE_ROOT)) not in ALLOWED
     }
     assert unknown == set()
+
+
+def test_the_import_rules_are_read_from_the_architecture_page() -> None:
+    """The table in docs/development/architecture.md is the rule; this is what it says."""
+    assert ALLOWED["core"] == {"errors", "jcstate"}
+    assert ALLOWED["remote"] == {"core", "errors", "jcstate", "sandbox"}
+    assert ALLOWED["sandbox"] == {"core", "errors", "jcstate"}
+    assert ALLOWED["errors"] == ALLOWED["jcstate"] == frozenset()
+    assert ALLOWED["__main__"] == {"cli"}
+    assert set(ALLOWED) >= {"render", "project", "execute", "commands", "cli"}
+
+
+def test_a_rule_row_that_names_no_layer_is_refused(tmp_path: Path) -> None:
+    page = tmp_path / "architecture.md"
+    page.write_text(
+        "<!-- import-rules -->\n| package | lives | may import |\n|---|---|---|\n"
+        "| `core/` | models | everything below |\n<!-- /import-rules -->\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(AssertionError, match="say `nothing` or name layers"):
+        read_import_rules(page)
 
 
 def test_every_package_says_what_it_must_never_import() -> None:

@@ -1,11 +1,12 @@
-"""The documentation test: every `jcstate ...` line of README.md and examples/ runs.
+"""The documentation test: every `jcstate ...` line of README.md, docs/ and examples/ runs.
 
-Each README shell block (and each workflow file) runs in a copy of
+Each shell block of README.md and of every page under docs/ (and each workflow
+file) runs in a copy of
 examples/quickstart with its own `sandbox://` database, in-process through
 click's CliRunner; `jcstate sandbox serve` starts a real server on a free port
 and later lines talking to `http://127.0.0.1:8787` are pointed at it. How
 lines are found and the `<!-- doctest: ... -->` directives are described in
-`tests/support/doc_commands.py`. A README that lies fails here.
+`tests/support/doc_commands.py`. A README or a page that lies fails here.
 """
 
 from __future__ import annotations
@@ -19,13 +20,16 @@ import pytest
 from click.testing import CliRunner
 
 from jcstate.cli import cli
+from tests.support.config_reference import render_reference
 from tests.support.doc_commands import (
     CLEAN_ENV,
     DEFAULT_START,
+    DOC_PAGES,
     REPO_ROOT,
     START_STATES,
     DocBlock,
     DocShell,
+    doc_blocks,
     example_blocks,
     load_yaml,
     make_start_state,
@@ -35,6 +39,8 @@ from tests.support.doc_commands import (
 
 README = REPO_ROOT / "README.md"
 README_BLOCKS = readme_blocks(README)
+#: README.md first, then every docs/ page: the blocks a reader may copy.
+DOC_BLOCKS = doc_blocks()
 EXAMPLE_BLOCKS = example_blocks()
 
 
@@ -91,8 +97,8 @@ def _check_block_options(block: DocBlock) -> None:
             assert not problems, f"{line.where}: " + "; ".join(problems)
 
 
-@pytest.mark.parametrize("block", README_BLOCKS, ids=_block_id)
-def test_readme_block_runs(block: DocBlock, start_states: dict[str, Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize("block", DOC_BLOCKS, ids=_block_id)
+def test_doc_block_runs(block: DocBlock, start_states: dict[str, Path], tmp_path: Path) -> None:
     _check_block_options(block)
     if block.skip:
         return
@@ -112,9 +118,12 @@ def test_example_commands_run(
 
 def test_the_doc_test_finds_the_commands_users_copy() -> None:
     """The extraction itself: a README without runnable commands would pass vacuously."""
+    blocks_per_file = {block.where.rsplit(":", 1)[0] for block in DOC_BLOCKS}
+    assert "README.md" in blocks_per_file
+    assert "docs/guide/apply.md" in blocks_per_file, "the docs pages' blocks are not run"
     readme_commands = [
         " ".join(segment.jcstate_argv)
-        for block in README_BLOCKS
+        for block in DOC_BLOCKS
         for line in block.lines
         if not line.synopsis
         for segment in line.jcstate_segments
@@ -145,19 +154,24 @@ def test_a_lying_readme_fails(start_states: dict[str, Path], tmp_path: Path) -> 
             _run_block(block, start_states, tmp_path / f"bad{number}")
 
 
-def test_readme_inline_commands_name_real_options() -> None:
+def _display(path: Path) -> str:
+    return path.relative_to(REPO_ROOT).as_posix()
+
+
+@pytest.mark.parametrize("page", [README, *DOC_PAGES], ids=_display)
+def test_inline_commands_name_real_options(page: Path) -> None:
     """`jcstate ...` in inline code names real commands and options, too.
 
     Inline code is prose (`jcstate plan --out` mentions an option), so a value
     may be left out; a value that is given must be a valid choice.
     """
-    text = README.read_text(encoding="utf-8")
+    text = page.read_text(encoding="utf-8")
     problems: list[str] = []
     for match in re.finditer(r"`(jcstate [^`]+)`", text):
         words = [word.strip("[]") for word in match.group(1).split()[1:]]
         words = [word for word in words if word and not re.search(r"[<>…]|\.\.\.", word)]
         line = text.count("\n", 0, match.start()) + 1
-        problems += [f"README.md:{line}: {p}" for p in option_problems(words, synopsis=True)]
+        problems += [f"{_display(page)}:{line}: {p}" for p in option_problems(words, synopsis=True)]
     assert not problems, "\n".join(problems)
 
 
@@ -165,9 +179,14 @@ def test_readme_inline_commands_name_real_options() -> None:
 
 
 def _section(name: str) -> str:
-    text = README.read_text(encoding="utf-8")
-    start = text.index(f"<!-- section:{name} -->")
-    return text[start : text.index(f"<!-- /section:{name} -->", start)]
+    """The text between `<!-- section:NAME -->` markers, in README.md or a docs page."""
+    found = []
+    for page in (README, *DOC_PAGES):
+        text = page.read_text(encoding="utf-8")
+        if (start := text.find(f"<!-- section:{name} -->")) >= 0:
+            found.append(text[start : text.index(f"<!-- /section:{name} -->", start)])
+    assert len(found) == 1, f"section {name}: found {len(found)} times"
+    return found[0]
 
 
 def _all_commands() -> list[tuple[str, click.Command]]:
@@ -270,7 +289,8 @@ def test_ci_recipes_document_the_action_and_every_example() -> None:
     for name in (*action["inputs"], *action["outputs"]):
         assert f"| `{name}` |" in section, f"action input/output {name} is not documented"
     for workflow in sorted((REPO_ROOT / "examples" / "github").glob("*.yml")):
-        assert f"(examples/github/{workflow.name})" in section, workflow.name
+        # linked from docs/guide/ as ../../examples/github/NAME
+        assert f"/examples/github/{workflow.name})" in section, workflow.name
     for needed in ("JUSTCALL_API_KEY", "JUSTCALL_API_SECRET", "your-org/jcstate", "jcstate-fmt"):
         assert needed in section
 
@@ -281,18 +301,71 @@ def _slug(heading: str) -> str:
     return text.replace(" ", "-")
 
 
-def test_readme_links_to_headings_and_files_exist() -> None:
-    text = README.read_text(encoding="utf-8")
-    outside_code = re.sub(r"```.*?```", "", text, flags=re.S)
-    anchors = {_slug(h) for h in re.findall(r"^#{1,6} (.+)$", outside_code, re.M)}
-    broken = [
-        target
-        for target in re.findall(r"\]\((#[^)]+)\)", outside_code)
-        if target[1:] not in anchors
+def _anchors(page: Path) -> set[str]:
+    outside_code = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S)
+    return {_slug(h) for h in re.findall(r"^#{1,6} (.+)$", outside_code, re.M)}
+
+
+def link_problems(page: Path) -> list[str]:
+    """Relative links of a markdown page whose file or heading anchor does not exist."""
+    outside_code = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S)
+    broken: list[str] = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", outside_code):
+        if re.match(r"[a-z][a-z0-9+.-]*:", target):
+            continue
+        path, _, anchor = target.partition("#")
+        linked = (page.parent / path).resolve() if path else page
+        missing_anchor = anchor and (linked.suffix != ".md" or anchor not in _anchors(linked))
+        if not linked.exists() or missing_anchor:
+            broken.append(target)
+    return broken
+
+
+@pytest.mark.parametrize("page", [README, *DOC_PAGES], ids=_display)
+def test_links_to_headings_and_files_exist(page: Path) -> None:
+    """README.md and every page link to files and headings that exist (GitHub's anchors,
+    which mkdocs.yml makes the site's too); `mkdocs build --strict` checks the site."""
+    broken = link_problems(page)
+    assert not broken, f"{_display(page)} links to missing anchors or files: {broken}"
+
+
+def test_a_broken_link_is_found(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    (tmp_path / "other.md").write_text("# Other\n\n## A heading\n", encoding="utf-8")
+    page.write_text(
+        "# Page\n\n[ok](other.md#a-heading) [self](#page) [web](https://example.com)\n"
+        "[gone](missing.md) [no anchor](other.md#nope) [nor here](#nope)\n",
+        encoding="utf-8",
+    )
+    assert link_problems(page) == ["missing.md", "other.md#nope", "#nope"]
+
+
+def test_the_readme_is_short_and_starts_with_the_two_commands() -> None:
+    """The front page: what it is, the two commands, the quickstart, links; the rest is in docs/."""
+    lines = README.read_text(encoding="utf-8").splitlines()
+    assert len(lines) <= 200, f"README.md has {len(lines)} lines; move detail into docs/"
+    first = README_BLOCKS[0]
+    assert first.where == "README.md:7"
+    assert [line.text.split(" && ")[0] for line in first.lines] == [
+        "python3 -m venv .venv",
+        "python3 -m venv .venv",
     ]
-    broken += [
-        target
-        for target in re.findall(r"\]\((?!#|https?://)([^)]+)\)", outside_code)
-        if not (REPO_ROOT / target).exists()
+
+
+def test_every_page_is_in_the_site_navigation() -> None:
+    nav = (REPO_ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    missing = [
+        page.relative_to(REPO_ROOT / "docs").as_posix()
+        for page in DOC_PAGES
+        if f": {page.relative_to(REPO_ROOT / 'docs').as_posix()}" not in nav
     ]
-    assert not broken, f"README links to missing anchors or files: {broken}"
+    assert not missing, f"docs pages not in mkdocs.yml's nav: {missing}"
+
+
+def test_the_configuration_reference_is_the_schema() -> None:
+    """docs/reference/configuration.md is generated from `jcstate schema`; regenerate it
+    with `python -m tests.support.config_reference > docs/reference/configuration.md`."""
+    page = REPO_ROOT / "docs" / "reference" / "configuration.md"
+    assert page.read_text(encoding="utf-8") == render_reference()
+    for key in ("`api.url`", "`safety.max_delete_percent`", "`contacts[].phone`"):
+        assert key in page.read_text(encoding="utf-8")

@@ -181,18 +181,19 @@ def test_readme_first_command_literally_from_a_fresh_checkout(tmp_path: Path) ->
     assert "Apply complete: 20 created" in completed.stdout
 
 
-def test_quickstart_files_are_deliberately_not_canonical_and_the_readme_says_so(
+def test_quickstart_files_are_deliberately_not_canonical_and_the_docs_say_so(
     tmp_path: Path,
 ) -> None:
     """The quickstart teaches that phones may be written as people write them; `fmt`
-    would rewrite them as E.164, so `fmt --check` fails there, as the README says."""
+    would rewrite them as E.164, so `fmt --check` fails there, as the docs say."""
     project = make_start_state("fresh", tmp_path / "quickstart")
     result = CliRunner().invoke(cli, ["-C", str(project), "fmt", "--check"], env=CLEAN_ENV)
     assert result.exit_code == 1
     assert "2 of 2 files would be reformatted" in result.stderr
     written = [str(contact["phone"]) for contact in _contacts()]
     assert any(not phone.startswith("+") for phone in written)  # the teaching example
-    fmt_section = README.read_text(encoding="utf-8").split("### `jcstate fmt [--check]`")[1]
-    fmt_section = fmt_section.split("\n### ")[0]
+    commands_page = REPO_ROOT / "docs" / "guide" / "commands.md"
+    fmt_section = commands_page.read_text(encoding="utf-8").split("## `jcstate fmt [--check]`")[1]
+    fmt_section = fmt_section.split("\n## ")[0]
     assert "`jcstate fmt --check`" in fmt_section
     assert "in `examples/quickstart` lists both files and exits 1" in " ".join(fmt_section.split())

@@ -25,6 +25,7 @@ from jcstate.commands._options import (
     target_phones,
     warn_undeclared_targets,
 )
+from jcstate.core.safe import shown
 from jcstate.errors import (
     ApiUnavailableError,
     ApplyError,
@@ -344,9 +345,9 @@ async def _run(
             stages["refresh"] = client.stats.total
             if not plan.has_changes:
                 for line in (*plan.warnings, *plan.notes):
-                    click.echo(f"Note: {line}", err=True)
+                    click.echo(shown(f"Note: {line}"), err=True)
                 if changed is not None:
-                    click.echo(changed.line(), err=True)
+                    click.echo(shown(changed.line()), err=True)
                 click.echo("No changes.", err=args.output_format == "json")
                 if args.output_format == "json":
                     return await _empty_report(client, stages, started)

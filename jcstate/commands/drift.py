@@ -21,6 +21,7 @@ from jcstate.commands._options import (
     lock_option,
     mask_options,
 )
+from jcstate.core.safe import shown
 
 if TYPE_CHECKING:
     pass
@@ -103,10 +104,10 @@ def command(
 
     if adopt:
         for line in describe(adopt_changed(project, report)):
-            click.echo(line, err=True)
+            click.echo(shown(line), err=True)
     if adopt_unmanaged_file is not None:
         for line in describe(adopt_unmanaged(project, report, adopt_unmanaged_file)):
-            click.echo(line, err=True)
+            click.echo(shown(line), err=True)
     if (adopt or adopt_unmanaged_file is not None) and not report.in_sync:
         click.echo("Run `jcstate plan` to check: the adopted contacts show no changes.", err=True)
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Literal
 import click
 
 from jcstate.commands._options import api_options, client_settings, fetch_full_listing
+from jcstate.core.safe import shown
 from jcstate.errors import RefuseOverwriteError
 from jcstate.render import plural
 
@@ -176,7 +177,7 @@ def command(
     write_atomically(texts)
 
     for warning in plan.warnings[:MAX_WARNINGS_SHOWN]:
-        click.echo(f"Warning: {warning}", err=True)
+        click.echo(shown(f"Warning: {warning}"), err=True)
     if len(plan.warnings) > MAX_WARNINGS_SHOWN:
         click.echo(f"Warning: … and {len(plan.warnings) - MAX_WARNINGS_SHOWN} more", err=True)
     written = [os.path.relpath(path) for path in texts if path != config_path]
@@ -186,7 +187,7 @@ def command(
     click.echo(f"Exported {plural(plan.contacts, 'contact')} to {where}.")
     if plan.new_definitions:
         added = ", ".join(f"{key} ({kind})" for key, kind in plan.new_definitions.items())
-        click.echo(f"Declared custom fields in {os.path.relpath(config_path)}: {added}.")
+        click.echo(shown(f"Declared custom fields in {os.path.relpath(config_path)}: {added}."))
     config_name = os.path.relpath(config_path)
     for glob in dead_globs:
         click.echo(

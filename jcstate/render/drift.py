@@ -8,7 +8,6 @@ its keys stable within a ``format_version``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -16,6 +15,7 @@ import click
 
 from jcstate.core.drift import FORMAT_VERSION, ChangedContact, DriftReport, FieldDrift
 from jcstate.core.model import STANDARD_FIELDS, RemoteContact
+from jcstate.core.safe import json_text, md_code, md_text, shown
 from jcstate.render import format_value, plural
 
 #: GitHub refuses issue bodies and comments longer than this.
@@ -68,7 +68,8 @@ def _remote_label(contact: RemoteContact) -> str:
 
 def render_text(report: DriftReport, *, color: bool = False) -> str:
     def paint(text: str, fg: str) -> str:
-        return click.style(text, fg=fg) if color else text
+        # Escaped before it is coloured: the colour's own escape codes stay live.
+        return click.style(shown(text), fg=fg) if color else shown(text)
 
     lines: list[str] = []
     if report.changed:
@@ -79,11 +80,13 @@ def render_text(report: DriftReport, *, color: bool = False) -> str:
             lines.append(paint(f"  ~ {item.phone}{where} [id {item.id}]{when}", "yellow"))
             for drift in item.fields:
                 lines.append(
-                    f"      {drift.field}: declared {format_value(drift.declared)}, "
-                    f"remote {format_value(drift.remote)}"
+                    shown(
+                        f"      {drift.field}: declared {format_value(drift.declared)}, "
+                        f"remote {format_value(drift.remote)}"
+                    )
                 )
                 if drift.note:
-                    lines.append(f"        ({drift.note})")
+                    lines.append(shown(f"        ({drift.note})"))
         lines.append("")
     if report.missing:
         lines.append(
@@ -108,18 +111,20 @@ def render_text(report: DriftReport, *, color: bool = False) -> str:
             "not declared in jcstate.yaml):"
         )
         for key in report.undeclared_custom_fields:
-            lines.append(f"  ? {key.key} (on {plural(key.contacts, 'contact')})")
+            lines.append(shown(f"  ? {key.key} (on {plural(key.contacts, 'contact')})"))
         lines.append("")
     if report.conflicts:
         lines.append("Remote duplicates (one phone, several contacts; the lowest id is the match):")
         for conflict in report.conflicts:
             ids = ", ".join(str(i) for i in conflict.ids)
-            lines.append(f"  ! {conflict.phone}: ids {ids}")
+            lines.append(shown(f"  ! {conflict.phone}: ids {ids}"))
         lines.append("")
     if report.in_sync:
         lines.append("In sync: JustCall matches the declared contacts.")
     lines.append(coverage_line(report) + ".")
     lines.append(summary_line(report))
+    # Each line that holds a remote value was escaped (`shown`) before any colour:
+    # no value brings a control character or a line break of its own.
     return "\n".join(lines) + "\n"
 
 
@@ -128,13 +133,14 @@ def render_text(report: DriftReport, *, color: bool = False) -> str:
 # ---------------------------------------------------------------------------
 
 
-def _cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+def _cell(value: str | None) -> str:
+    """A remote or declared string in a table cell: a code span (`core.safe.md_code`)."""
+    return md_code(value or "", table=True)
 
 
 def _code(value: Any) -> str:
-    text = format_value(value)
-    return f"`{_cell(text)}`" if "`" not in text else _cell(text)
+    """A field value as the YAML would write it (null, 42, "text"), in a code span."""
+    return _cell(format_value(value))
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], cap: int | None) -> list[str]:
@@ -156,12 +162,12 @@ def _changed_rows(changed: Sequence[ChangedContact]) -> list[list[str]]:
         for drift in item.fields:
             rows.append(
                 [
-                    f"`{item.phone}`",
-                    f"`{_cell(drift.field)}`",
+                    _cell(item.phone),
+                    _cell(drift.field),
                     _code(drift.declared),
                     _code(drift.remote) + (" ⚠️" if not drift.adoptable else ""),
-                    _cell(item.when or ""),
-                    f"`{_cell(str(item.source))}`" if item.source else "",
+                    md_text(item.when or ""),
+                    _cell(str(item.source)) if item.source else "",
                 ]
             )
     return rows
@@ -197,29 +203,26 @@ def _markdown(report: DriftReport, cap: int | None) -> str:
             lines += ["", "⚠️ cannot be adopted into YAML as it is (see the text report)."]
     if report.missing:
         lines += ["", f"### Missing remotely ({len(report.missing)})", ""]
-        rows = [
-            [f"`{m.phone}`", f"`{_cell(str(m.source))}`" if m.source else ""]
-            for m in report.missing
-        ]
+        rows = [[_cell(m.phone), _cell(str(m.source)) if m.source else ""] for m in report.missing]
         lines += _table(("Phone", "Declared in"), rows, cap)
     if report.unmanaged:
         lines += ["", f"### Unmanaged: in JustCall, not declared ({len(report.unmanaged)})", ""]
         rows = [
             [
-                f"`{c.phone}`",
+                _cell(c.phone),
                 str(c.id),
-                *(_cell(c.fields.get(name) or "") for name in STANDARD_FIELDS),
+                *(_cell(c.fields.get(name)) for name in STANDARD_FIELDS),
             ]
             for c in report.unmanaged
         ]
         lines += _table(("Phone", "Id", "First name", "Last name", "E-mail", "Company"), rows, cap)
     if report.undeclared_custom_fields:
         lines += ["", f"### Undeclared custom fields ({len(report.undeclared_custom_fields)})", ""]
-        rows = [[f"`{_cell(k.key)}`", str(k.contacts)] for k in report.undeclared_custom_fields]
+        rows = [[_cell(k.key), str(k.contacts)] for k in report.undeclared_custom_fields]
         lines += _table(("Key", "Contacts"), rows, cap)
     if report.conflicts:
         lines += ["", f"### Remote duplicates ({len(report.conflicts)})", ""]
-        rows = [[f"`{c.phone}`", ", ".join(map(str, c.ids))] for c in report.conflicts]
+        rows = [[_cell(c.phone), ", ".join(map(str, c.ids))] for c in report.conflicts]
         lines += _table(("Phone", "Ids (lowest is the match)"), rows, cap)
     if not report.in_sync:
         lines += [
@@ -305,7 +308,8 @@ def report_to_dict(report: DriftReport) -> dict[str, Any]:
 
 
 def render_json(report: DriftReport) -> str:
-    return json.dumps(report_to_dict(report), indent=2, ensure_ascii=False, default=str) + "\n"
+    """The report as JSON; control, C1 and bidi characters as `\\u` escapes (`core.safe`)."""
+    return json_text(report_to_dict(report), indent=2, default=str) + "\n"
 
 
 RENDERERS: Mapping[str, Callable[[DriftReport], str]] = {

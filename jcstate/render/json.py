@@ -3,14 +3,15 @@
 Pure: `render_json(plan, mask_pii=False) -> str`. Masking JSON is a separate,
 explicit choice (`--mask-pii --mask-pii-json`): a masked plan no longer names
 real phones, so scripts cannot act on it. Plan files (`--out`) are never masked.
+Control, C1 and bidi characters of remote values are written as `\\u` escapes
+(`core.safe.json_text`), so a JSON plan printed into a log is as safe as the text.
 """
 
 from __future__ import annotations
 
-import json
-
 from jcstate.core.changeset import ChangedSince
 from jcstate.core.plan import Plan, plan_to_dict
+from jcstate.core.safe import json_text
 from jcstate.errors import JcstateError
 from jcstate.render.mask import mask_text
 
@@ -28,7 +29,7 @@ def render_json(
     try:
         # allow_nan=False: NaN and infinity are not JSON. Validation refuses them in
         # the files; this is the backstop, should a remote value bring one.
-        text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
+        text = json_text(data, indent=2, allow_nan=False)
     except ValueError as exc:
         raise JcstateError(f"the plan cannot be written as JSON: {exc}") from None
     text += "\n"

@@ -5,6 +5,11 @@ unsafe reasons and warnings up front (GitHub alert blocks), then one
 collapsible `<details>` section per action holding a `diff` block. The result
 always stays under GitHub's 65,536-character comment limit: when the details
 do not fit, the last ones are left out and a note says how many.
+
+Remote values are data (`core.safe`): a custom-field key is a code span
+(`md_code`), the warnings and notes that quote remote phones are escaped
+markdown text (`md_text`), and each line of a `diff` block is escaped like a
+line of the text plan, so no value ends the block, the `<details>` or a line.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from collections.abc import Callable, Sequence
 
 from jcstate.core.changeset import ChangedSince
 from jcstate.core.plan import Action, Change, Plan
+from jcstate.core.safe import md_code, md_text, shown
 from jcstate.render import (
     cost_line,
     field_change_text,
@@ -52,14 +58,14 @@ def _entry(change: Change) -> str:
     lines = [head]
     for item in change.changes:
         lines.append(f"{sign}     {item.field}: {field_change_text(change.action, item)}")
-    return "\n".join(lines) + "\n"
+    return "".join(shown(line) + "\n" for line in lines)
 
 
 def _bullets(items: Sequence[str], clean: Callable[[str], str]) -> list[str]:
-    shown = [f"> - {clean(item)}" for item in items[:MAX_WARNINGS]]
+    listed = [f"> - {md_text(clean(item))}" for item in items[:MAX_WARNINGS]]
     if len(items) > MAX_WARNINGS:
-        shown.append(f"> - ... and {len(items) - MAX_WARNINGS} more")
-    return shown
+        listed.append(f"> - ... and {len(items) - MAX_WARNINGS} more")
+    return listed
 
 
 def _head(
@@ -87,16 +93,16 @@ def _head(
         out += ["> [!WARNING]", f"> **{plural(len(plan.warnings), 'warning')}**"]
         out += _bullets(plan.warnings, clean)
         out.append("")
-    notes = [*plan.notes]
+    notes = _bullets(plan.notes, clean)
     if plan.undeclared_custom_fields:
-        keys = ", ".join(f"`{k}`" for k in plan.undeclared_custom_fields[:MAX_WARNINGS])
+        keys = ", ".join(md_code(clean(k)) for k in plan.undeclared_custom_fields[:MAX_WARNINGS])
         if len(plan.undeclared_custom_fields) > MAX_WARNINGS:
             keys += f" and {len(plan.undeclared_custom_fields) - MAX_WARNINGS} more"
-        notes.append(f"Undeclared remote custom fields (left untouched): {keys}")
+        notes.append(f"> - Undeclared remote custom fields (left untouched): {keys}")
     if notes:
-        out += ["> [!NOTE]", *_bullets(notes, clean), ""]
+        out += ["> [!NOTE]", *notes, ""]
     if changed_since is not None:
-        out += [changed_since.line(), ""]
+        out += [md_text(changed_since.line()), ""]
     out += [cost_line(plan.cost), "", ""]
     return "\n".join(out)
 
@@ -167,5 +173,8 @@ def render_markdown(
         )
     text = head + "\n".join(sections) + tail
     if len(text) >= limit:  # only when the head alone is huge; never exceed the limit
-        text = text[: limit - 100] + "\n\n_(cut to fit GitHub's comment size limit)_\n"
+        # At a line break: a cut inside a code span would let the rest of a
+        # remote value be read as markdown.
+        keep = max(text.rfind("\n", 0, limit - 100), 0)
+        text = text[:keep] + "\n\n_(cut to fit GitHub's comment size limit)_\n"
     return text

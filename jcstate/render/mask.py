@@ -8,7 +8,17 @@ import phonenumbers
 
 BULLETS = "•••••"
 _PHONE_RE = re.compile(r"\+\d{7,15}")
-_EMAIL_RE = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+#: An e-mail address, internationalised ones included (`jörg.müller@example.com`,
+#: `maria@exämple.de`): a local part of any characters but spaces, controls and the
+#: delimiters around an address in an output (quotes, brackets, backticks, pipes,
+#: commas, colons), then a domain of Unicode letters, digits and hyphens with at
+#: least one dot. Python's `\w` is Unicode-aware. A backslash belongs to the local
+#: part: an address holding a control character is masked whole once escaped
+#: (`jö\x1brg@example.com`), and masking too much is the safe side.
+_EMAIL_RE = re.compile(
+    r"""([^\s@"'`<>()\[\]{}|,;:\x00-\x1f\x7f-\x9f])[^\s@"`<>()\[\]{}|,;:\x00-\x1f\x7f-\x9f]*"""
+    r"@((?:[\w-]+\.)+[\w-]*[^\W\d_][\w-]*)"
+)
 
 
 def mask_phone(phone: str) -> str:

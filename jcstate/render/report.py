@@ -2,15 +2,17 @@
 
 The JSON keys `summary`, `requests` and `converged` are a stable contract for
 scripts (see README, "apply"); new keys may be added, none renamed.
+A server's messages are data: each text line is escaped (`core.safe.shown`),
+and the JSON has its control characters as `\\u` escapes.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from jcstate.core.outcome import ApplyReport, ItemResult, Outcome
 from jcstate.core.plan import Action
+from jcstate.core.safe import json_text, shown
 from jcstate.render import plural
 
 REPORT_FORMAT_VERSION = 1
@@ -53,7 +55,7 @@ def report_to_dict(report: ApplyReport) -> dict[str, Any]:
 
 
 def render_report_json(report: ApplyReport) -> str:
-    return json.dumps(report_to_dict(report), indent=2) + "\n"
+    return json_text(report_to_dict(report), indent=2, ensure_ascii=True) + "\n"
 
 
 def _item_line(item: ItemResult) -> str:
@@ -131,4 +133,4 @@ def render_report_text(report: ApplyReport, *, limit: int = 50) -> str:
         f"{'retry' if retries == 1 else 'retries'}) in {report.duration_s:.1f} s.",
         f"Converged: {_converged_word(report)}.",
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(shown(line) for line in lines) + "\n"

@@ -4,6 +4,10 @@ Pure: `render_text(plan, color=..., mask_pii=...) -> str`. Unchanged contacts
 are hidden; changed attributes show as `old -> new`. The cost line comes
 just before the last line, which is always
 ``Plan: N to create, N to update, N to delete, N unchanged.``
+
+Every line is passed through `core.safe.shown` before it is coloured: a
+remote value's control characters (a line break, an escape sequence, a bidi
+override) are shown escaped, so a value never begins a line of its own.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import click
 
 from jcstate.core.changeset import ChangedSince
 from jcstate.core.plan import Action, Change, Plan
+from jcstate.core.safe import shown
 from jcstate.render import cost_line, field_change_text, plan_summary_line
 from jcstate.render.mask import mask_text
 
@@ -52,7 +57,8 @@ def render_text(
         return click.style(text, fg=colour, bold=bold) if color else text
 
     def clean(text: str) -> str:
-        return mask_text(text) if mask_pii else text
+        """One line as shown: masked first (the masks read the raw values), then escaped."""
+        return shown(mask_text(text) if mask_pii else text)
 
     out: list[str] = []
     if plan.changes:
@@ -76,10 +82,10 @@ def render_text(
         out.append("")
     if plan.undeclared_custom_fields:
         keys = ", ".join(plan.undeclared_custom_fields)
-        out.append(f"Undeclared remote custom fields (left untouched): {keys}")
+        out.append(clean(f"Undeclared remote custom fields (left untouched): {keys}"))
     out.extend(clean(f"Note: {note}") for note in plan.notes)
     if changed_since is not None:
-        out.append(changed_since.line())
+        out.append(clean(changed_since.line()))
     out.append(cost_line(plan.cost))
     # Bold in the terminal's own foreground: white would vanish on a light background.
     out.append(paint(plan_summary_line(plan), None, bold=True))

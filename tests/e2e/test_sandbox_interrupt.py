@@ -1,4 +1,4 @@
-"""`jcstate sandbox serve` stopped with Ctrl-C exits as the README's commands table says."""
+"""`jcstate sandbox serve` stopped with Ctrl-C exits as docs/guide/commands.md says."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.support.sandbox_server import launch_sandbox
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+COMMANDS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "guide" / "commands.md"
 
 
 def test_sandbox_serve_exits_130_on_ctrl_c_as_documented(tmp_path: Path) -> None:
@@ -22,7 +22,7 @@ def test_sandbox_serve_exits_130_on_ctrl_c_as_documented(tmp_path: Path) -> None
     assert code == 130
     row = next(
         line
-        for line in README.read_text().splitlines()
+        for line in COMMANDS_PAGE.read_text().splitlines()
         if line.startswith("| `jcstate sandbox serve`")
     )
     exit_codes = row.rstrip(" |").rsplit("|", 1)[1]

@@ -1,4 +1,4 @@
-"""Find the `jcstate ...` command lines in README.md and examples/, and run them.
+"""Find the `jcstate ...` command lines in README.md, docs/ and examples/, and run them.
 
 The documentation test (`tests/test_docs.py`) uses this module to make sure a
 command a user copies from the README or a workflow works as written.
@@ -54,6 +54,8 @@ from jcstate.cli import cli
 from tests.support.sandbox_server import SandboxServer, launch_sandbox
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+#: The documentation site's pages (mkdocs.yml), whose blocks run like the README's.
+DOC_PAGES = sorted((REPO_ROOT / "docs").rglob("*.md"))
 QUICKSTART = REPO_ROOT / "examples" / "quickstart"
 SHELL_LANGUAGES = {"", "sh", "bash", "shell", "console", "zsh"}
 OPERATORS = {"&&", "||", ";", "|"}
@@ -292,6 +294,14 @@ def _synopsis_segments(text: str) -> tuple[Segment, ...]:
     """A synopsis as one segment of its words, brackets and `|` alternatives removed."""
     words = re.sub(r"[\[\]]", " ", text).replace("...", " ").split()
     return (Segment(env={}, argv=tuple(words)),)
+
+
+def doc_blocks() -> list[DocBlock]:
+    """The shell blocks of README.md, then of every docs/ page, named by their path."""
+    blocks = readme_blocks(REPO_ROOT / "README.md")
+    for page in DOC_PAGES:
+        blocks += readme_blocks(page, display=page.relative_to(REPO_ROOT).as_posix())
+    return blocks
 
 
 # -- examples/: workflows and the action ------------------------------------------------
