@@ -12,13 +12,10 @@ import click
 from jcstate.commands._project import project_from_ctx, use_cache_from_ctx
 from jcstate.core.model import Project
 from jcstate.errors import JcstateError
-from jcstate.project.cache import file_digest
+from jcstate.project.cache import CANONICAL_FACT, file_digest
 from jcstate.project.config import display_path, open_cache
 from jcstate.project.fmt import format_file
 from jcstate.render import plural
-
-#: The cache's name for "these bytes are already canonical" (with the project's meaning).
-CANONICAL_FACT = "canonical"
 
 
 @click.command("fmt")

@@ -51,6 +51,8 @@ CACHE_DIR_ENV = "JCSTATE_CACHE_DIR"
 NO_CACHE_ENV = "JCSTATE_NO_CACHE"
 #: The layout of entries; a change makes every older entry a miss.
 FORMAT = 2
+#: The fact "these bytes are already in the form `jcstate fmt` writes".
+CANONICAL_FACT = "canonical"
 #: An entry larger than this is not read (a 100,000-contact file's is ~15 MB).
 MAX_ENTRY_BYTES = 256 * 1024 * 1024
 

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from jcstate.core import limits
-from jcstate.core.model import Project, ProjectConfig
+from jcstate.core.model import DesiredContact, Project, ProjectConfig
 from jcstate.errors import ConfigError, Diagnostic, ProjectNotFoundError
-from jcstate.project.cache import MeaningCache, file_digest
+from jcstate.project.cache import CANONICAL_FACT, MeaningCache, file_digest
 from jcstate.project.validate import (
     ContactsDoc,
     Issue,
@@ -281,6 +281,7 @@ def _load_project(project_dir: Path | None, cwd: Path | None, use_cache: bool) -
     diagnostics: list[Diagnostic] = []
     docs: list[ContactsDoc | KnownFile] = []
     digests: dict[int, str] = {}  # docs index -> sha256 of a parsed file, to store it
+    shaped: set[int] = set()  # docs read in the exact form fmt writes
     for path in contact_paths:
         name = display_path(path, here)
         files[name] = path
@@ -299,6 +300,8 @@ def _load_project(project_dir: Path | None, cwd: Path | None, use_cache: bool) -
                 )
                 if cache is not None:
                     digests[len(docs)] = content
+                    if parsed.canonical_shape:
+                        shaped.add(len(docs))
                 docs.append(ContactsDoc(name, parsed.data, parsed.item_marks))
         except YamlProblem as problem:
             diagnostics.append(Diagnostic(name, problem.line, problem.col, problem.message))
@@ -320,6 +323,9 @@ def _load_project(project_dir: Path | None, cwd: Path | None, use_cache: bool) -
         for index, content in digests.items():
             if index in clean:
                 cache.put_contacts(content, clean[index])
+                doc = docs[index]
+                if index in shaped and isinstance(doc, ContactsDoc):
+                    _remember_canonical(cache, content, doc, clean[index])
         if clean and not contact_issues and not diagnostics:
             cache.put_phones((contact.phone for contact in contacts), known_phones)
     issues.extend(contact_issues)
@@ -334,6 +340,24 @@ def _load_project(project_dir: Path | None, cwd: Path | None, use_cache: bool) -
         desired=build_desired_state(config, contacts),
         digest=digest.hexdigest(),
     )
+
+
+def _remember_canonical(
+    cache: MeaningCache, content: str, doc: ContactsDoc, contacts: Sequence[DesiredContact]
+) -> None:
+    """Record that `jcstate fmt` would keep this file as it is, when that is certain.
+
+    It is: every contact was read in the exact form fmt writes, and each phone
+    is written as its E.164 form (so `fmt --check` right after a cold
+    `validate`, or in the same run, reads nothing again).
+    """
+    entries = doc.data.get("contacts") if isinstance(doc.data, dict) else None
+    if not isinstance(entries, list) or len(entries) != len(contacts):
+        return
+    for entry, contact in zip(entries, contacts, strict=True):
+        if not isinstance(entry, dict) or entry.get("phone") != contact.phone:
+            return
+    cache.put_fact(CANONICAL_FACT, content)
 
 
 def load_config_only(

@@ -353,6 +353,9 @@ class FastDoc:
 
     data: Any
     item_marks: tuple[tuple[int, int], ...] = ()
+    #: Read by `parse_canonical` with every contact in the exact form fmt writes
+    #: (fmt then keeps the file as it is if each phone is also its E.164 form).
+    canonical_shape: bool = False
 
 
 def _problem_from(exc: YAMLError, raw: bytes = b"") -> YamlProblem:
@@ -1514,18 +1517,20 @@ def parse_canonical(raw: bytes, yaml: YAML | None = None) -> FastDoc | None:
     lines, _begin, starts = split
     items: list[Any] = []
     marks: list[tuple[int, int]] = []
+    shape = True
     bounds = [*starts, len(lines)]
     for number, first in enumerate(starts):
         end = bounds[number + 1]
         segment = lines[first:end]
         item = canonical_item(segment)
         if item is None:
+            shape = False
             item = _simple_item(segment, yaml)
             if item is None:
                 return None
         items.append(item)
         marks.append((first + 1, 5))
-    return FastDoc({"version": 1, "contacts": items}, tuple(marks))
+    return FastDoc({"version": 1, "contacts": items}, tuple(marks), shape)
 
 
 def _simple_item(segment: Sequence[str], yaml: YAML | None) -> dict[str, Any] | None:

@@ -161,3 +161,24 @@ def test_fmt_diff_prints_the_change_and_writes_nothing(project: Path) -> None:
     assert '+  - phone: "+14155550203"\n' in result.stdout
     assert "1 of 2 files would be reformatted" in result.stderr
     assert (project / "contacts" / "b.yaml").read_text() == before
+
+
+def test_a_file_the_load_read_in_canonical_form_is_not_scanned_again_by_fmt(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold `fmt --check` costs what `validate` costs: the load already saw the form."""
+    (project / "contacts" / "a.yaml").write_text(
+        "version: 1\ncontacts:\n" + "".join(canonical_contact(n) for n in range(100, 110))
+    )
+    formatted: list[str] = []
+    real = fmt_module.format_file
+
+    def recording(text: str, *args: Any) -> Any:
+        formatted.append(text)
+        return real(text, *args)
+
+    monkeypatch.setattr("jcstate.commands.fmt.format_file", recording)
+    result = run("-C", "proj", "fmt", "--check")
+    assert result.exit_code == 0, result.output
+    # b.yaml has commented contacts (not the exact form): fmt looks at it; a.yaml not.
+    assert len(formatted) == 1 and "# kept as written" in formatted[0]
