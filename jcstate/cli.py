@@ -6,8 +6,11 @@ import importlib
 import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -42,6 +45,28 @@ class AppContext:
     no_cache: bool = False
 
 
+#: The exit code of a usage error: 2 means only "changes" or "drift" (click's own is 2).
+EXIT_USAGE = 1
+
+
+@contextmanager
+def usage_errors_exit_1() -> Iterator[None]:
+    """An unknown option, a bad value or a missing argument exits 1, in every command.
+
+    click exits 2 on a usage error; here 2 means only "changes" (`plan
+    --detailed-exitcode`) or "drift", so a typo in a CI job's arguments must
+    fail the job rather than look like a result. click still prints the usage
+    and the message on stderr.
+    """
+    try:
+        yield
+    except click.UsageError as exc:
+        # click declares exit_code on the class; this error (of whichever subclass,
+        # so its message and usage are shown as click shows them) exits 1.
+        setattr(exc, "exit_code", EXIT_USAGE)  # noqa: B010
+        raise
+
+
 class LazyGroup(click.Group):
     """Imports a command's module only when that command runs (fast start-up)."""
 
@@ -64,11 +89,24 @@ class LazyGroup(click.Group):
         accept_global_options(command)
         return command
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        # The group's own options (`jcstate --bad plan`) are parsed here.
+        with usage_errors_exit_1():
+            return super().make_context(info_name, args, parent, **extra)
+
     def invoke(self, ctx: click.Context) -> object:
         # Errors a user can meet are printed as one message (never a traceback),
         # the same under CliRunner as from the console script.
         try:
-            return super().invoke(ctx)
+            # Each command's (and subcommand's) arguments are parsed in here.
+            with usage_errors_exit_1():
+                return super().invoke(ctx)
         except JcstateError as exc:
             # Escaped (jcstate.core.safe): a message may quote a server.
             click.echo(error_text(exc), err=True)
@@ -105,18 +143,22 @@ _NO_CACHE_HELP = "Read every contacts file; use and store no cached meaning of a
 #: marks a command that already accepts the global options after its name
 _GLOBALS_ADDED = "_jcstate_global_options"
 
+#: commands that send no API request: `-v` ("log each API request") is not offered after them
+NO_REQUESTS = frozenset({"init", "validate", "fmt", "schema", "show"})
+
 
 def accept_global_options(command: click.Command) -> None:
     """Let `-v` and `--no-color` come after the command too (`jcstate plan -v`), as `-h` can.
 
     They update the same global settings as before the command; a group's
-    subcommands get them as well (`jcstate sandbox serve -v`).
+    subcommands get them as well (`jcstate sandbox serve -v`). A command that
+    sends no request (`NO_REQUESTS`) is not offered `-v`.
     """
     if getattr(command, _GLOBALS_ADDED, False):
         return
     setattr(command, _GLOBALS_ADDED, True)
     names = {name for param in command.params for name in param.opts}
-    if not names & {"-v", "--verbose"}:
+    if not names & {"-v", "--verbose"} and command.name not in NO_REQUESTS:
         command.params.append(
             click.Option(
                 ["-v", "--verbose"],

@@ -14,6 +14,8 @@ server's own message only.
     ├── CredentialsError              JUSTCALL_API_KEY / JUSTCALL_API_SECRET missing
     ├── InsecureUrlError              http:// to a non-loopback host
     ├── StateDirError                 a file is where a state directory (.jcstate/...) goes
+    ├── WriteError                    a file cannot be written (no space, no permission, ...)
+    ├── OutsideProjectError           a write would follow a symlink out of the project
     ├── GitBaseError                  --changed-since: the base cannot be read from git
     │   ├── NotAGitRepositoryError    the project is not inside a git repository
     │   ├── UnknownRefError           REF names no commit (fetch it first)
@@ -34,6 +36,7 @@ server's own message only.
     ├── LockError                     another run holds .jcstate/lock (or no flock here)
     ├── PlanError
     │   ├── UnsafePlanError           safety thresholds exceeded, no --force
+    │   ├── RuleViolationError        an error rule of `rules:` broken, no --force-rule NAME
     │   ├── PlanFileError             unreadable plan file / made from different files
     │   └── StalePlanError            remote contacts changed since the plan
     └── ApplyError                    failures or no convergence after apply
@@ -103,6 +106,19 @@ class InsecureUrlError(JcstateError):
 
 class StateDirError(JcstateError):
     pass
+
+
+class WriteError(JcstateError):
+    """A file jcstate writes cannot be written (names the file, never its content)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"cannot write {path}: {reason}")
+
+
+class OutsideProjectError(JcstateError):
+    """A write would follow a symbolic link out of the project, or open one as the lock."""
 
 
 class SourceError(JcstateError):
@@ -234,6 +250,10 @@ class PlanError(JcstateError):
 
 class UnsafePlanError(PlanError):
     multiline = True
+
+
+class RuleViolationError(PlanError):
+    pass
 
 
 class PlanFileError(PlanError):

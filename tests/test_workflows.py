@@ -30,6 +30,7 @@ from tests.support.doc_commands import (
     uses_jcstate_action,
     workflow_steps,
 )
+from tests.support.sandbox_server import SandboxServer
 
 ACTION_PATH = REPO_ROOT / ".github" / "actions" / "jcstate" / "action.yml"
 WORKFLOWS = sorted((REPO_ROOT / "examples" / "github").glob("*.yml")) + sorted(
@@ -144,6 +145,7 @@ def _run_action(
     args: str,
     output_file: str = "",
     base_ref: str = "",
+    env: Mapping[str, str] | None = None,
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
     github_output = tmp_path / f"github-output-{len(list(tmp_path.iterdir()))}"
     github_output.write_text("")
@@ -151,8 +153,9 @@ def _run_action(
     runner_temp.mkdir(exist_ok=True)
     jcstate_bin = Path(sys.executable).parent
     assert (jcstate_bin / "jcstate").exists(), "jcstate is not installed beside python"
-    env = {
+    step_env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("JUSTCALL_", "JCSTATE_"))},
+        **(env or {}),
         "PATH": f"{jcstate_bin}{os.pathsep}{os.environ['PATH']}",
         "JCSTATE_COMMAND": command,
         "JCSTATE_ARGS": args,
@@ -166,7 +169,7 @@ def _run_action(
     completed = subprocess.run(
         ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", _run_step_script()],
         cwd=project,
-        env=env,
+        env=step_env,
         capture_output=True,
         text=True,
         timeout=120,
@@ -494,7 +497,8 @@ def test_import_nightly_opens_one_pull_request_and_never_applies() -> None:
     steps = _steps(IMPORT_NIGHTLY)
     jcstate_steps = [step for step in steps if uses_jcstate_action(step)]
     commands = [(step["with"]["command"], step["with"].get("args", "")) for step in jcstate_steps]
-    assert commands == [("import", "--check"), ("import", "")]
+    # --skip-invalid: one bad row in the CRM must not stop the nightly job.
+    assert commands == [("import", "--check --skip-invalid"), ("import", "--skip-invalid")]
     # Only when the check says a file would change (exit code 2) is anything imported or proposed.
     for step in steps[2:]:
         assert step.get("if") == "steps.check.outputs.exit-code == '2'", step
@@ -541,3 +545,216 @@ def test_workflows_restore_the_meaning_cache_before_jcstate_runs(name: str) -> N
     first_jcstate = next(i for i, step in enumerate(steps) if uses_jcstate_action(step))
     assert cache < first_jcstate
     assert steps[cache]["with"]["path"] == "~/.cache/jcstate"
+
+
+def test_action_fails_the_step_on_a_typo_in_args(applied_project: Path, tmp_path: Path) -> None:
+    # A usage error is 1, never the 2 that a workflow reads as "drift" or "changes".
+    completed, outputs = _run_action(applied_project, tmp_path, "drift", "--formt markdown")
+    assert completed.returncode == 1
+    assert outputs["exit-code"] == "1"
+    assert "--formt" in completed.stderr
+    assert Path(outputs["output-file"]).read_text(encoding="utf-8") == ""
+
+
+# -- the shipped workflows, end to end: a reviewed delete happens ----------------------------
+
+EXPRESSION = re.compile(r"\$\{\{\s*([^}]*?)\s*\}\}")
+STEP_EXIT_CODE = re.compile(r"^steps\.([\w-]+)\.outputs\.exit-code == '(\d+)'$")
+
+
+def _run_workflow(
+    workflow: str,
+    project: Path,
+    tmp_path: Path,
+    expressions: Mapping[str, str],
+    env: Mapping[str, str],
+) -> dict[str, dict[str, str]]:
+    """Run the workflow's jcstate steps in order, as GitHub would (their `if:` too).
+
+    `${{ ... }}` in `args` and `base-ref` is replaced from `expressions`; each
+    step must stay green. Returns each step's outputs by its id (or name).
+    """
+    outputs: dict[str, dict[str, str]] = {}
+    for step in _jcstate_steps(workflow):
+        condition = step.get("if")
+        if condition is not None:
+            match = STEP_EXIT_CODE.match(str(condition))
+            assert match, f"{workflow}: cannot evaluate if: {condition}"
+            if outputs[match[1]]["exit-code"] != match[2]:
+                continue
+        inputs = step["with"]
+
+        def expand(value: object) -> str:
+            return EXPRESSION.sub(lambda m: expressions[m[1]], str(value or ""))
+
+        completed, step_outputs = _run_action(
+            project,
+            tmp_path,
+            str(inputs["command"]),
+            expand(inputs.get("args")),
+            str(inputs.get("output-file", "")),
+            expand(inputs.get("base-ref")),
+            env=env,
+        )
+        assert completed.returncode == 0, f"{workflow}: {step.get('name')}: {completed.stderr}"
+        outputs[str(step.get("id", step.get("name")))] = step_outputs
+    return outputs
+
+
+REMOVED_PHONE = "+14155558765"  # Sam Chen, in contacts/customers.yaml of the quickstart
+SAM_CHEN = """\
+  - phone: "(415) 555-8765"
+    first_name: Sam
+    last_name: Chen
+    email: sam.chen@example.com
+    custom_fields: {lead_source: Referral, plan_tier: Pro, seats: 15}
+"""
+
+
+def _remote_phones(server: SandboxServer) -> set[str]:
+    import httpx
+
+    answer = httpx.get(
+        f"{server.url}/v2/contacts", params={"per_page": 100}, headers=server.auth_headers
+    )
+    answer.raise_for_status()
+    return {str(contact["phone"]) for contact in answer.json()["data"]}
+
+
+def test_a_contact_removed_in_a_reviewed_pull_request_is_deleted_on_merge(
+    sandbox_server: SandboxServer, tmp_path: Path
+) -> None:
+    project = tmp_path / "contacts-repo"
+    shutil.copytree(REPO_ROOT / "examples" / "quickstart", project)
+    shutil.rmtree(project / ".jcstate", ignore_errors=True)
+    config = project / "jcstate.yaml"
+    config.write_text(
+        config.read_text().replace("sandbox://.jcstate/sandbox.db", "https://api.justcall.io")
+    )
+    (project / ".gitignore").write_text(".jcstate/\n")
+    env = sandbox_server.env  # JCSTATE_API_URL: the served sandbox instead of api.justcall.io
+    _git(project, "init", "-q", "-b", "main")
+    _git(project, "add", "-A")
+    _git(project, "commit", "-q", "-m", "contacts")
+
+    # The first push of main: no commit before it, so a full apply (and no prune).
+    _run_workflow("apply-on-merge.yml", project, tmp_path, {"github.event.before": "0" * 40}, env)
+    assert len(_remote_phones(sandbox_server)) == 20
+
+    # A pull request removes Sam Chen.
+    _git(project, "checkout", "-q", "-b", "remove-sam")
+    customers = project / "contacts" / "customers.yaml"
+    assert SAM_CHEN in customers.read_text()
+    customers.write_text(customers.read_text().replace(SAM_CHEN, ""))
+    _git(project, "commit", "-q", "-am", "Sam Chen left")
+    _git(project, "update-ref", "refs/remotes/origin/main", "main")
+
+    plan = _run_workflow("pr-plan.yml", project, tmp_path, {"github.base_ref": "main"}, env)
+    assert plan["plan"]["exit-code"] == "2"
+    comment = Path(plan["comment"]["output-file"]).read_text(encoding="utf-8")
+    assert "0 to create, 0 to update, 1 to delete" in comment
+    assert "+1•••••8765" in comment and "deleted only with --prune" not in comment
+    assert REMOVED_PHONE in _remote_phones(sandbox_server), "a plan never writes"
+    if NODE is not None:  # the sticky comment the reviewers read
+        env_comment = {"PLAN_FILE": plan["comment"]["output-file"], "PLAN_EXIT_CODE": "2"}
+        calls = _run_script("pr-plan.yml", tmp_path, env_comment, {"comments": []})
+        assert [name for name, _ in calls] == ["createComment"]
+        assert "1 to delete" in calls[0][1]["body"] and "+1•••••8765" in calls[0][1]["body"]
+
+    # The merge: apply-on-merge with the commit before the push.
+    _git(project, "checkout", "-q", "main")
+    before = _git(project, "rev-parse", "HEAD")
+    _git(project, "merge", "-q", "--no-ff", "-m", "Merge remove-sam", "remove-sam")
+    applied = _run_workflow(
+        "apply-on-merge.yml", project, tmp_path, {"github.event.before": before}, env
+    )
+    assert applied["apply"]["exit-code"] == "0"
+    report = json.loads((project / "jcstate-apply-report.json").read_text(encoding="utf-8"))
+    assert report["summary"]["deleted"] == 1, report["summary"]
+    assert REMOVED_PHONE not in _remote_phones(sandbox_server)
+    assert len(_remote_phones(sandbox_server)) == 19
+
+    # The next nightly drift finds nothing: the loop is closed.
+    drift = _run_workflow("drift-nightly.yml", project, tmp_path, {}, env)
+    assert drift["drift"]["exit-code"] == "0"
+    if NODE is not None:  # the open drift issue is closed by this run
+        calls = _run_script(
+            "drift-nightly.yml",
+            tmp_path,
+            {"REPORT_FILE": drift["drift"]["output-file"], "DRIFT_EXIT_CODE": "0"},
+            {"issues": [{"number": 12}]},
+        )
+        assert [name for name, _ in calls] == ["createComment", "update"]
+        assert calls[1][1]["state"] == "closed"
+
+
+def test_action_never_prunes_in_the_full_run_of_its_fallback(
+    applied_project: Path, tmp_path: Path
+) -> None:
+    completed, outputs = _run_action(
+        applied_project, tmp_path, "plan", "--prune --detailed-exitcode", base_ref="0" * 40
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "a full plan without --prune (no delete was reviewed)" in completed.stdout
+    document = Path(outputs["output-file"]).read_text(encoding="utf-8")
+    assert "Changed since" not in document and "Plan: 0 to create, 1 to update" in document
+
+
+# -- the kit a user copies ------------------------------------------------------------------
+
+
+def _commands_the_workflows_use() -> set[str]:
+    used: set[str] = set()
+    for path in WORKFLOWS:
+        for step in _steps(path):
+            if uses_jcstate_action(step):
+                used.add(str(step["with"]["command"]))
+            for line in str(step.get("run", "")).splitlines():
+                words = line.split()
+                if len(words) > 1 and words[0] == "jcstate":
+                    used.add(words[1])
+    return used
+
+
+def test_the_action_and_the_readme_list_every_command_the_workflows_use() -> None:
+    used = _commands_the_workflows_use()
+    assert "import" in used
+    description = str(ACTION["inputs"]["command"]["description"])
+    recipes = (REPO_ROOT / "docs" / "guide" / "ci-recipes.md").read_text(encoding="utf-8")
+    (row,) = [line for line in recipes.splitlines() if line.startswith("| `command` |")]
+    for command in sorted(used):
+        assert re.search(rf"\b{command}\b", description), f"action.yml: {command} missing"
+        assert f"`{command}`" in row, f"the action's input table: {command} missing"
+
+
+def _pyproject_version() -> str:
+    import tomllib
+
+    with (REPO_ROOT / "pyproject.toml").open("rb") as handle:
+        return str(tomllib.load(handle)["project"]["version"])
+
+
+def test_license_changelog_and_one_version_matching_a_tag() -> None:
+    version = _pyproject_version()
+    license_text = (REPO_ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert license_text.startswith("MIT License\n")
+    assert "Copyright (c) 2026 the jcstate authors" in license_text
+    reported = subprocess.run(
+        [sys.executable, "-m", "jcstate", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert reported.stdout.strip() == f"jcstate, version {version}"
+    changelog = (REPO_ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    releases = re.findall(r"^## \[(\d+\.\d+\.\d+)\]", changelog, re.MULTILINE)
+    assert releases and releases[0] == version, releases
+    assert f"tag `v{version}`" in changelog
+    # The pre-commit example names that tag.
+    recipes = (REPO_ROOT / "docs" / "guide" / "ci-recipes.md").read_text(encoding="utf-8")
+    revs = re.findall(r"^\s+rev: (\S+)", recipes, re.MULTILINE)
+    assert revs == [f"v{version}"], revs
+
+
+def test_readme_says_how_long_the_tests_take() -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    head = readme.split("## What it is", 1)[0]
+    assert "# 2. Install the development tools and run the tests" in head
+    assert "about 8 minutes on 2 cores" in head

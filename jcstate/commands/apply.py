@@ -25,6 +25,13 @@ from jcstate.commands._options import (
     target_phones,
     warn_undeclared_targets,
 )
+from jcstate.commands._rules import (
+    check_forced_names,
+    force_rule_option,
+    refuse_broken_rules,
+    rule_checked_recheck,
+    with_rules,
+)
 from jcstate.core.safe import shown
 from jcstate.errors import (
     ApiUnavailableError,
@@ -36,7 +43,7 @@ from jcstate.errors import (
 
 if TYPE_CHECKING:
     from jcstate.core.changeset import ChangedSince
-    from jcstate.core.model import Project
+    from jcstate.core.model import Project, RemoteState
     from jcstate.core.outcome import ApplyReport, ItemResult
     from jcstate.core.plan import Plan
     from jcstate.execute.planfile import SavedPlan
@@ -64,6 +71,7 @@ class ApplyArgs:
     refresh: str
     batch_size: int
     changed_since: str | None = None
+    force_rules: tuple[str, ...] = ()
 
 
 @dataclass
@@ -99,6 +107,7 @@ class _Tally:
 )
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for 'yes'.")
 @click.option("--force", is_flag=True, help="Apply a plan the safety rules mark unsafe.")
+@force_rule_option
 @click.option(
     "--skip-stale",
     is_flag=True,
@@ -137,6 +146,7 @@ def command(
     targets: tuple[str, ...],
     auto_approve: bool,
     force: bool,
+    force_rules: tuple[str, ...],
     skip_stale: bool,
     output_format: str,
     refresh: str,
@@ -169,6 +179,7 @@ def command(
         refresh,
         batch_size,
         changed_since,
+        force_rules,
     )
     if planfile is not None and (prune or targets or refresh != "auto" or changed_since):
         raise PlanFileError(
@@ -177,6 +188,7 @@ def command(
         )
     check_changed_since(changed_since, targets)
     project = project_from_ctx(ctx)
+    check_forced_names(project, force_rules)
     warn_undeclared_targets(targets, project, prune=prune)
     settings = client_settings(ctx, project, api_url, insecure_http)
     from jcstate.execute.lock import acquire
@@ -210,6 +222,16 @@ def _emit_report(report: ApplyReport, output_format: str) -> None:
 
     if output_format == "json":
         click.echo(render_report_json(report), nl=False)
+        if report.skipped_changed:
+            from jcstate.render import plural
+
+            count = len(report.skipped_changed)
+            click.echo(
+                f"{plural(count, 'contact')} changed in JustCall after the plan and "
+                f'{"was" if count == 1 else "were"} not written (see "skipped_changed"); '
+                "run `jcstate plan` again, review, and apply.",
+                err=True,
+            )
     else:
         click.echo("\n" + render_report_text(report), nl=False)
 
@@ -307,6 +329,8 @@ async def _run(
 
     async with JustCallClient(settings) as client:
         stages: dict[str, int] = {}
+        #: the account as a fresh plan was made from it: each write is re-checked against it
+        view: RemoteState | None = None
         if saved_plan is not None:
             # No verdict from the file: apply_plan plans again and judges what may run.
             plan = saved_plan
@@ -341,6 +365,7 @@ async def _run(
                     project, client, options, refresh=args.refresh, progress=listing_progress()
                 )
             plan = planned.plan
+            view = planned.remote
             tally.total = len(plan.changes)
             stages["refresh"] = client.stats.total
             if not plan.has_changes:
@@ -352,8 +377,10 @@ async def _run(
                 if args.output_format == "json":
                     return await _empty_report(client, stages, started)
                 return None
+            plan = with_rules(project, plan, planned.remote.contacts)
             _show_plan(plan, args.output_format, color, changed)
             _refuse_unsafe(plan, args.force)
+            refuse_broken_rules(plan, args.force_rules)
             _confirm(args.auto_approve)
 
         async def fetch_touched(phones: frozenset[str]) -> Any:
@@ -368,6 +395,7 @@ async def _run(
             again = await make_plan(project, client, saved.options, refresh="auto")
             return again.plan, again.remote
 
+        rechecked = rule_checked_recheck(project, args.force_rules, recheck)
         progress_bar = _Progress()
         secrets = (settings.api_key, settings.api_secret)
         with Journal.create(project.root, secrets=secrets) as journal:
@@ -401,7 +429,7 @@ async def _run(
                     fetch_touched=fetch_touched,
                     saved=saved is not None,
                     saved_options=saved.options if saved is not None else None,
-                    recheck=recheck,
+                    recheck=rechecked,
                     skip_stale=args.skip_stale,
                     force=args.force,
                     batch_size=args.batch_size,
@@ -410,6 +438,7 @@ async def _run(
                     on_item=on_item,
                     requests_before=stages,
                     started=started,
+                    view=view,
                 )
             finally:
                 progress_bar.finish()
@@ -443,13 +472,16 @@ def _same_api(saved_url: str | None, current_url: str) -> bool:
 
 
 def _load_saved_plan(path: Path, project: Project, api_url: str) -> SavedPlan:
-    from jcstate.execute.planfile import load_plan
+    from jcstate.execute.planfile import files_changed, load_plan, project_files
 
     saved = load_plan(path)
     if saved.config_digest != project.digest:
+        which = "; ".join(files_changed(saved.files, project_files(project)))
+        if not which:  # a plan file without the names of its files
+            which = "jcstate.yaml or the contacts changed since"
         raise PlanFileError(
-            f"{path}: this plan was made from different files (jcstate.yaml or the "
-            "contacts changed since); run `jcstate plan --out` again"
+            f"{path}: this plan was made from different files ({which}); "
+            "run `jcstate plan --out` again"
         )
     if not _same_api(saved.api_url, api_url):
         raise PlanFileError(

@@ -1,7 +1,8 @@
 """`jcstate drift`: what changed in JustCall outside git (thin shell over jcstate.core.drift).
 
-Exit codes: 0 in sync, 2 drift, 1 error. Read-only unless `--adopt` or
-`--adopt-unmanaged FILE`, which write the remote values into the YAML files.
+Exit codes: 0 in sync, 2 drift, 1 error. Read-only unless `--adopt`,
+`--adopt-deletes` or `--adopt-unmanaged FILE`, which bring the remote state into
+the hand-written YAML files (never into a file `jcstate import` generated).
 """
 
 from __future__ import annotations
@@ -45,6 +46,12 @@ EXIT_DRIFT = 2
     help="Write the remote values of changed managed fields into the YAML files, in place.",
 )
 @click.option(
+    "--adopt-deletes",
+    is_flag=True,
+    help="Remove the contacts deleted in JustCall (the missing ones) from their hand-written "
+    "files, comments kept.",
+)
+@click.option(
     "--adopt-unmanaged",
     "adopt_unmanaged_file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -60,6 +67,7 @@ def command(
     mask_pii: bool,
     mask_pii_json: bool,
     adopt: bool,
+    adopt_deletes: bool,
     adopt_unmanaged_file: Path | None,
     lock_timeout: float,
     api_url: str | None,
@@ -73,14 +81,17 @@ def command(
     Exit code 0 in sync, 2 drift, 1 error.
     """
     from jcstate.commands._project import project_from_ctx
+    from jcstate.commands._rules import drift_rules
     from jcstate.core.drift import compute_drift
     from jcstate.project.adopt import adopt_changed, adopt_unmanaged, describe
+    from jcstate.project.adopt import adopt_deletes as adopt_deletes_from
     from jcstate.render.drift import render_json, render_markdown, render_text
     from jcstate.render.mask import mask_text
 
     check_mask_options(output_format, mask_pii, mask_pii_json)
     project = project_from_ctx(ctx)
-    if adopt or adopt_unmanaged_file is not None:
+    adopting = adopt or adopt_deletes or adopt_unmanaged_file is not None
+    if adopting:
         from jcstate.execute.lock import acquire
 
         # Held until the process ends: the adopting writes come last.
@@ -100,16 +111,20 @@ def command(
             text = render_text(report, color=color and not mask_pii)
         if postprocess is not None:
             text = postprocess(text)
+    text, rules_broken = drift_rules(project, remote.contacts, text, output_format, postprocess)
     click.echo(text, nl=False)
 
     if adopt:
         for line in describe(adopt_changed(project, report)):
             click.echo(shown(line), err=True)
+    if adopt_deletes:
+        for line in describe(adopt_deletes_from(project, report)):
+            click.echo(shown(line), err=True)
     if adopt_unmanaged_file is not None:
         for line in describe(adopt_unmanaged(project, report, adopt_unmanaged_file)):
             click.echo(shown(line), err=True)
-    if (adopt or adopt_unmanaged_file is not None) and not report.in_sync:
+    if adopting and not report.in_sync:
         click.echo("Run `jcstate plan` to check: the adopted contacts show no changes.", err=True)
 
-    if not report.in_sync:
+    if not report.in_sync or rules_broken:
         ctx.exit(EXIT_DRIFT)

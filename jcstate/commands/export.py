@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING, Literal
 import click
 
 from jcstate.commands._options import api_options, client_settings, fetch_full_listing
+from jcstate.commands._project import project_dir_from_ctx
 from jcstate.core.safe import shown
 from jcstate.errors import RefuseOverwriteError
 from jcstate.render import plural
 
 if TYPE_CHECKING:
     from jcstate.core.model import Project, ProjectConfig
+    from jcstate.remote.client import ClientSettings
 
 #: warnings shown one by one before they are summarised
 MAX_WARNINGS_SHOWN = 20
@@ -79,6 +81,12 @@ def _declaring_files(
     help="Overwrite existing files; with contacts declared in other files, export only "
     "the remote contacts not declared yet.",
 )
+@click.option(
+    "--pins",
+    is_flag=True,
+    help="Write each contact's `id:` pin, so that a phone changed in git later is an "
+    "update of the same contact.",
+)
 @api_options
 @click.pass_context
 def command(
@@ -86,6 +94,7 @@ def command(
     out_dir: Path | None,
     split_by: Literal["none", "company"],
     force: bool,
+    pins: bool,
     api_url: str | None,
     insecure_http: bool,
 ) -> None:
@@ -97,7 +106,6 @@ def command(
     glob is added if none matches the written files. Right after an export,
     `jcstate plan` shows no changes.
     """
-    from jcstate.commands._project import project_dir_from_ctx
     from jcstate.commands.init import CONTACTS_SCHEMA
     from jcstate.project.config import load_config_only, load_project
     from jcstate.project.export import (
@@ -153,6 +161,7 @@ def command(
         split_by=split_by,
         skip_phones=skip_phones,
         region=config.default_region,
+        pins=pins,
     )
     schema = root / CONTACTS_SCHEMA
     # Editors validate the files against the schema `jcstate init` wrote, when there is one.
@@ -174,7 +183,7 @@ def command(
     )
     if project_text is not None:
         texts[config_path] = project_text
-    write_atomically(texts)
+    write_atomically(texts, root)
 
     for warning in plan.warnings[:MAX_WARNINGS_SHOWN]:
         click.echo(shown(f"Warning: {warning}"), err=True)
@@ -196,7 +205,7 @@ def command(
         )
     if project_text is not None and not plan.new_definitions and not dead_globs:
         click.echo(f"Added a contacts glob to {config_name}.")
-    _say_next(project_dir_from_ctx(ctx))
+    _say_next(project_dir_from_ctx(ctx), _another_account(ctx, settings, api_url, insecure_http))
 
 
 def _globs_left_empty(
@@ -217,17 +226,50 @@ def _globs_left_empty(
     ]
 
 
-def _say_next(project_dir: Path | None) -> None:
-    """The next step, once the written project is checked to load (offline)."""
+def _another_account(
+    ctx: click.Context, settings: ClientSettings, api_url: str | None, insecure_http: bool
+) -> str | None:
+    """The `--api-url` of this export when a plain `jcstate plan` would read another account.
+
+    A plan reads `--api-url`, else JCSTATE_API_URL, else `api.url`: an export
+    from `--api-url URL` and a plan without it may read two accounts.
+    """
+    from jcstate.core.urls import public_url
+    from jcstate.errors import JcstateError
+    from jcstate.project.config import load_config_only
+
+    if api_url is None:
+        return None
+    config_path, config = load_config_only(project_dir_from_ctx(ctx))
+    try:
+        plain = client_settings(ctx, _shell_project(config_path, config), None, insecure_http)
+    except JcstateError:
+        return public_url(settings.api_url)
+    if (plain.api_url, plain.sandbox_db) == (settings.api_url, settings.sandbox_db):
+        return None
+    return public_url(settings.api_url)
+
+
+def _say_next(project_dir: Path | None, other_url: str | None = None) -> None:
+    """The next step, once the written project is checked to load (offline).
+
+    `other_url`: the export read an account that a plain `jcstate plan` does not.
+    """
     from jcstate.errors import ConfigError
     from jcstate.project.config import load_project
 
+    command = "`jcstate plan`" if other_url is None else f"`jcstate plan --api-url {other_url}`"
     try:
         load_project(project_dir)
     except ConfigError as exc:
         click.echo(
-            "Next: the project does not load yet; fix these, then `jcstate plan` should "
+            f"Next: the project does not load yet; fix these, then {command} should "
             f"show no changes:\n{exc}"
         )
         return
-    click.echo("Next: `jcstate plan` should show no changes.")
+    click.echo(f"Next: {command} should show no changes.")
+    if other_url is not None:
+        click.echo(
+            f"A plain `jcstate plan` reads another account (api.url in jcstate.yaml, or "
+            f"JCSTATE_API_URL): set api.url to {other_url} to manage this one."
+        )

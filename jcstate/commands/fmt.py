@@ -14,6 +14,7 @@ from jcstate.core.model import Project
 from jcstate.errors import JcstateError
 from jcstate.project.cache import CANONICAL_FACT, file_digest
 from jcstate.project.config import display_path, open_cache
+from jcstate.project.files import write_file
 from jcstate.project.fmt import format_file
 from jcstate.render import plural
 
@@ -71,7 +72,7 @@ def command(ctx: click.Context, files: tuple[Path, ...], check: bool, show_diff:
         elif check:
             click.echo(name)
         else:
-            _write(path, formatted)
+            write_file(path, formatted, root=project.root, keep_mode=True)
             click.echo(f"formatted {name}")
             if cache is not None:
                 cache.put_fact(CANONICAL_FACT, file_digest(formatted.encode("utf-8")))

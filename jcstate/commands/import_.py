@@ -20,14 +20,17 @@ if TYPE_CHECKING:
 FORMAT_VERSION = 1
 
 
-def _counts(result: SourceResult) -> dict[str, Any]:
+def _counts(result: SourceResult, wrote: bool) -> dict[str, Any]:
     collected = result.collected
     return {
         "name": result.source.name,
         "kind": result.source.config.kind,
         "into": result.shown,
         "rows_read": collected.rows_read,
-        "written": result.written,
+        # the contacts the file holds after this run: 0 when nothing was written
+        "written": result.written if wrote else 0,
+        # the contacts the generated file holds, or would hold
+        "contacts": result.written,
         "skipped_by_skip_if": collected.skipped_by_skip_if,
         "merged_duplicates": collected.merged_duplicates,
         "invalid_rows": len(collected.invalid_rows),
@@ -47,7 +50,8 @@ def _counts(result: SourceResult) -> dict[str, Any]:
     }
 
 
-def _summary(result: SourceResult, skip_invalid: bool) -> str:
+def _summary(result: SourceResult, skip_invalid: bool, wrote: bool) -> str:
+    """One source's line; when nothing was written, what would have been, and that nothing was."""
     collected = result.collected
     invalid = (
         f", {len(collected.invalid_rows)} skipped as invalid"
@@ -55,11 +59,18 @@ def _summary(result: SourceResult, skip_invalid: bool) -> str:
         else ""
     )
     changes = result.changes
+    if wrote:
+        written = f"{result.written} written"
+        counts = f"{changes.added} added, {changes.changed} changed, {changes.removed} removed"
+        tail = ""
+    else:
+        written = f"{result.written} to write"
+        counts = f"{changes.added} to add, {changes.changed} to change, {changes.removed} to remove"
+        tail = " (nothing written)"
     return (
         f"{result.source.name} -> {result.shown}: {collected.rows_read} rows read, "
-        f"{result.written} written, {collected.skipped_by_skip_if} skipped by skip_if, "
-        f"{collected.merged_duplicates} merged duplicates{invalid}; "
-        f"{changes.added} added, {changes.changed} changed, {changes.removed} removed"
+        f"{written}, {collected.skipped_by_skip_if} skipped by skip_if, "
+        f"{collected.merged_duplicates} merged duplicates{invalid}; {counts}{tail}"
     )
 
 
@@ -95,6 +106,12 @@ def _plural(count: int, noun: str) -> str:
     help="Worker processes that check the phone numbers of a large source "
     "(default: one fewer than the CPUs, at most 4; 0: none). The result is the same.",
 )
+@click.option(
+    "--take-over",
+    is_flag=True,
+    help="A phone a hand-written contacts file declares moves into the generated file: its "
+    "entry is removed from that file (comments kept), in the same atomic change.",
+)
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -103,21 +120,26 @@ def command(
     skip_invalid: bool,
     output_format: str,
     jobs: int | None,
+    take_over: bool,
 ) -> None:
     """Read each source of jcstate.yaml (all, or those NAMEd) into its generated file.
 
     Rows are mapped and checked with the rules of a contacts file; the `into`
     file is rewritten in canonical form, sorted by phone, atomically. Any bad
     row: every problem is listed, nothing is written, exit 1 (with
-    --skip-invalid: the good rows are written). Exit 0 when done, 2 with
-    --check when a file would change.
+    --skip-invalid: the good rows are written). A phone that another contacts
+    file declares is refused the same way (with --take-over: a hand-written
+    file gives it up). Exit 0 when done, 2 with --check when a file would change.
     """
     from pathlib import Path
 
     from jcstate.commands._project import project_dir_from_ctx
     from jcstate.project.config import load_config_only
+    from jcstate.project.rules import rules_of
     from jcstate.project.sources.config import parse_sources
     from jcstate.project.sources.importer import import_source, write_results
+    from jcstate.project.sources.owners import find_claims
+    from jcstate.project.sources.owners import take_over as take_over_entries
 
     config_path, config = load_config_only(project_dir_from_ctx(ctx))
     sources = parse_sources(config)
@@ -129,24 +151,45 @@ def command(
         )
     selected = [sources[name] for name in dict.fromkeys(names)] or list(sources.values())
     cwd = Path.cwd()
+    rules = rules_of(config_path, config, cwd)
     results = [
-        import_source(source, config, config_path.parent, cwd, workers=jobs) for source in selected
+        import_source(source, config, config_path.parent, cwd, workers=jobs, rules=rules)
+        for source in selected
     ]
     problems = [p for result in results for p in result.collected.problems]
-    failed = bool(problems) and not skip_invalid
+    claims, claimed_files = find_claims(results, config, config_path, cwd)
+    edits = take_over_entries(claims, claimed_files, config.default_region) if take_over else {}
+    refused = bool(claims) and not take_over
+    failed = (bool(problems) and not skip_invalid) or refused
     would_change = [result for result in results if result.file_changed]
     written: list[SourceResult] = []
     if not failed and not check:
-        written = write_results(results)
+        written = write_results(
+            results, config_path.parent, {path: edit[0] for path, edit in edits.items()}
+        )
+    wrote = not failed and not check
+    taken_over = {shown: count for _, shown, count in edits.values()}
 
     if output_format == "json":
         document = {
             "format_version": FORMAT_VERSION,
             "check": check,
             "ok": not failed,
-            "written": [] if failed or check else [r.shown for r in written],
-            "would_change": [r.shown for r in would_change],
-            "sources": [_counts(result) for result in results],
+            "written": [r.shown for r in written] + (list(taken_over) if wrote else []),
+            "would_change": [r.shown for r in would_change] + list(taken_over),
+            "sources": [_counts(result, wrote) for result in results],
+            "claimed": [
+                {
+                    "phone": claim.phone,
+                    "source": claim.source,
+                    "row": claim.row,
+                    "file": claim.file,
+                    "line": claim.line,
+                    "generated_by": claim.generated_by,
+                }
+                for claim in claims
+            ],
+            "taken_over": taken_over,
         }
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
     else:
@@ -155,25 +198,44 @@ def command(
         for problem in problems:
             prefix = "skipped " if skip_invalid else ""
             click.echo(f"{prefix}{problem}", err=True)
+        if refused:
+            for claim in claims:
+                click.echo(str(claim), err=True)
         for result in results:
-            click.echo(_summary(result, skip_invalid))
-        if failed:
+            click.echo(_summary(result, skip_invalid, wrote))
+        for shown, count in taken_over.items():
+            verb = "Took over" if wrote else "Would take over"
+            click.echo(f"{verb} {_plural(count, 'contact')} from {shown}.")
+        if problems and not skip_invalid:
             click.echo(
                 f"{_plural(len(problems), 'problem')} found: nothing written "
                 "(fix the rows, translate the values, or pass --skip-invalid)",
                 err=True,
             )
+        if refused:
+            click.echo(
+                f"{_plural(len(claims), 'phone')} already declared in another contacts file: "
+                "nothing written (a contact has one owner: remove those entries, or pass "
+                "--take-over to move them from the hand-written files into the generated ones)",
+                err=True,
+            )
+        if failed:
+            pass  # what would have been written is in the lines above, and that nothing was
         elif check:
             for result in would_change:
                 click.echo(f"{result.shown} would change")
-            if not would_change and results:
+            for shown in taken_over:
+                click.echo(f"{shown} would change")
+            if not would_change and not taken_over and results:
                 click.echo("Every generated file is up to date.")
         else:
             for result in written:
                 click.echo(f"Wrote {result.shown}.")
-            if not written and results:
+            for shown in taken_over:
+                click.echo(f"Wrote {shown}.")
+            if not written and not taken_over and results:
                 click.echo("Every generated file is up to date.")
     if failed:
         ctx.exit(1)
-    if check and would_change:
+    if check and (would_change or taken_over):
         ctx.exit(2)

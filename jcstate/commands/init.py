@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from jcstate.errors import RefuseOverwriteError
+from jcstate.project.files import write_files
 from jcstate.project.schema import json_schema
 from jcstate.project.yamlio import SCHEMA_COMMENT_PREFIX
 
@@ -101,16 +102,14 @@ def command(directory: Path) -> None:
             f"{', '.join(existing)} already exist{'s' if len(existing) == 1 else ''}{where}; "
             "init writes nothing over existing files"
         )
-    for name, text in files.items():
-        target = directory / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with target.open("x", encoding="utf-8") as handle:
-            handle.write(text)
     gitignore = directory / ".gitignore"
     old = gitignore.read_text(encoding="utf-8") if gitignore.exists() else None
     new = _gitignore_text(old)
+    writes: dict[Path, str | bytes] = {directory / name: text for name, text in files.items()}
     if new is not None:
-        gitignore.write_text(new, encoding="utf-8")
+        writes[gitignore] = new
+    # Through the one writer: a link committed at any of these names is not followed out.
+    write_files(writes, root=directory, mode=0o644, keep_mode=True)
     written = [*files, ".gitignore"] if new is not None else list(files)
     shown = "" if directory == Path(".") else f"{directory}/"
     for name in written:

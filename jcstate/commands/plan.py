@@ -153,6 +153,7 @@ def command(
     Exit code 0 ok, 1 error, 2 changes with --detailed-exitcode.
     """
     from jcstate.commands._project import project_from_ctx
+    from jcstate.commands._rules import with_rules_run
     from jcstate.remote.pipeline import options_for
 
     check_mask_options(output_format, mask_pii, mask_pii_json)
@@ -178,6 +179,7 @@ def command(
     run = asyncio.run(
         _plan(project, options, settings, refresh=refresh, parse_seconds=parse_seconds, scope=scope)
     )
+    run = with_rules_run(project, run)
     started = time.perf_counter()
     text = render(
         run.plan,

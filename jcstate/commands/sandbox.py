@@ -127,7 +127,12 @@ def serve_command(
     max_body_bytes: int | None,
     log_level: str,
 ) -> None:
-    """Serve the sandbox API over HTTP until interrupted (Ctrl+C)."""
+    """Serve the sandbox API over HTTP until interrupted (Ctrl+C).
+
+    On an address other than loopback, the well-known default credentials are
+    refused: pass --api-key and --api-secret (or their variables).
+    """
+    from jcstate.remote.client import is_loopback_host
     from jcstate.sandbox.app import (
         DEFAULT_API_KEY,
         DEFAULT_API_SECRET,
@@ -138,6 +143,19 @@ def serve_command(
 
     key = api_key or DEFAULT_API_KEY
     secret = api_secret or DEFAULT_API_SECRET
+    if not is_loopback_host(host) and not (api_key and api_secret):
+        raise JcstateError(
+            f"refusing to serve on {host}, which is not a loopback address, with the sandbox's "
+            "well-known default credentials: pass --api-key and --api-secret (or set "
+            "JCSTATE_SANDBOX_API_KEY and JCSTATE_SANDBOX_API_SECRET)"
+        )
+    ctx = click.get_current_context()
+    credentials = _credentials_line(
+        _origin(ctx, "api_key", "--api-key", "JCSTATE_SANDBOX_API_KEY"),
+        _origin(ctx, "api_secret", "--api-secret", "JCSTATE_SANDBOX_API_SECRET"),
+        key,
+        secret,
+    )
     config = SandboxConfig(
         db_path=db_path.resolve(),
         api_key=key,
@@ -165,14 +183,49 @@ def serve_command(
 
     def announce() -> None:
         click.echo(f"Listening on {url}")
-        # Local, documented sandbox credentials: printing them is the point.
-        click.echo(f"Credentials: JUSTCALL_API_KEY={key} JUSTCALL_API_SECRET={secret}")
+        click.echo(credentials)
         click.echo(f"Database: {config.db_path}")
-        click.echo(f'Try: curl -H "Authorization: {key}:{secret}" {url}/v2/contacts')
+        if api_key is None and api_secret is None:
+            click.echo(f'Try: curl -H "Authorization: {key}:{secret}" {url}/v2/contacts')
+        else:
+            auth = "$JUSTCALL_API_KEY:$JUSTCALL_API_SECRET"
+            click.echo(f'Try: curl -H "Authorization: {auth}" {url}/v2/contacts')
         click.echo("Press Ctrl+C to stop.")
         sys.stdout.flush()
 
     serve(config, sock, log_level=log_level, on_started=announce)
+
+
+def _origin(ctx: click.Context, name: str, option: str, variable: str) -> str | None:
+    """Where a credential came from (the option or the variable), None for the default."""
+    source = ctx.get_parameter_source(name)
+    if source == click.core.ParameterSource.COMMANDLINE:
+        return option
+    if source == click.core.ParameterSource.ENVIRONMENT:
+        return variable
+    return None
+
+
+def _credentials_line(key_from: str | None, secret_from: str | None, key: str, secret: str) -> str:
+    """The banner's credentials: the documented defaults as they are, any other only by origin.
+
+    A secret a user chose is never printed (it may come from the environment of
+    a CI job); the key is shown only when it is the default, for symmetry.
+    """
+    if key_from is None and secret_from is None:
+        # Local, documented sandbox credentials: printing them is the point.
+        return f"Credentials: JUSTCALL_API_KEY={key} JUSTCALL_API_SECRET={secret}"
+    key_text = (
+        f"JUSTCALL_API_KEY={key} (default)"
+        if key_from is None
+        else (f"JUSTCALL_API_KEY from {key_from}")
+    )
+    secret_text = (
+        f"JUSTCALL_API_SECRET={secret} (default)"
+        if secret_from is None
+        else (f"JUSTCALL_API_SECRET from {secret_from} (not printed)")
+    )
+    return f"Credentials: {key_text}, {secret_text}"
 
 
 @command.command("seed")

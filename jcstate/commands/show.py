@@ -34,15 +34,17 @@ def command(
 ) -> None:
     """Print the saved plan PLANFILE as `jcstate plan` printed it (no API request).
 
-    Needs no credentials and no project: everything comes from the file.
+    Needs no credentials. The changes come from the file; the project's
+    `rules:` (when a jcstate.yaml is found) are checked again, never read from it.
     """
+    from jcstate.commands._rules import saved_with_rules
     from jcstate.commands.plan import render
     from jcstate.execute.planfile import load_plan
 
     check_mask_options(output_format, mask_pii, mask_pii_json)
     saved = load_plan(planfile)
     text = render(
-        saved.plan,
+        saved_with_rules(ctx, saved.plan),
         output_format,
         color=app_context(ctx).color,
         mask_pii=mask_pii,

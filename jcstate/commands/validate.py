@@ -8,7 +8,10 @@ from collections.abc import Sequence
 import click
 
 from jcstate.commands._project import project_from_ctx
+from jcstate.core.model import Project, RuleViolation
+from jcstate.core.rules import check_contacts, project_rules
 from jcstate.errors import ConfigError, Diagnostic
+from jcstate.render.rules import violation_text, violations_summary
 
 
 def _plural(count: int, noun: str) -> str:
@@ -70,6 +73,47 @@ def command(ctx: click.Context, output_format: str) -> None:
     except ConfigError as exc:
         click.echo(render_failure(exc.diagnostics, output_format))
         ctx.exit(1)
+    if project.config.rules:
+        ctx.exit(_report_rules(project, output_format))
     click.echo(
         render_success(len(project.desired.contacts), len(project.contact_files), output_format)
     )
+
+
+def _rule_annotation(violation: RuleViolation) -> str:
+    source = violation.source
+    where = (
+        f"file={_escape_property(source.file)},line={source.line},col={source.col},"
+        if source is not None
+        else f"file={_escape_property(violation.rule_file)},line={violation.rule_line},"
+    )
+    title = _escape_property(f"rule {violation.rule}")
+    text = _escape_data(violation_text(violation, place=False))
+    return f"::{violation.level} {where}title={title}::{text}"
+
+
+def _report_rules(project: Project, output_format: str) -> int:
+    """The contact rules' verdict on every declared contact: exit 1 on an error rule."""
+    violations = check_contacts(project_rules(project), project.desired.contacts)
+    errors = sum(1 for v in violations if v.is_error)
+    contacts, files = len(project.desired.contacts), len(project.contact_files)
+    if output_format == "json":
+        document = {
+            "valid": not errors,
+            "errors": [],
+            "contacts": contacts,
+            "files": files,
+            "rule_violations": [v.to_dict() for v in violations],
+        }
+        click.echo(json.dumps(document, indent=2 if errors else None))
+        return 1 if errors else 0
+    lines = [
+        _rule_annotation(v) if output_format == "github" else violation_text(v) for v in violations
+    ]
+    if errors:
+        lines.append(f"{violations_summary(violations)} found")
+    else:
+        done = render_success(contacts, files, output_format)
+        lines.append(f"{done} ({violations_summary(violations)})" if violations else done)
+    click.echo("\n".join(lines))
+    return 1 if errors else 0

@@ -43,6 +43,7 @@ from jcstate.core.plan import (
     estimate_cost,
     not_declared_note,
     order_changes,
+    remote_size,
     safety_reasons,
 )
 from jcstate.errors import PlanFileError
@@ -271,6 +272,7 @@ def plan_changed(
         batch_size=options.bulk_batch_size,
         per_minute=options.per_minute,
         per_hour=options.per_hour,
+        remote_total=remote_size(remote),
     )
     return dataclasses.replace(
         base,
@@ -323,9 +325,9 @@ class ChangedSince:
             )
         contacts = f"{self.contacts:,} {'contact' if self.contacts == 1 else 'contacts'}"
         if self.not_read == 1:
-            rest = "1 declared contact was not read"
+            rest = "1 declared contact was read from the files, not fetched"
         else:
-            rest = f"{self.not_read:,} declared contacts were not read"
+            rest = f"{self.not_read:,} declared contacts were read from the files, not fetched"
         return f"{head}{contacts}; {rest} (drift there is reported by jcstate drift)."
 
     def to_dict(self) -> dict[str, Any]:

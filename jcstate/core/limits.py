@@ -59,6 +59,16 @@ def text_problem(text: str, *, notes: bool = False) -> str | None:
     return None
 
 
+def key_problem(key: str) -> str | None:
+    """What is wrong with a custom field's key (its name), or None.
+
+    The rules of a text value: no control character (an escape sequence such
+    as ``"\x1b[31m"`` or a line break would reach terminals and logs as it
+    is), valid Unicode, at most `MAX_TEXT_LENGTH` characters.
+    """
+    return text_problem(key)
+
+
 def integer_problem(value: int) -> str | None:
     if not MIN_INTEGER <= value <= MAX_INTEGER:
         return f"{value} is outside the 64-bit integer range ({MIN_INTEGER} to {MAX_INTEGER})"

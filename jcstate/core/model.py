@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SUPPORTED_VERSIONS = (1,)
 
@@ -67,6 +67,31 @@ class Safety(_Strict):
     protected: list[str] = Field(default_factory=list)
 
 
+class RuleConfig(_Strict):
+    """One entry of `rules:`: a CEL check of each contact or of the plan."""
+
+    name: str = Field(min_length=1, description="Unique name; `apply --force-rule NAME`.")
+    on: Literal["contact", "plan"] = Field(
+        default="contact", description="contact: each declared contact; plan: the plan."
+    )
+    when: str | None = Field(
+        default=None, description="CEL: the rule applies only where this is true."
+    )
+    require: str = Field(min_length=1, description="CEL: must be true (bool).")
+    message: str = Field(min_length=1, description="What a violation says.")
+    level: Literal["error", "warning"] = Field(
+        default="error", description="error: blocks apply; warning: reported only."
+    )
+
+    @field_validator("when", "require", mode="before")
+    @classmethod
+    def _yaml_boolean(cls, value: Any) -> Any:
+        """`require: true` is YAML's boolean: the CEL literal it spells."""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return value
+
+
 class ProjectConfig(_Strict):
     """`jcstate.yaml`."""
 
@@ -89,6 +114,10 @@ class ProjectConfig(_Strict):
     sources: dict[str, Any] = Field(
         default_factory=dict,
         description="Where `jcstate import` reads contacts from (CSV, JSON Lines, SQL), by name.",
+    )
+    rules: list[RuleConfig] = Field(
+        default_factory=list,
+        description="The team's own checks, in CEL: of each contact, or of every plan.",
     )
 
 
@@ -150,6 +179,46 @@ class SourceRef:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleViolation:
+    """A rule of `rules:` that did not hold (for a contact, or for the plan).
+
+    `source` is where the contact is written (None for a plan rule or a
+    contact that is not in a file); `detail` says why the rule could not be
+    evaluated (None when it was simply false).
+    """
+
+    rule: str
+    level: str
+    message: str
+    rule_file: str
+    rule_line: int
+    phone: str | None = None
+    source: SourceRef | None = None
+    detail: str | None = None
+    #: a row of an import source (1-based) rather than a contacts file
+    row: int | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.level == "error"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (`rule_violations` of a plan, `validate --format json`)."""
+        return {
+            "rule": self.rule,
+            "level": self.level,
+            "message": self.message,
+            "rule_at": f"{self.rule_file}:{self.rule_line}",
+            "phone": self.phone,
+            "file": self.source.file if self.source is not None else None,
+            "line": self.source.line if self.source is not None else None,
+            "col": self.source.col if self.source is not None else None,
+            "row": self.row,
+            "detail": self.detail,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,3 +309,7 @@ class Project:
     desired: DesiredState
     #: sha256 over jcstate.yaml and every contacts file, in path order.
     digest: str
+    #: (line, col) in jcstate.yaml of each entry of `config.rules`
+    rule_marks: tuple[tuple[int, int], ...] = ()
+    #: jcstate.yaml as messages name it (relative to the current directory)
+    config_name: str = "jcstate.yaml"

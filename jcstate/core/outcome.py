@@ -49,6 +49,9 @@ class ApplyReport:
     skipped_stale: int = 0
     #: why the convergence check after the writes could not be made (converged is False)
     convergence_error: str | None = None
+    #: writes not sent because the target changed in the account after the plan (also
+    #: in `items`, as skipped): with any, the report is not converged
+    skipped_changed: tuple[ItemResult, ...] = ()
 
     @property
     def summary(self) -> dict[str, int]:

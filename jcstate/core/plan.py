@@ -21,6 +21,7 @@ How a plan is made:
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -38,12 +39,13 @@ from jcstate.core.model import (
     DesiredState,
     RemoteContact,
     RemoteState,
+    RuleViolation,
     SourceRef,
     fingerprint,
 )
 from jcstate.core.normalize import normalize_custom_value, normalize_field, normalize_text
 from jcstate.core.normalize import try_normalize_phone as _try_phone
-from jcstate.errors import PlanFileError
+from jcstate.errors import PlanError, PlanFileError
 
 FORMAT_VERSION = 1
 MAX_BULK_BATCH = 5000
@@ -101,14 +103,38 @@ class PlanOptions:
 
 @dataclass(frozen=True)
 class CostEstimate:
+    """The requests an apply of the plan sends, reads and writes, and their time.
+
+    Reads: the listing or lookups (what the plan's own fetch sent: an apply
+    fetches the same again), the re-check of each PUT and DELETE target before
+    it is written, and the convergence check after the writes.
+    """
+
     bulk: int = 0
     put: int = 0
     delete: int = 0
     seconds: float = 0.0
+    #: the listing or lookups (as many as the plan's own fetch sent)
+    reads: int = 0
+    #: re-reading the targets of the PUTs and DELETEs before they are sent
+    rechecks: int = 0
+    #: re-reading the touched contacts after the writes
+    convergence: int = 0
+    #: the rate limit the seconds were computed at (None: unlimited)
+    per_minute: int | None = None
+    per_hour: int | None = None
+
+    @property
+    def writes(self) -> int:
+        return self.bulk + self.put + self.delete
+
+    @property
+    def read_total(self) -> int:
+        return self.reads + self.rechecks + self.convergence
 
     @property
     def total(self) -> int:
-        return self.bulk + self.put + self.delete
+        return self.writes + self.read_total
 
 
 @dataclass(frozen=True)
@@ -127,6 +153,9 @@ class Plan:
     notes: tuple[str, ...] = ()
     #: how many remote contacts were in scope (marked ones with ownership, else all)
     in_scope: int = 0
+    #: the broken `rules:` (None: the project has none). Never read from a plan
+    #: file: `show` and `apply` check the rules again.
+    rule_violations: tuple[RuleViolation, ...] | None = None
 
     def count(self, action: Action) -> int:
         return sum(1 for change in self.changes if change.action is action)
@@ -407,6 +436,22 @@ def order_changes(changes: Iterable[Change]) -> tuple[tuple[Change, ...], list[s
 # ---------------------------------------------------------------------------
 
 
+def listing_requests(contacts: int) -> int:
+    """Requests of a verified listing of `contacts`: its pages (100 a page), and 2 more
+    that bracket a listing of more than one page."""
+    pages = max(1, math.ceil(contacts / 100))
+    return pages if pages == 1 else pages + 2
+
+
+def _seconds(requests: int, per_minute: int | None, per_hour: int | None) -> float:
+    seconds = 0.0
+    if per_minute:
+        seconds = max(seconds, requests * 60.0 / per_minute)
+    if per_hour:
+        seconds = max(seconds, requests * 3600.0 / per_hour)
+    return round(seconds, 1)
+
+
 def estimate_cost(
     creates: int,
     updates: int,
@@ -415,16 +460,43 @@ def estimate_cost(
     batch_size: int = MAX_BULK_BATCH,
     per_minute: int | None = None,
     per_hour: int | None = None,
+    remote_total: int | None = None,
+    reads: int = 0,
 ) -> CostEstimate:
-    """Requests by kind, and the seconds they take at the configured rate limits."""
+    """Requests by kind, reads and writes, and the seconds they take at the rate limits.
+
+    `remote_total`: the contacts in the account, when known: a re-check or a
+    convergence check then costs at most one listing. `reads`: what the
+    listing or lookups cost (the plan's own fetch; see `with_reads`).
+    """
     bulk = math.ceil(creates / max(1, batch_size)) if creates else 0
-    total = bulk + updates + deletes
-    seconds = 0.0
-    if per_minute:
-        seconds = max(seconds, total * 60.0 / per_minute)
-    if per_hour:
-        seconds = max(seconds, total * 3600.0 / per_hour)
-    return CostEstimate(bulk=bulk, put=updates, delete=deletes, seconds=round(seconds, 1))
+    targets = updates + deletes
+    touched = creates + updates + deletes
+    if remote_total is None:
+        rechecks, convergence = targets, (1 + touched if touched else 0)
+    else:
+        rechecks = min(targets, listing_requests(remote_total))
+        # The convergence check reads page 1 to learn the size of the account, then
+        # looks the touched phones up, unless the listing takes fewer requests.
+        listing = listing_requests(max(0, remote_total + creates - deletes))
+        convergence = 0 if not touched else (1 + touched if touched < listing else listing)
+    cost = CostEstimate(
+        bulk=bulk,
+        put=updates,
+        delete=deletes,
+        reads=reads,
+        rechecks=rechecks,
+        convergence=convergence,
+        per_minute=per_minute,
+        per_hour=per_hour,
+    )
+    return dataclasses.replace(cost, seconds=_seconds(cost.total, per_minute, per_hour))
+
+
+def with_reads(cost: CostEstimate, reads: int) -> CostEstimate:
+    """`cost` with the listing or lookups that the plan's fetch sent (measured by the shell)."""
+    cost = dataclasses.replace(cost, reads=reads)
+    return dataclasses.replace(cost, seconds=_seconds(cost.total, cost.per_minute, cost.per_hour))
 
 
 # ---------------------------------------------------------------------------
@@ -508,6 +580,33 @@ def not_declared_note(count: int) -> str:
     )
 
 
+def _refuse_a_second_owner(
+    pinned: DesiredContact, taken: RemoteContact, by_phone: Mapping[str, DesiredContact]
+) -> None:
+    """An `id:` pin that moves a remote contact off a phone another entry declares.
+
+    That entry would match the same remote contact by phone: the plan would
+    move the contact to the pinned phone and create the old phone again. A
+    contact has one owner, so this is an error naming both places.
+    """
+    other = by_phone.get(taken.phone)
+    if other is not None and other.id is None:
+        raise PlanError(
+            f"{pinned.source or pinned.phone}: `id: {pinned.id}` takes over the remote "
+            f"contact {taken.id}, which holds {taken.phone}; "
+            f"{other.source or other.phone} declares {taken.phone} too (the plan would "
+            f"move the contact to {pinned.phone} and create {taken.phone} again). "
+            "Remove one of the two entries, or pin the other entry to its own id"
+        )
+
+
+def remote_size(remote: RemoteState) -> int | None:
+    """How many contacts the account holds, when the fetch told (None: not known)."""
+    if remote.total is not None:
+        return remote.total
+    return len(remote.contacts) if remote.complete else None
+
+
 def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOptions) -> Plan:
     """The changes that make `remote` match `desired`. Pure."""
     defs = desired.custom_field_defs
@@ -542,6 +641,9 @@ def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOption
     # 1. Matching: id pins claim their remote contact before any phone match.
     claimed: set[int] = set()
     pinned: dict[int, RemoteContact] = {}
+    declared_phones: dict[str, DesiredContact] = (
+        {d.phone: d for d in desired.contacts} if has_pins else {}
+    )
     for index, contact in enumerate(wanted if has_pins else ()):
         if contact.id is None:
             continue
@@ -552,6 +654,8 @@ def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOption
                 "matching by phone instead"
             )
             continue
+        if found.phone != contact.phone:
+            _refuse_a_second_owner(contact, found, declared_phones)
         claimed.add(found.id)
         pinned[index] = found
 
@@ -685,6 +789,7 @@ def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOption
         batch_size=options.bulk_batch_size,
         per_minute=options.per_minute,
         per_hour=options.per_hour,
+        remote_total=remote_size(remote),
     )
     return Plan(
         changes=ordered,
@@ -733,10 +838,15 @@ def _plain(value: Any) -> Any:
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
-    """The JSON form of a plan (schema in README, "plan" section). Stable key order."""
+    """The JSON form of a plan (schema in README, "plan" section). Stable key order.
+
+    `rule_violations` (after `summary`) only when the project has `rules:`.
+    """
+    head: dict[str, Any] = {"format_version": FORMAT_VERSION, "summary": plan.summary}
+    if plan.rule_violations is not None:
+        head["rule_violations"] = [v.to_dict() for v in plan.rule_violations]
     return {
-        "format_version": FORMAT_VERSION,
-        "summary": plan.summary,
+        **head,
         "safe": plan.safe,
         "unsafe_reasons": list(plan.unsafe_reasons),
         "warnings": list(plan.warnings),
@@ -749,6 +859,10 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
             "bulk": plan.cost.bulk,
             "put": plan.cost.put,
             "delete": plan.cost.delete,
+            "writes": plan.cost.writes,
+            "reads": plan.cost.reads,
+            "rechecks": plan.cost.rechecks,
+            "convergence": plan.cost.convergence,
             "total": plan.cost.total,
             "seconds": plan.cost.seconds,
         },
@@ -835,6 +949,9 @@ def plan_from_dict(data: Any) -> Plan:
             put=int(cost_raw.get("put", 0)),
             delete=int(cost_raw.get("delete", 0)),
             seconds=float(cost_raw.get("seconds", 0.0)),
+            reads=int(cost_raw.get("reads", 0)),
+            rechecks=int(cost_raw.get("rechecks", 0)),
+            convergence=int(cost_raw.get("convergence", 0)),
         )
         conflicts = tuple(
             Conflict(str(c["phone"]), tuple(int(i) for i in c["ids"])) for c in conflicts_raw

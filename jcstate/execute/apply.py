@@ -49,6 +49,7 @@ from jcstate.execute.authority import (
     refused_message,
     unsafe_message,
 )
+from jcstate.execute.recheck import Recheck
 
 if TYPE_CHECKING:
     from jcstate.execute.journal import Journal
@@ -75,6 +76,8 @@ class ExecutionResult:
     duration_s: float = 0.0
     #: set when the run stopped early (auth failure, hourly budget at zero)
     aborted: str | None = None
+    #: writes not sent because their target changed after the plan (also in `items`)
+    skipped_changed: tuple[ItemResult, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -250,8 +253,9 @@ def build_report(
 ) -> ApplyReport:
     """Combine execution, skipped items and the convergence check into one report.
 
-    Contacts skipped as stale still differ from the files: with any, the
-    report is not converged, whatever the check of the applied ones found.
+    Contacts skipped as stale, or because they changed after the plan, still
+    differ from the files: with any, the report is not converged, whatever
+    the check of the applied ones found.
     """
     ids = verification.ids_by_phone
     items = tuple(
@@ -265,12 +269,13 @@ def build_report(
         warnings=(*extra_warnings, *execution.warnings),
         requests=dict(requests),
         requests_by_stage=dict(requests_by_stage),
-        converged=verification.converged and skipped_stale == 0,
+        converged=(verification.converged and skipped_stale == 0 and not execution.skipped_changed),
         remaining=verification.remaining,
         convergence_error=verification.error,
         duration_s=duration_s,
         aborted=execution.aborted,
         skipped_stale=skipped_stale,
+        skipped_changed=execution.skipped_changed,
     )
 
 
@@ -294,6 +299,7 @@ class _Run:
         self.on_item = on_item
         self.warnings: list[str] = []
         self.aborted: str | None = None
+        self.changed: list[ItemResult] = []
 
     def record(self, item: ItemResult) -> ItemResult:
         if self.journal is not None:
@@ -306,6 +312,11 @@ class _Run:
         self.warnings.append(message)
         if self.journal is not None:
             self.journal.event("warning", message=message)
+
+    def skip_changed(self, change: Change, reason: str) -> ItemResult:
+        item = ItemResult(change.action, change.phone, change.id, Outcome.SKIPPED, reason)
+        self.changed.append(item)
+        return self.record(item)
 
     def not_attempted(self, change: Change) -> ItemResult:
         return self.record(
@@ -335,12 +346,16 @@ async def execute_plan(
     concurrency: int = 4,
     journal: Journal | None = None,
     on_item: Callable[[ItemResult], None] | None = None,
+    recheck: Recheck | None = None,
 ) -> ExecutionResult:
     """Run the plan's changes (or `changes`, a subset in plan order); never raises ApiError.
 
     Each item's outcome is recorded; a failed item does not stop the others,
     except an authentication failure or an exhausted hourly budget, after
     which nothing more is sent and the rest are reported as not attempted.
+    With `recheck`, each PUT and DELETE is sent only after its target was
+    read again and found as the plan saw it (see jcstate.execute.recheck);
+    one that changed is skipped and reported in `skipped_changed`.
     """
     if not 1 <= batch_size <= MAX_BULK_BATCH:
         raise ValueError(f"batch size must be between 1 and {MAX_BULK_BATCH}")
@@ -361,11 +376,24 @@ async def execute_plan(
             ]
         elif phase_moves_phones_within(phase):
             # One change frees a phone another one here takes: keep the plan's order.
+            if recheck is not None:
+                recheck.begin_phase(phase)
             for change in phase:
-                results.extend(await _single(client, change, semaphore, run))
+                results.extend(await _single(client, change, semaphore, run, recheck))
             continue
         else:
-            jobs = [_single(client, change, semaphore, run) for change in phase]
+            if recheck is not None:
+                recheck.begin_phase(phase)
+            # Sent in the re-check's order (it reads the listing page by page), reported
+            # in the plan's.
+            order = recheck.order(phase) if recheck is not None else range(len(phase))
+            answers = await asyncio.gather(
+                *(_single(client, phase[i], semaphore, run, recheck) for i in order)
+            )
+            by_index = dict(zip(order, answers, strict=True))
+            for index in range(len(phase)):
+                results.extend(by_index[index])
+            continue
         for chunk_items in await asyncio.gather(*jobs):
             results.extend(chunk_items)
 
@@ -374,6 +402,7 @@ async def execute_plan(
         warnings=tuple(run.warnings),
         duration_s=time.monotonic() - started,
         aborted=run.aborted,
+        skipped_changed=tuple(run.changed),
     )
 
 
@@ -406,7 +435,11 @@ async def _create_batch(
 
 
 async def _single(
-    client: JustCallClient, change: Change, semaphore: asyncio.Semaphore, run: _Run
+    client: JustCallClient,
+    change: Change,
+    semaphore: asyncio.Semaphore,
+    run: _Run,
+    recheck: Recheck | None = None,
 ) -> list[ItemResult]:
     if change.id is None:
         return [
@@ -420,24 +453,28 @@ async def _single(
         if run.aborted is not None:
             return [run.not_attempted(change)]
         try:
+            gone = False
+            if recheck is not None:
+                # In the slot the write will use: the read is as close to the write as can be.
+                verdict = await recheck.verify(change)
+                if verdict.skip is not None:
+                    return [run.skip_changed(change, verdict.skip)]
+                gone = verdict.gone
             if change.action is Action.UPDATE:
                 await client.update_contact(change.id, dict(change.body))
                 return [
                     run.record(ItemResult(change.action, change.phone, change.id, Outcome.UPDATED))
                 ]
+            if gone:
+                return [_already_deleted(change, run)]
             await client.delete_contact(change.id)
+            if recheck is not None:
+                recheck.deleted(change.id)
             return [run.record(ItemResult(change.action, change.phone, change.id, Outcome.DELETED))]
         except NotFoundError as exc:
             if change.action is Action.DELETE:
                 # 404 on the first attempt: someone else deleted it; the goal holds.
-                run.warn(f"{change.phone} (id {change.id}) was already deleted")
-                return [
-                    run.record(
-                        ItemResult(
-                            change.action, change.phone, change.id, Outcome.DELETED, "already gone"
-                        )
-                    )
-                ]
+                return [_already_deleted(change, run)]
             return [
                 run.record(
                     ItemResult(
@@ -451,6 +488,13 @@ async def _single(
             ]
         except ApiError as exc:
             return [run.fail(change, exc)]
+
+
+def _already_deleted(change: Change, run: _Run) -> ItemResult:
+    run.warn(f"{change.phone} (id {change.id}) was already deleted")
+    return run.record(
+        ItemResult(change.action, change.phone, change.id, Outcome.DELETED, "already gone")
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -529,8 +573,15 @@ async def apply_plan(
     requests_before: Mapping[str, int] | None = None,
     replan: Callable[[DesiredState, RemoteState, PlanOptions], Plan] | None = None,
     started: float | None = None,
+    view: RemoteState | None = None,
 ) -> ApplyReport:
     """Apply `plan` and check the result.
+
+    Fresh or saved, the plan that runs is executed one way: every PUT and
+    DELETE is sent only after its target was read again and found as the
+    plan saw it (jcstate.execute.recheck); `view` is the account as the plan
+    was made from it (a saved plan's comes from its re-derivation). A target
+    that changed is skipped and reported (`skipped_changed`), never written.
 
     A `saved` plan is only a request: `recheck` makes the plan again from the
     files and the account as they are now (see jcstate.execute.authority), and
@@ -540,7 +591,8 @@ async def apply_plan(
     would run is unsafe now (unless `force`); all before anything is sent.
 
     `requests_before` is the stage breakdown of requests already spent (the
-    refresh of a fresh plan); the report adds "staleness", "apply", "verify".
+    refresh of a fresh plan); the report adds "staleness", "recheck", "apply",
+    "verify".
     `started` (time.monotonic()) lets the duration include that refresh.
     """
     started = time.monotonic() if started is None else started
@@ -567,6 +619,7 @@ async def apply_plan(
             raise UnsafePlanError(unsafe_message(check.unsafe_reasons))
         changes = check.apply
         plan = replace(plan, changes=check.apply)
+        view = check.view
         skipped_stale = len(check.stale)
         for stale in check.stale:
             skipped.append(
@@ -590,6 +643,7 @@ async def apply_plan(
 
     if journal is not None:
         journal.event("stage", name="apply", changes=len(changes))
+    guard = Recheck(client, desired, view, changes)
     execution = await execute_plan(
         plan,
         client,
@@ -598,9 +652,15 @@ async def apply_plan(
         concurrency=concurrency,
         journal=journal,
         on_item=on_item,
+        recheck=guard,
     )
-    stages["apply"] = client.stats.total - mark
+    stages["recheck"] = guard.used
+    stages["apply"] = client.stats.total - mark - guard.used
     mark = client.stats.total
+    if execution.skipped_changed:
+        # Not sent, so not checked: they are reported as skipped, and not converged.
+        unsent = {(item.action, item.id) for item in execution.skipped_changed}
+        changes = [c for c in changes if (c.action, c.id) not in unsent]
 
     if journal is not None:
         journal.event("stage", name="verify")

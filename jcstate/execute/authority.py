@@ -27,6 +27,7 @@ the ownership scope need no extra rule: the fresh plan never deletes them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from jcstate.core.model import DesiredState, RemoteContact, RemoteState, fingerprint
 from jcstate.core.normalize import normalize_text, try_normalize_phone
 from jcstate.core.plan import Action, Change, Plan, PlanOptions, safety_reasons
+from jcstate.core.safe import shown
 from jcstate.errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -54,8 +56,9 @@ class StaleContact:
     reason: str
 
     def __str__(self) -> str:
+        # One line of a multi-line message: a remote phone or value in it must not break it.
         who = f"{self.phone} (id {self.id})" if self.id is not None else self.phone
-        return f"{who}: {self.reason}"
+        return shown(f"{who}: {self.reason}")
 
     @classmethod
     def created_since(cls, change: Change, present: Iterable[RemoteContact]) -> StaleContact:
@@ -74,7 +77,7 @@ class RefusedEntry:
     def __str__(self) -> str:
         change = self.change
         who = f"{change.phone} (id {change.id})" if change.id is not None else change.phone
-        return f"{change.action.value} {who}: {self.reason}"
+        return shown(f"{change.action.value} {who}: {self.reason}")
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,8 @@ class Reconciled:
     refused: tuple[RefusedEntry, ...] = ()
     #: the safety verdict on `apply`, computed now (empty: safe)
     unsafe_reasons: tuple[str, ...] = ()
+    #: the account as the fresh plan saw it: what `apply` is re-checked against before each write
+    view: RemoteState | None = None
 
 
 def _canonical(value: Any) -> str:
@@ -292,4 +297,5 @@ async def recheck_saved_plan(
                     by_id[change.id] = await client.get_contact(change.id)
                 except NotFoundError:
                     by_id[change.id] = None
-    return reconcile(saved, fresh, by_id, holders, desired, options)
+    checked = reconcile(saved, fresh, by_id, holders, desired, options)
+    return dataclasses.replace(checked, view=view)

@@ -18,7 +18,8 @@ from types import TracebackType
 from typing import IO, Any, Protocol
 
 from jcstate.core.outcome import ItemResult
-from jcstate.errors import check_state_dir, ensure_state_dir
+from jcstate.errors import check_state_dir
+from jcstate.project.files import open_state_file
 
 JOURNAL_DIR = Path(".jcstate") / "journal"
 REDACTED = "[redacted]"
@@ -49,13 +50,16 @@ def journal_filename(now: dt.datetime) -> str:
 class Journal:
     """An append-only, line-flushed JSON Lines file."""
 
-    def __init__(self, path: Path, *, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, path: Path, *, root: Path, secrets: Iterable[str] = ()) -> None:
         self.path = path
         self._secrets = tuple(secret for secret in secrets if secret)
-        ensure_state_dir(path.parent)
-        # "x": never append to (or clobber) another run's journal.
-        self._file: IO[str] = path.open("x", encoding="utf-8")
-        os.chmod(path, 0o600)
+        check_state_dir(path.parent)
+        # O_EXCL: never append to (or clobber) another run's journal; no link is
+        # followed (open_state_file), and the folder on the way stays in the project.
+        fd = open_state_file(
+            path, root, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, "the apply journal"
+        )
+        self._file: IO[str] = os.fdopen(fd, "w", encoding="utf-8")
 
     @staticmethod
     def prepare(project_root: Path) -> None:
@@ -70,7 +74,7 @@ class Journal:
         while True:
             path = project_root / JOURNAL_DIR / journal_filename(moment)
             try:
-                return cls(path, secrets=secrets)
+                return cls(path, root=project_root, secrets=secrets)
             except FileExistsError:
                 moment += dt.timedelta(microseconds=1)
 

@@ -18,7 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-from jcstate.errors import LockError, ensure_state_dir
+from jcstate.errors import LockError, check_state_dir
+from jcstate.project.files import open_state_file
 
 try:
     import fcntl
@@ -89,10 +90,12 @@ def acquire(
             "needs Linux or macOS"
         )
     path = project_root / LOCK_FILE
-    ensure_state_dir(path.parent)
+    check_state_dir(path.parent)
     try:
         # Not O_TRUNC: the holder's pid must survive a second run opening the file.
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        # No link is followed and only a regular file is taken: a branch may commit
+        # .jcstate/lock as a symlink, and the lock file is truncated below.
+        fd = open_state_file(path, project_root, os.O_RDWR | os.O_CREAT, "the project lock")
     except OSError as exc:
         raise LockError(f"cannot open {path}: {exc.strerror or exc}") from None
     started = clock()

@@ -13,6 +13,10 @@ against contacts that changed since.
      "api_url": "https://api.justcall.io", "options": {...},
      "fingerprints": {"<remote id>": "<fingerprint>", ...}, "plan": {...}}
 
+`"files"` maps each file the plan was made from (jcstate.yaml and the contacts
+files, relative to the project) to its sha256, so that a refused plan names
+the files that changed since. Files without the key load as before.
+
 A plan made with `--changed-since REF` also holds its `changed_since` record
 (REF, the merge-base commit, the counts), so `jcstate show` renders it as
 `plan` printed it. Files without the key load as before.
@@ -21,9 +25,8 @@ A plan made with `--changed-since REF` also holds its `changed_since` record
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +44,8 @@ from jcstate.core.plan import (
     plan_to_dict,
 )
 from jcstate.core.urls import public_url
-from jcstate.errors import PlanFileError
+from jcstate.errors import PlanFileError, WriteError
+from jcstate.project.files import write_file
 
 KIND = "jcstate-plan"
 
@@ -57,6 +61,35 @@ class SavedPlan:
     fingerprints: Mapping[int, str] = field(default_factory=dict)
     #: the `--changed-since` record (None for a plan of the whole project)
     changed_since: ChangedSince | None = None
+    #: each file of the project (relative path) -> its sha256, when the plan was made
+    files: Mapping[str, str] = field(default_factory=dict)
+
+
+def project_files(project: Project) -> dict[str, str]:
+    """Each file the project was loaded from (jcstate.yaml and the contacts files) -> sha256."""
+    digests: dict[str, str] = {}
+    for path in (project.config_path, *project.contact_files):
+        try:
+            name = path.relative_to(project.root).as_posix()
+        except ValueError:
+            name = path.as_posix()
+        try:
+            digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            digests[name] = ""
+    return digests
+
+
+def files_changed(saved: Mapping[str, str], current: Mapping[str, str]) -> list[str]:
+    """`changed: a.yaml, b.yaml; added: c.yaml; removed: d.yaml` parts, for a message (pure)."""
+    changed = sorted(n for n in saved.keys() & current.keys() if saved[n] != current[n])
+    added = sorted(current.keys() - saved.keys())
+    removed = sorted(saved.keys() - current.keys())
+    parts = []
+    for label, names in (("changed", changed), ("added", added), ("removed", removed)):
+        if names:
+            parts.append(f"{label}: {', '.join(names)}")
+    return parts
 
 
 def options_to_dict(options: PlanOptions) -> dict[str, Any]:
@@ -103,6 +136,7 @@ def plan_file_dict(
     options: PlanOptions | None = None,
     created_at: str,
     changed_since: ChangedSince | None = None,
+    files: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The plan file's content (pure)."""
     content = {
@@ -111,6 +145,7 @@ def plan_file_dict(
         "created_at": created_at,
         "jcstate_version": __version__,
         "config_digest": config_digest,
+        "files": dict(files or {}),
         "api_url": public_url(api_url),
         "options": options_to_dict(options or PlanOptions()),
         "fingerprints": touched_fingerprints(plan),
@@ -139,25 +174,13 @@ def save_plan(
         options=options,
         created_at=created_at,
         changed_since=changed_since,
+        files=project_files(project),
     )
     text = json.dumps(content, indent=2, ensure_ascii=False) + "\n"
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
     try:
-        handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
-    except OSError as exc:
-        raise PlanFileError(f"{path}: cannot write the plan file ({exc.strerror})") from None
-    try:
-        os.fchmod(handle, 0o600)
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temp_name, target)
-    except OSError as exc:
-        Path(temp_name).unlink(missing_ok=True)
-        raise PlanFileError(f"{path}: cannot write the plan file ({exc.strerror})") from None
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+        write_file(Path(path), text, root=project.root, mode=0o600)
+    except WriteError as exc:
+        raise PlanFileError(f"{path}: cannot write the plan file ({exc.reason})") from None
 
 
 def saved_plan_from_dict(data: Any, where: str) -> SavedPlan:
@@ -193,6 +216,11 @@ def saved_plan_from_dict(data: Any, where: str) -> SavedPlan:
                 f"{where}: the fingerprint of contact id {change.id} does not match the plan; "
                 "the file was edited"
             )
+    raw_files = data.get("files") or {}
+    if not isinstance(raw_files, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in raw_files.items()
+    ):
+        raise PlanFileError(f"{where}: 'files' must map file names to digests")
     created = data.get("created_at")
     try:
         changed_since = changed_since_from_dict(data.get("changed_since"))
@@ -206,6 +234,7 @@ def saved_plan_from_dict(data: Any, where: str) -> SavedPlan:
         created_at=str(created) if created is not None else None,
         fingerprints=fingerprints,
         changed_since=changed_since,
+        files=dict(raw_files),
     )
 
 

@@ -11,8 +11,8 @@ printed.
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import gc
-import glob
 import hashlib
 import os
 from collections.abc import Iterable, Iterator, Sequence
@@ -23,6 +23,8 @@ from jcstate.core import limits
 from jcstate.core.model import DesiredContact, Project, ProjectConfig
 from jcstate.errors import ConfigError, Diagnostic, ProjectNotFoundError
 from jcstate.project.cache import CANONICAL_FACT, MeaningCache, file_digest
+from jcstate.project.paths import glob_segments, leaves_project
+from jcstate.project.rules import check_rules
 from jcstate.project.validate import (
     ContactsDoc,
     Issue,
@@ -76,53 +78,85 @@ def display_path(path: Path, cwd: Path) -> str:
         return path.as_posix()
 
 
-def _walk_dirs(directory: str, on_walk: frozenset[str]) -> Iterator[str]:
-    """`directory` and every directory under it, as `**` sees them (hidden ones skipped).
+_MAGIC = frozenset("*?[")
 
-    Symlinked directories are followed, but not into a directory whose resolved
-    path is already on the current walk, so a link loop ends instead of
-    repeating forever.
+
+def _segment_matches(name: str, segment: str) -> bool:
+    """One name against one pattern segment, as `glob` does (hidden names need a leading dot)."""
+    if not _MAGIC.intersection(segment):
+        return name == segment
+    if name.startswith(".") and not segment.startswith("."):
+        return False
+    return fnmatch.fnmatchcase(name, segment)
+
+
+def _closure(states: Iterable[int], parts: Sequence[str]) -> frozenset[int]:
+    """The states reached without reading a name: a `**` may match no folder at all."""
+    out: set[int] = set()
+    for state in states:
+        out.add(state)
+        while state < len(parts) and parts[state] == "**":
+            state += 1
+            out.add(state)
+    return frozenset(out)
+
+
+def _match(base: str, parts: Sequence[str]) -> Iterator[str]:
+    """The paths under `base` matching the pattern segments `parts`, in ONE walk.
+
+    The walk carries the set of pattern positions still possible at each
+    folder (an NFA over the segments), so each folder is listed once however
+    many `**` the pattern has: the cost is linear in the folders visited, not
+    exponential in the count of `**`. `**` skips hidden folders and files; a
+    symlinked folder is followed, but `**` does not enter a folder whose
+    resolved path is already on the current walk, so a link loop ends.
     """
-    yield directory
-    try:
-        entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
-    except OSError:
-        return
-    for entry in entries:
-        if entry.name.startswith("."):
-            continue
+    end = len(parts)
+
+    def visit(directory: str, states: frozenset[int], on_walk: frozenset[str]) -> Iterator[str]:
+        if end in states:
+            yield directory
+        if all(state == end for state in states):
+            return
         try:
-            if not entry.is_dir():
-                continue
+            entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
         except OSError:
-            continue
-        real = os.path.realpath(entry.path)
-        if real in on_walk:
-            continue
-        yield from _walk_dirs(entry.path, on_walk | {real})
+            return
+        for entry in entries:
+            name = entry.name
+            following: set[int] = set()
+            for state in states:
+                if state == end:
+                    continue
+                segment = parts[state]
+                if segment == "**":
+                    if not name.startswith("."):
+                        following.add(state)
+                elif _segment_matches(name, segment):
+                    following.add(state + 1)
+            if not following:
+                continue
+            reached = _closure(following, parts)
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if not is_dir:
+                if end in reached:
+                    yield entry.path
+                continue
+            real = os.path.realpath(entry.path)
+            if real in on_walk:
+                # A link loop: `**` does not go round again; literal segments may.
+                following = {state for state in following if parts[state] != "**"}
+                if not following:
+                    if end in reached:
+                        yield entry.path
+                    continue
+                reached = _closure(following, parts)
+            yield from visit(entry.path, reached, on_walk | {real})
 
-
-def _match(directory: str, parts: Sequence[str]) -> Iterator[str]:
-    """The paths under `directory` matching the pattern segments `parts`."""
-    if not parts:
-        yield directory
-        return
-    head, rest = parts[0], parts[1:]
-    if head == "**":
-        for sub in _walk_dirs(directory, frozenset({os.path.realpath(directory)})):
-            if rest:
-                yield from _match(sub, rest)
-            elif sub != directory:
-                yield sub
-            if not rest:
-                for name in glob.glob("*", root_dir=sub):
-                    yield os.path.join(sub, name)
-        return
-    for name in glob.glob(head, root_dir=directory):
-        path = os.path.join(directory, name)
-        if rest and not os.path.isdir(path):
-            continue
-        yield from _match(path, rest)
+    yield from visit(base, _closure({0}, parts), frozenset({os.path.realpath(base)}))
 
 
 def expand_globs(
@@ -138,9 +172,9 @@ def expand_globs(
     excluded = os.path.realpath(exclude)
     for index, pattern in enumerate(patterns):
         matched = False
-        base = os.sep if os.path.isabs(pattern) else str(root)
-        parts = [part for part in pattern.replace(os.sep, "/").split("/") if part]
-        for name in sorted(set(_match(base, parts))):
+        if leaves_project(pattern):
+            continue  # validate refuses it at its line; never read outside the project
+        for name in sorted(set(_match(str(root), glob_segments(pattern)))):
             path = Path(os.path.abspath(name))
             if not path.is_file():
                 continue
@@ -194,7 +228,9 @@ def meaning_inputs(config: ProjectConfig) -> dict[str, Any]:
 
     The one place the cache key's config part is gathered (`cache.make_salt`):
     every setting that the checks of a contacts file read belongs here, so a
-    change to it makes every cached meaning a miss.
+    change to it makes every cached meaning a miss. (`rules:` are not: they
+    are evaluated on the loaded contacts, after the cache, on every run. A
+    setting that one day changes what a file's own checks find goes here.)
     """
     return {
         "default_region": config.default_region,
@@ -264,7 +300,7 @@ def _load_project(project_dir: Path | None, cwd: Path | None, use_cache: bool) -
     except OSError as exc:
         raise ConfigError([Diagnostic(config_name, 1, 1, f"cannot read: {exc.strerror}")]) from None
     digest.update(b"jcstate.yaml\0" + raw + b"\0")
-    del raw
+    config_raw, raw = raw, b""
 
     config, issues = check_project_config(config_doc.data, config_name)
     issues.extend(_source_issues(config_doc.data, config_name))
@@ -329,8 +365,9 @@ def _load_project(project_dir: Path | None, cwd: Path | None, use_cache: bool) -
         if clean and not contact_issues and not diagnostics:
             cache.put_phones((contact.phone for contact in contacts), known_phones)
     issues.extend(contact_issues)
-    if issues or diagnostics:
-        raise ConfigError([*diagnostics, *_diagnostics(issues, files)])
+    rules, rule_problems = check_rules(config_raw, config, config_name)
+    if issues or diagnostics or rule_problems:
+        raise ConfigError([*rule_problems, *diagnostics, *_diagnostics(issues, files)])
 
     return Project(
         root=root,
@@ -339,6 +376,8 @@ def _load_project(project_dir: Path | None, cwd: Path | None, use_cache: bool) -
         contact_files=tuple(contact_paths),
         desired=build_desired_state(config, contacts),
         digest=digest.hexdigest(),
+        rule_marks=rules.marks,
+        config_name=config_name,
     )
 
 
@@ -368,11 +407,15 @@ def load_config_only(
     config_path = find_project_file(project_dir, here)
     name = display_path(config_path, here)
     try:
-        doc = parse_fast(read_limited(config_path))
+        raw = read_limited(config_path)
+        doc = parse_fast(raw)
     except YamlProblem as problem:
         raise ConfigError([Diagnostic(name, problem.line, problem.col, problem.message)]) from None
     config, issues = check_project_config(doc.data, name)
     issues.extend(_source_issues(doc.data, name))
     if config is None or issues:
         raise ConfigError(_diagnostics(issues, {name: config_path}))
+    rule_problems = check_rules(raw, config, name)[1]
+    if rule_problems:
+        raise ConfigError(rule_problems)
     return config_path, config

@@ -17,7 +17,6 @@ import datetime as dt
 import io
 import os
 import re
-import tempfile
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -30,6 +29,7 @@ from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from jcstate.core.drift import is_marked
+from jcstate.core.limits import key_problem
 from jcstate.core.model import (
     CONTACT_KEYS,
     STANDARD_FIELDS,
@@ -45,6 +45,7 @@ from jcstate.core.normalize import (
     normalize_phone,
 )
 from jcstate.errors import ConfigError, Diagnostic, RefuseOverwriteError
+from jcstate.project.files import write_files
 from jcstate.project.yamlio import (
     YamlProblem,
     dump_roundtrip_str,
@@ -170,6 +171,7 @@ def build_export(
     skip_phones: frozenset[str] = frozenset(),
     add_definitions: bool = True,
     region: str = "US",
+    pins: bool = False,
 ) -> ExportPlan:
     """Decide the files, entries and new custom-field definitions of an export.
 
@@ -177,6 +179,8 @@ def build_export(
     written (jcstate adds it itself). Remote duplicates export their lowest id.
     Phones in `skip_phones` (already declared elsewhere) are left out. Without
     `add_definitions`, remote custom keys that `defs` does not declare are left out.
+    With `pins`, each entry gets its contact's `id:` (a phone edited later is then an
+    update of the same contact).
     """
     warnings: list[str] = []
     chosen: dict[str, RemoteContact] = {}
@@ -203,10 +207,21 @@ def build_export(
 
     marker = ownership.field if ownership is not None else None
     remote_values: dict[str, list[Any]] = defaultdict(list)
+    refused_keys: dict[str, str] = {}
     for contact in chosen.values() if add_definitions else ():
         for key, value in contact.custom_fields.items():
-            if key != marker and key not in defs:
-                remote_values[key].append(value)
+            if key == marker or key in defs or key in refused_keys:
+                continue
+            problem = key_problem(key)
+            if problem is not None:
+                # validate refuses such a name: never write it into jcstate.yaml
+                refused_keys[key] = problem
+                continue
+            remote_values[key].append(value)
+    warnings.extend(
+        f"custom field {key!r} left out: its name {problem}"
+        for key, problem in sorted(refused_keys.items())
+    )
     new_definitions: dict[str, CustomFieldType] = {
         key: infer_type(values) for key, values in sorted(remote_values.items())
     }
@@ -218,6 +233,8 @@ def build_export(
     for phone in sorted(chosen):
         contact = chosen[phone]
         entry = remote_entry(phone, contact, all_defs, marker, warnings)
+        if pins:
+            entry = {"id": contact.id, **entry}
         if split_by == "company":
             company = entry.get("company")
             name = f"{slugify(company)}.yaml"
@@ -599,26 +616,12 @@ def check_overwrite(paths: Iterable[Path], *, force: bool, root: Path) -> None:
         )
 
 
-def write_atomically(files: Mapping[Path, str]) -> None:
-    """Write every file through a temporary file and a rename: each is whole or untouched."""
-    temporaries: list[tuple[Path, Path]] = []
-    try:
-        for path, text in files.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-            with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
-                out.write(text)
-            temporaries.append((Path(temp_name), path))
-        for temp, path in temporaries:
-            if path.exists():
-                os.chmod(temp, path.stat().st_mode & 0o777)
-            else:
-                os.chmod(temp, 0o644)
-            os.replace(temp, path)
-    finally:
-        for temp, _ in temporaries:
-            if temp.exists():
-                temp.unlink()
+def write_atomically(files: Mapping[Path, str], root: Path) -> None:
+    """Write every file of the project at `root`, each whole or untouched (`files.write_files`).
+
+    A file that exists keeps its mode; a new one holds contacts, so it is 0600.
+    """
+    write_files(files, root=root, keep_mode=True)
 
 
 def _display(path: Path, root: Path) -> str:

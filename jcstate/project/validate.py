@@ -21,7 +21,13 @@ from typing import Any
 import phonenumbers
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from jcstate.core.limits import extension_problem, parse_date, scalar_problem, text_problem
+from jcstate.core.limits import (
+    extension_problem,
+    key_problem,
+    parse_date,
+    scalar_problem,
+    text_problem,
+)
 from jcstate.core.model import (
     CONTACT_KEYS,
     STANDARD_FIELDS,
@@ -42,6 +48,7 @@ from jcstate.core.normalize import (
     normalize_phone,
 )
 from jcstate.core.urls import public_url
+from jcstate.project.paths import leaves_project
 from jcstate.project.yamlio import DocPath, Where
 
 CONTACTS_FILE_KEYS: tuple[str, ...] = ("version", "defaults", "contacts")
@@ -290,11 +297,23 @@ def _project_value_issues(data: Mapping[str, Any], file: str) -> list[Issue]:
             f"api.url must start with https://, http:// or sandbox:// (got {public_url(url)!r})"
         )
         issues.append(Issue(file, ("api", "url"), message))
-    if data.get("contacts", ["default"]) == []:
+    globs = data.get("contacts", ["default"])
+    if globs == []:
         issues.append(Issue(file, ("contacts",), "contacts must list at least one glob"))
+    for index, pattern in enumerate(globs if isinstance(globs, list) else []):
+        if isinstance(pattern, str) and leaves_project(pattern):
+            message = (
+                f"contacts glob {pattern!r} leaves the project: write it relative to "
+                "jcstate.yaml, without a leading / or .."
+            )
+            issues.append(Issue(file, ("contacts", index), message, "item"))
     custom = data.get("custom_fields")
     definitions = custom if isinstance(custom, Mapping) else {}
     for key, definition in definitions.items():
+        key_issue = key_problem(key) if isinstance(key, str) else None
+        if key_issue is not None:
+            message = f"custom field name {key!r} {key_issue}"
+            issues.append(Issue(file, ("custom_fields", key), message, "key"))
         if not isinstance(definition, Mapping):
             continue
         kind = definition.get("type", "string")
@@ -412,6 +431,11 @@ class _FieldChecker:
                     f"custom field '{key}' is the ownership marker (ownership.field): "
                     "jcstate sets it; remove it from the contact"
                 )
+                self.issues.append(Issue(self.file, (*base, key), message, "key"))
+                continue
+            key_issue = key_problem(key) if isinstance(key, str) else None
+            if key_issue is not None:
+                message = f"custom field name {key!r} {key_issue}"
                 self.issues.append(Issue(self.file, (*base, key), message, "key"))
                 continue
             if definition is None:

@@ -50,6 +50,7 @@ from ruamel.yaml.events import (
 )
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
+from ruamel.yaml.representer import RoundTripRepresenter
 from ruamel.yaml.resolver import BaseResolver, VersionedResolver
 from ruamel.yaml.scalarbool import ScalarBoolean
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
@@ -1137,6 +1138,18 @@ def _represent_none(representer: Any, _data: None) -> Any:
     return representer.represent_scalar("tag:yaml.org,2002:null", "null")
 
 
+#: Line breaks that YAML folds like a newline in a plain or single-quoted scalar (NEL,
+#: LINE SEPARATOR, PARAGRAPH SEPARATOR): a text holding one is written double-quoted,
+#: where the emitter escapes them (\N, \L, \P), so it reads back as it was.
+_FOLDED_BREAKS = re.compile("[\x85\u2028\u2029]")
+
+
+def _represent_str(representer: Any, data: str) -> Any:
+    if _FOLDED_BREAKS.search(data):
+        return representer.represent_scalar("tag:yaml.org,2002:str", data, style='"')
+    return RoundTripRepresenter.represent_str(representer, data)
+
+
 class _Yaml12Resolver(VersionedResolver):
     """The round-trip resolver, reading YAML 1.2 whatever ``%YAML`` directive a file has.
 
@@ -1158,6 +1171,7 @@ def roundtrip_yaml(*, preserve_quotes: bool = True) -> YAML:
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.preserve_quotes = preserve_quotes
     yaml.representer.add_representer(type(None), _represent_none)
+    yaml.representer.add_representer(str, _represent_str)
     return yaml
 
 
@@ -1230,15 +1244,6 @@ def dump_roundtrip_str(data: Any, yaml: YAML | None = None) -> str:
     stream = io.StringIO()
     (yaml or roundtrip_yaml()).dump(data, stream)
     return stream.getvalue()
-
-
-def dump_roundtrip(data: Any, path: Path) -> None:
-    """Write `data` (as loaded by `load_roundtrip`) back, comments included, atomically."""
-    target = Path(path)
-    text = dump_roundtrip_str(data)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(target)
 
 
 # ---------------------------------------------------------------------------

@@ -190,4 +190,5 @@ async def make_changed_plan(
         fetch,
         lambda remote: plan_changed(desired, changes, remote, options, base_declared=base_declared),
         parse_seconds,
+        client,
     )

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from jcstate.core.model import DesiredContact, Project, RemoteState
-from jcstate.core.plan import Plan, PlanOptions, compute_plan
+from jcstate.core.plan import Plan, PlanOptions, compute_plan, with_reads
 from jcstate.errors import NotFoundError
 from jcstate.remote.client import JustCallClient
 from jcstate.remote.listing import ProgressFactory, build_state, fetch_remote
@@ -102,7 +102,10 @@ async def make_plan(
         return await add_pinned(client, project.desired.contacts, remote)
 
     return await timed_plan(
-        fetch(), lambda remote: compute_plan(project.desired, remote, options), parse_seconds
+        fetch(),
+        lambda remote: compute_plan(project.desired, remote, options),
+        parse_seconds,
+        client,
     )
 
 
@@ -110,15 +113,23 @@ async def timed_plan(
     fetch: Awaitable[RemoteState],
     diff: Callable[[RemoteState], Plan],
     parse_seconds: float | None = None,
+    client: JustCallClient | None = None,
 ) -> PlanRun:
-    """Await the remote state, then plan against it; each phase timed (`--timings`)."""
+    """Await the remote state, then plan against it; each phase timed (`--timings`).
+
+    With `client`, the requests the fetch sent are the plan's cost of reading
+    (an apply reads as much again): they go into its `Cost:` estimate.
+    """
     timings: dict[str, float] = {}
     if parse_seconds is not None:
         timings["parse"] = parse_seconds
+    sent = client.stats.total if client is not None else 0
     started = time.perf_counter()
     remote = await fetch
     timings["fetch"] = time.perf_counter() - started
     started = time.perf_counter()
     plan = diff(remote)
+    if client is not None:
+        plan = dataclasses.replace(plan, cost=with_reads(plan.cost, client.stats.total - sent))
     timings["diff"] = time.perf_counter() - started
     return PlanRun(plan=plan, remote=remote, timings=timings)

@@ -58,16 +58,21 @@ def plural(count: int, word: str, many: str | None = None) -> str:
 
 
 def cost_line(cost: CostEstimate) -> str:
-    """The API cost estimate: requests by kind and the time at the configured rate limit."""
-    parts = (
-        f"{plural(cost.bulk, 'bulk request')}, {plural(cost.put, 'PUT')}, "
-        f"{plural(cost.delete, 'DELETE')}"
-    )
-    total = plural(cost.total, "request")
+    """The requests an apply sends, reads and writes, and their time at the rate limit."""
     if cost.total == 0:
         return "Cost: no API requests."
+    reads = (
+        f"{plural(cost.read_total, 'read')} ({cost.reads} to list or look up, "
+        f"{cost.rechecks} to re-check, {cost.convergence} to check convergence)"
+    )
+    writes = plural(cost.writes, "write")
+    if cost.writes:
+        writes += (
+            f" ({plural(cost.bulk, 'bulk request')}, {plural(cost.put, 'PUT')}, "
+            f"{plural(cost.delete, 'DELETE')})"
+        )
     if cost.seconds > 0:
         timing = f"about {format_duration(cost.seconds)} at the configured rate limit"
     else:
         timing = "no rate limit configured"
-    return f"Cost: {total} ({parts}); {timing}."
+    return f"Cost: {plural(cost.total, 'request')} to apply: {reads} and {writes}; {timing}."

@@ -26,6 +26,7 @@ from jcstate.render import (
     plural,
 )
 from jcstate.render.mask import mask_text
+from jcstate.render.rules import plan_rules_markdown
 
 #: GitHub refuses comments longer than this many characters.
 MARKDOWN_LIMIT = 65_536
@@ -84,6 +85,7 @@ def _head(
         f"| ➖ Delete | {counts['delete']} |",
         f"| Unchanged | {counts['unchanged']} |",
         "",
+        *(clean(line) for line in plan_rules_markdown(plan.rule_violations)),
     ]
     if not plan.safe:
         out += ["> [!CAUTION]", "> **Unsafe plan**: `jcstate apply` refuses it without `--force`."]

@@ -33,6 +33,7 @@ def report_to_dict(report: ApplyReport) -> dict[str, Any]:
         "requests_by_stage": dict(report.requests_by_stage),
         "converged": report.converged,
         "skipped_stale": report.skipped_stale,
+        "skipped_changed": [_item_dict(item) for item in report.skipped_changed],
         "convergence_error": report.convergence_error,
         "remaining": [
             {"action": change.action.value, "phone": change.phone, "id": change.id}
@@ -42,24 +43,30 @@ def report_to_dict(report: ApplyReport) -> dict[str, Any]:
         "warnings": list(report.warnings),
         "duration_s": round(report.duration_s, 3),
         "items": [
-            {
-                "action": item.action.value,
-                "phone": item.phone,
-                "id": item.id,
-                "outcome": item.outcome.value,
-                "message": item.message,
-            }
-            for item in report.items
+            {**_item_dict(item, outcome=True), "message": item.message} for item in report.items
         ],
     }
+
+
+def _item_dict(item: ItemResult, *, outcome: bool = False) -> dict[str, Any]:
+    found: dict[str, Any] = {"action": item.action.value, "phone": item.phone, "id": item.id}
+    if outcome:
+        found["outcome"] = item.outcome.value
+    else:
+        found["message"] = item.message
+    return found
 
 
 def render_report_json(report: ApplyReport) -> str:
     return json_text(report_to_dict(report), indent=2, ensure_ascii=True) + "\n"
 
 
+def _who(item: ItemResult) -> str:
+    return f"{item.phone} (id {item.id})" if item.id is not None else item.phone
+
+
 def _item_line(item: ItemResult) -> str:
-    who = f"{item.phone} (id {item.id})" if item.id is not None else item.phone
+    who = _who(item)
     message = f": {item.message}" if item.message else ""
     return f"  {_SYMBOL[item.action]} {who}{message}"
 
@@ -92,9 +99,19 @@ def render_report_text(report: ApplyReport, *, limit: int = 50) -> str:
     if report.aborted:
         lines += ["", f"Stopped early: {report.aborted}"]
     failed = [_item_line(i) for i in report.items if i.outcome is Outcome.FAILED]
-    skipped = [_item_line(i) for i in report.items if i.outcome is Outcome.SKIPPED]
+    changed = set(report.skipped_changed)
+    skipped = [
+        _item_line(i) for i in report.items if i.outcome is Outcome.SKIPPED and i not in changed
+    ]
     lines += _listed("Failed:", failed, limit)
     lines += _listed("Skipped:", skipped, limit)
+    if changed:
+        lines.append("")
+        lines += [
+            f"skipped: {_who(item)} {item.message}" for item in report.skipped_changed[:limit]
+        ]
+        if len(changed) > limit:
+            lines.append(f"... and {len(changed) - limit} more (see --format json or the journal)")
     lines += _listed("Warnings:", [f"  - {w}" for w in report.warnings], limit)
     if report.skipped_stale:
         stale = report.skipped_stale
@@ -103,6 +120,14 @@ def render_report_text(report: ApplyReport, *, limit: int = 50) -> str:
             f"Not converged: {plural(stale, 'contact')} {'was' if stale == 1 else 'were'} "
             f"skipped as stale and still {'differs' if stale == 1 else 'differ'} from the "
             "files (run `jcstate plan` again, review, apply).",
+        ]
+    if report.skipped_changed:
+        count = len(report.skipped_changed)
+        lines += [
+            "",
+            f"Not converged: {plural(count, 'contact')} changed in JustCall after the plan "
+            f"and {'was' if count == 1 else 'were'} not written; run `jcstate plan` again, "
+            "review, and apply.",
         ]
     if report.convergence_error is not None:
         lines += [

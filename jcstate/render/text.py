@@ -19,6 +19,7 @@ from jcstate.core.plan import Action, Change, Plan
 from jcstate.core.safe import shown
 from jcstate.render import cost_line, field_change_text, plan_summary_line
 from jcstate.render.mask import mask_text
+from jcstate.render.rules import plan_rules_text
 
 _SIGN = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-"}
 _COLOR = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.DELETE: "red"}
@@ -60,7 +61,7 @@ def render_text(
         """One line as shown: masked first (the masks read the raw values), then escaped."""
         return shown(mask_text(text) if mask_pii else text)
 
-    out: list[str] = []
+    out: list[str] = [paint(clean(line), "red") for line in plan_rules_text(plan.rule_violations)]
     if plan.changes:
         out.append("jcstate will perform the following actions:")
         out.append("")

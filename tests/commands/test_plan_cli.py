@@ -90,7 +90,13 @@ def test_text_plan_shows_changes_and_ends_with_the_summary(project: Path) -> Non
     assert result.exit_code == 0, result.output
     lines = result.stdout.rstrip("\n").splitlines()
     assert lines[-1] == "Plan: 1 to create, 1 to update, 0 to delete, 1 unchanged."
-    assert lines[-2].startswith("Cost: 2 requests (1 bulk request, 1 PUT, 0 DELETEs); about 2 s")
+    # An apply lists the account again (1 page), re-checks the PUT's target, writes, and
+    # checks convergence: the reads count as much as the writes against the rate limit.
+    assert lines[-2] == (
+        "Cost: 5 requests to apply: 3 reads (1 to list or look up, 1 to re-check, "
+        "1 to check convergence) and 2 writes (1 bulk request, 1 PUT, 0 DELETEs); "
+        "about 5 s at the configured rate limit."
+    )
     assert '      company: "Initech" -> "Acme Corp"' in result.stdout
     assert "  + +14155550103" in result.stdout
     assert "1 remote contact is not declared (use --prune to delete it)" in result.stdout

@@ -241,11 +241,14 @@ def test_the_changed_since_line() -> None:
         20_001,
     )
     assert record.line() == (
-        "Changed since origin/main (a1b2c3d): 3 contacts; 19,999 declared contacts were not "
-        "read (drift there is reported by jcstate drift)."
+        "Changed since origin/main (a1b2c3d): 3 contacts; 19,999 declared contacts were read "
+        "from the files, not fetched (drift there is reported by jcstate drift)."
     )
     one = ChangedSince(ref="main", commit="f" * 40, contacts=1, not_read=1)
-    assert one.line().startswith("Changed since main (fffffff): 1 contact; 1 declared contact was")
+    assert one.line().startswith(
+        "Changed since main (fffffff): 1 contact; 1 declared contact was read from the files, "
+        "not fetched"
+    )
     wide = changed_since_record("main", "0" * 40, None, 5, widened="ownership changed")
     assert wide.line() == (
         "Changed since main (0000000): ownership changed, so the plan cannot be narrowed; "

@@ -224,3 +224,14 @@ def test_empty_account_and_no_declarations_is_in_sync() -> None:
     report = compute_drift(state(), RemoteState(()))
     assert report.in_sync
     assert report.coverage_percent == 100.0
+
+
+def test_coverage_never_rounds_up_to_100_percent() -> None:
+    # 3,010 of 3,011 contacts managed is 99.97%: shown as 99.9%, never 100.0%.
+    phones = [f"+1415555{index:04d}" for index in range(3011)]
+    desired = state(*(declared(phone) for phone in phones[:3010]))
+    report = compute_drift(
+        desired, RemoteState(tuple(remote(i + 1, phone) for i, phone in enumerate(phones)))
+    )
+    assert (report.managed, report.in_scope) == (3010, 3011)
+    assert report.coverage_percent == 99.9

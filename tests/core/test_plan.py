@@ -27,7 +27,7 @@ from jcstate.core.plan import (
     plan_from_dict,
     plan_to_dict,
 )
-from jcstate.errors import PlanFileError
+from jcstate.errors import PlanError, PlanFileError
 
 DEFS = {
     "lead_source": CustomFieldDef(type="enum", values=["Website", "Referral", "Event"]),
@@ -192,16 +192,28 @@ def test_missing_pin_falls_back_to_phone_with_a_warning() -> None:
     assert any("pinned id 99 was not found" in w for w in plan.warnings)
 
 
-def test_pin_wins_over_phone_match_and_frees_the_phone_first() -> None:
-    # Remote 7 holds A; it is pinned to move to B, and A is declared as a new contact.
-    plan = plan_of(
-        state(want(B, id=7), want(A, first_name="New")),
-        [have(7, A)],
+def test_a_pin_that_takes_a_contact_whose_phone_another_entry_declares_is_an_error() -> None:
+    # Remote 7 holds A; a new entry pins id 7 on phone B while the entry of A stays:
+    # the plan would move 7 from A to B and create A again. One owner per contact.
+    pinned = DesiredContact(
+        phone=B, fields={}, custom_fields={}, id=7, source=SourceRef("contacts/new.yaml", 9)
     )
-    assert [(c.action, c.phone) for c in plan.changes] == [
-        (Action.UPDATE, B),
-        (Action.CREATE, A),
-    ]
+    other = DesiredContact(
+        phone=A,
+        fields={"first_name": "Old"},
+        custom_fields={},
+        source=SourceRef("contacts/team.yaml", 3),
+    )
+    with pytest.raises(PlanError) as caught:
+        plan_of(state(pinned, other), [have(7, A)])
+    message = str(caught.value)
+    assert "contacts/new.yaml:9" in message and "contacts/team.yaml:3" in message
+    assert "id: 7" in message and A in message
+
+
+def test_a_pin_that_moves_a_contact_off_an_undeclared_phone_is_fine() -> None:
+    plan = plan_of(state(want(B, id=7)), [have(7, A)])
+    assert [(c.action, c.phone) for c in plan.changes] == [(Action.UPDATE, B)]
 
 
 def test_remote_duplicates_match_lowest_id_and_are_listed() -> None:
@@ -371,17 +383,19 @@ def test_move_onto_a_phone_that_stays_taken_is_warned_about() -> None:
 
 
 def test_cost_estimate_counts_requests_and_time() -> None:
-    cost = estimate_cost(12_001, 30, 6, per_minute=60, per_hour=3600)
-    assert (cost.bulk, cost.put, cost.delete, cost.total) == (3, 30, 6, 39)
-    assert cost.seconds == 39.0
+    cost = estimate_cost(12_001, 30, 6, per_minute=60, per_hour=3600, remote_total=0)
+    assert (cost.bulk, cost.put, cost.delete, cost.writes) == (3, 30, 6, 39)
+    assert cost.seconds == cost.total * 1.0
     assert estimate_cost(10, 1, 0).seconds == 0.0
-    hourly = estimate_cost(0, 100, 0, per_minute=1000, per_hour=60)
-    assert hourly.seconds == 6000.0
+    hourly = estimate_cost(0, 100, 0, per_minute=1000, per_hour=60, remote_total=0)
+    # 100 PUTs, their re-check (1 listing page) and the convergence check (1 page).
+    assert hourly.total == 102 and hourly.seconds == 6120.0
 
 
 def test_plan_cost_uses_options() -> None:
     plan = plan_of(state(want(A), want(B)), [], bulk_batch_size=1, per_minute=30)
-    assert (plan.cost.bulk, plan.cost.seconds) == (2, 4.0)
+    # 2 bulk requests and a convergence check of the (empty) account's one page.
+    assert (plan.cost.bulk, plan.cost.convergence, plan.cost.seconds) == (2, 1, 6.0)
 
 
 # --- JSON form ---------------------------------------------------------------------
@@ -443,3 +457,19 @@ def test_plan_from_dict_rejects_bad_data(mutate: Any, message: str) -> None:
     mutate(data)
     with pytest.raises(PlanFileError, match=message):
         plan_from_dict(data)
+
+
+def test_cost_estimate_counts_the_reads_of_an_apply() -> None:
+    # 30 PUTs and 6 DELETEs on an account of 12,000 contacts (120 pages).
+    cost = estimate_cost(12_001, 30, 6, per_minute=60, remote_total=12_000, reads=122)
+    assert cost.writes == 3 + 30 + 6
+    assert cost.rechecks == 36  # each PUT or DELETE target re-read: fewer than a listing
+    # 12,037 touched phones: a listing of the 23,995 contacts after the apply is cheaper
+    assert cost.convergence == 240 + 2
+    assert cost.read_total == 122 + 36 + 242
+    assert cost.total == cost.writes + cost.read_total
+    assert cost.seconds == cost.total * 1.0  # every request is paced, reads too
+    many = estimate_cost(0, 500, 0, remote_total=1_000, reads=12)
+    assert many.rechecks == 12  # ceil(1000/100) + 2: one listing beats 500 lookups
+    nothing = estimate_cost(0, 0, 0, reads=3)
+    assert (nothing.rechecks, nothing.convergence, nothing.total) == (0, 0, 3)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -307,3 +308,7 @@ def test_stale_saved_plan_is_refused_and_skip_stale_applies_the_rest(
     different = jcstate(root, sandbox_server, "apply", str(plan_file))
     assert different.returncode == 1
     assert "this plan was made from different files" in different.stderr
+    # It names them: the one contacts file that changed, not jcstate.yaml.
+    named = re.search(r"different files \(changed: ([^)]*)\)", different.stderr)
+    assert named is not None, different.stderr
+    assert re.fullmatch(r"contacts/[\w.-]+\.yaml", named[1]), named[1]

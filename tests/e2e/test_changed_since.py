@@ -173,8 +173,8 @@ def test_three_of_5000_changed_plans_exactly_those_with_three_gets(
     text = jcstate(root, seeded, "plan", "--changed-since", "main")
     assert text.returncode == 0, text.stderr
     assert changed_line(text.stdout) == (
-        f"Changed since main ({base[:7]}): 3 contacts; 4,997 declared contacts were not read "
-        "(drift there is reported by jcstate drift)."
+        f"Changed since main ({base[:7]}): 3 contacts; 4,997 declared contacts were read "
+        "from the files, not fetched (drift there is reported by jcstate drift)."
     )
     assert untouched["phone"] not in text.stdout
     assert (
@@ -207,7 +207,7 @@ def test_moved_reordered_and_reformatted_contacts_are_no_change(
     assert done.returncode == 0, done.stderr
     assert requests(done.stderr) == []
     assert "Changed since main (" in done.stdout
-    assert ": 0 contacts; 12 declared contacts were not read" in done.stdout
+    assert ": 0 contacts; 12 declared contacts were read from the files, not fetched" in done.stdout
     assert (
         done.stdout.splitlines()[-1] == "Plan: 0 to create, 0 to update, 0 to delete, 0 unchanged."
     )
@@ -456,7 +456,9 @@ def test_a_project_in_a_subfolder_of_the_repository(
 
     done = jcstate(repo, sandbox_server, "-C", "crm", "plan", "--changed-since", "main")
     assert done.returncode == 0, done.stderr
-    assert ": 1 contact; 5 declared contacts were not read" in changed_line(done.stdout)
+    assert ": 1 contact; 5 declared contacts were read from the files, not fetched" in changed_line(
+        done.stdout
+    )
     assert (
         done.stdout.splitlines()[-1] == "Plan: 1 to create, 0 to update, 0 to delete, 0 unchanged."
     )

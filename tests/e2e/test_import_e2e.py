@@ -172,7 +172,7 @@ def import_apply_and_change_one_row(
     assert diff.count("\n@@ ") == 1, diff  # one hunk: one contact
     plan = plan_json(root, server)
     assert plan["summary"] == {"create": 0, "update": 1, "delete": 0, "unchanged": 4}
-    assert plan["cost"]["put"] == 1 and plan["cost"]["total"] == 1
+    assert plan["cost"]["put"] == 1 and plan["cost"]["writes"] == 1
     applied = jcstate(root, server, "apply", "--auto-approve")
     assert applied.returncode == 0, applied.stderr
     assert jcstate(root, server, "plan", "--detailed-exitcode").returncode == 0
@@ -388,3 +388,60 @@ def test_postgresql_import_with_the_password_from_the_environment(
         "    company: Acme Corp\n"
     )
     assert jcstate(root, None, "validate").returncode == 0
+
+
+def _pg_source(port: int, query: str) -> str:
+    return f"""\
+  warehouse:
+    kind: sql
+    url: "postgresql+psycopg://postgres:${{PG_PASSWORD}}@127.0.0.1:{port}/postgres"
+    query: "{query}"
+    map: {{phone: mobile, first_name: given}}
+    into: contacts/warehouse.yaml
+"""
+
+
+def _pg_scalar(postgres: Postgres, sql: str) -> Any:
+    import psycopg
+
+    dsn = (
+        f"host=127.0.0.1 port={postgres.port} user=postgres password={postgres.password} "
+        "dbname=postgres"
+    )
+    with psycopg.connect(dsn) as connection:
+        row = connection.execute(sql).fetchone()
+        assert row is not None
+        return row[0]
+
+
+def test_postgresql_source_is_never_changed(tmp_path: Path, postgres: Postgres) -> None:
+    """A writing statement is refused before connecting; a SELECT that would write anyway
+    (nextval advances a sequence) fails inside the read-only transaction."""
+    root = tmp_path / "read-only"
+    (root / "contacts").mkdir(parents=True)
+    env = {"PG_PASSWORD": postgres.password}
+    people = _pg_scalar(postgres, "SELECT count(*) FROM people")
+
+    for query, problem in (
+        ("DROP TABLE people", "it is DROP"),
+        ("UPDATE people SET given = 'x' RETURNING mobile, given", "it is UPDATE"),
+        ("WITH d AS (DELETE FROM people RETURNING *) SELECT * FROM d", "it holds DELETE"),
+    ):
+        (root / "jcstate.yaml").write_text(PROJECT + _pg_source(postgres.port, query))
+        refused = jcstate(root, None, "import", env=env)
+        assert refused.returncode == 1
+        assert "sources.warehouse.query: must be one statement that reads" in refused.stderr
+        assert problem in refused.stderr
+    assert _pg_scalar(postgres, "SELECT count(*) FROM people") == people
+    assert _pg_scalar(postgres, "SELECT min(given) FROM people") == "Kim"
+
+    sequence = _pg_scalar(postgres, "SELECT last_value FROM people_id_seq")
+    query = "SELECT mobile, given, nextval('people_id_seq') AS n FROM people"
+    (root / "jcstate.yaml").write_text(PROJECT + _pg_source(postgres.port, query))
+    writing = jcstate(root, None, "import", env=env)
+    assert writing.returncode == 1
+    assert "read-only transaction" in writing.stderr
+    assert "Traceback" not in writing.stderr
+    assert postgres.password not in writing.stdout + writing.stderr
+    assert _pg_scalar(postgres, "SELECT last_value FROM people_id_seq") == sequence
+    assert not (root / "contacts" / "warehouse.yaml").exists()

@@ -20,7 +20,13 @@ from jcstate.core.model import (
     fingerprint,
 )
 from jcstate.core.plan import Action, Change, Plan, PlanOptions, compute_plan
-from jcstate.execute.authority import Reconciled, reconcile, refused_message
+from jcstate.execute.authority import (
+    Reconciled,
+    RefusedEntry,
+    StaleContact,
+    reconcile,
+    refused_message,
+)
 
 FIELDS = ("first_name", "last_name", "email", "company")
 
@@ -268,3 +274,18 @@ def test_a_delete_naming_another_phone_than_its_ids_is_refused() -> None:
         f"delete {phone(9)} (id {kept.id}): id {kept.id} does not belong to {phone(9)} "
         f"(it holds {phone(1)})"
     ]
+
+
+def test_a_remote_phone_that_does_not_parse_cannot_break_a_refusal_line() -> None:
+    """Each entry is one line of a multi-line message; a remote line break stays escaped."""
+    hostile = "+1 x\n::error title=CI::injected\x1b[2J"
+    forged = Change(Action.DELETE, hostile, 3, {})
+    entries = [
+        str(RefusedEntry(forged, f"id 3 does not belong to {phone(9)} (it holds {hostile})")),
+        str(StaleContact(Action.UPDATE, hostile, 3, "changed since the plan")),
+    ]
+    for line in entries:
+        assert line.splitlines() == [line]
+        assert "\\n::error title=CI::injected\\x1b[2J" in line
+    message = refused_message([RefusedEntry(forged, "the phone is not declared in the files")])
+    assert not any(line.startswith("::") for line in message.splitlines())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -223,3 +224,80 @@ def test_a_file_reached_through_a_symlink_and_directly_is_read_once(tmp_path: Pa
     project = load_project(cwd=tmp_path)
     assert len(project.contact_files) == 1
     assert len(project.desired.contacts) == 1
+
+
+@pytest.mark.parametrize("pattern", ["/**/*.yaml", "../other/*.yaml", "contacts/../../*.yaml"])
+def test_a_glob_leaving_the_project_is_refused_at_its_place(tmp_path: Path, pattern: str) -> None:
+    outside = tmp_path / "other"
+    write(outside, {"x.yaml": 'version: 1\ncontacts:\n  - phone: "+14155550100"\n'})
+    root = tmp_path / "project"
+    project = f'version: 1\ncontacts:\n  - "contacts/*.yaml"\n  - "{pattern}"\n'
+    write(root, {"jcstate.yaml": project})
+    write(root, {"contacts/a.yaml": "version: 1\ncontacts: []\n"})
+    with pytest.raises(ConfigError) as caught:
+        load_project(cwd=root)
+    assert [str(d) for d in caught.value.diagnostics] == [
+        f"jcstate.yaml:4:5: contacts glob {pattern!r} leaves the project: write it relative "
+        "to jcstate.yaml, without a leading / or .."
+    ]
+
+
+def test_double_star_lists_each_folder_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Five `**` on a 25-level chain: the walk lists each of the 26 folders once.
+
+    The folders listed are counted (os.scandir calls), not seconds: the old
+    walk listed them again for every way of splitting the chain between the
+    `**`s, which grows as depth^count.
+    """
+    chain = "/".join(["d"] * 25)
+    write(
+        tmp_path,
+        {
+            "jcstate.yaml": 'version: 1\ncontacts: ["**/d/**/d/**/d/**/d/**/*.yaml"]\n',
+            f"{chain}/deep.yaml": 'version: 1\ncontacts:\n  - phone: "+14155550100"\n',
+        },
+    )
+    listed: list[str] = []
+    real_scandir = os.scandir
+
+    def counting_scandir(path: str) -> object:
+        if Path(path).is_relative_to(tmp_path):
+            listed.append(str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", counting_scandir)
+    project = load_project(cwd=tmp_path)
+    monkeypatch.undo()
+    assert [p.name for p in project.contact_files] == ["deep.yaml"]
+    assert len(listed) == len(set(listed)) == 26
+
+
+def test_custom_field_names_with_control_characters_are_refused(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "jcstate.yaml": 'version: 1\ncontacts: ["contacts/*.yaml"]\ncustom_fields:\n'
+            '  "\\e[31m": {type: string}\n  "a\\nb": {type: string}\n  ok: {type: string}\n',
+            "contacts/a.yaml": 'version: 1\ncontacts:\n  - phone: "+14155550100"\n'
+            '    custom_fields: {"\\e[32m": x, ok: y}\n',
+        },
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_project(cwd=tmp_path)
+    assert [str(d) for d in caught.value.diagnostics] == [
+        "jcstate.yaml:4:3: custom field name '\\x1b[31m' holds a control character "
+        "(U+001B at character 1), which the API does not accept",
+        "jcstate.yaml:5:3: custom field name 'a\\nb' holds a control character "
+        "(U+000A at character 2), which the API does not accept",
+    ]
+    (tmp_path / "jcstate.yaml").write_text(
+        'version: 1\ncontacts: ["contacts/*.yaml"]\ncustom_fields:\n  ok: {type: string}\n'
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_project(cwd=tmp_path)
+    assert [str(d) for d in caught.value.diagnostics] == [
+        "contacts/a.yaml:4:21: custom field name '\\x1b[32m' holds a control character "
+        "(U+001B at character 1), which the API does not accept",
+    ]

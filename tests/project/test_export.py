@@ -184,3 +184,22 @@ def test_check_overwrite_refuses_without_force(tmp_path: Path) -> None:
     with pytest.raises(RefuseOverwriteError, match=r"contacts/exported\.yaml"):
         check_overwrite([existing, tmp_path / "new.yaml"], force=False, root=tmp_path)
     check_overwrite([existing], force=True, root=tmp_path)
+
+
+def test_a_remote_key_with_control_characters_is_left_out_with_a_warning() -> None:
+    contacts = [
+        remote(1, "+14155550100", {"\x1b[31m": "red", "a\nb": "x", "tier": "Pro"}),
+        remote(2, "+14155550101", {"\x1b[31m": "red again"}),
+    ]
+    plan = build_export(contacts, defs={})
+    assert plan.new_definitions == {"tier": "string"}
+    assert [dict(entry.get("custom_fields", {})) for entry in plan.files[0].entries] == [
+        {"tier": "Pro"},
+        {},
+    ]
+    assert plan.warnings == (
+        "custom field '\\x1b[31m' left out: its name holds a control character "
+        "(U+001B at character 1), which the API does not accept",
+        "custom field 'a\\nb' left out: its name holds a control character "
+        "(U+000A at character 2), which the API does not accept",
+    )

@@ -6,6 +6,7 @@ with start_sandbox(tmp_path / "sandbox.db", "--fail-rate", "0.5") as server:
 
 from __future__ import annotations
 
+import itertools
 import os
 import queue
 import re
@@ -24,6 +25,7 @@ from typing import IO
 _LISTENING = re.compile(r"^Listening on (http://\S+)$")
 _CREDENTIALS = re.compile(r"JUSTCALL_API_KEY=(\S+) JUSTCALL_API_SECRET=(\S+)")
 START_TIMEOUT_S = 30.0
+DEFAULT_KEY, DEFAULT_SECRET = "sandbox-key", "sandbox-secret"
 
 
 @dataclass
@@ -105,7 +107,14 @@ def launch_sandbox(db_path: Path, *args: str) -> SandboxServer:
     lines: queue.Queue[str | None] = queue.Queue()
     threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True).start()
     url: str | None = None
+    # The banner prints the default credentials only; chosen ones are known from the flags.
     credentials: tuple[str, str] | None = None
+    if "--api-key" in args or "--api-secret" in args:
+        flags = dict(itertools.pairwise(args))
+        credentials = (
+            flags.get("--api-key", DEFAULT_KEY),
+            flags.get("--api-secret", DEFAULT_SECRET),
+        )
     deadline = time.monotonic() + START_TIMEOUT_S
     while url is None or credentials is None:
         try:
@@ -121,7 +130,7 @@ def launch_sandbox(db_path: Path, *args: str) -> SandboxServer:
         line = line.rstrip("\n")
         if match := _LISTENING.match(line):
             url = match.group(1)
-        elif match := _CREDENTIALS.search(line):
+        elif credentials is None and (match := _CREDENTIALS.search(line)):
             credentials = (match.group(1), match.group(2))
     return SandboxServer(
         url=url,

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from jcstate.core.model import STANDARD_FIELDS, ProjectConfig
 from jcstate.project.export import matches_globs
+from jcstate.project.paths import project_path
 from jcstate.project.validate import Issue, pydantic_issues, suggest, unknown_field_message
 from jcstate.project.yamlio import DocPath
 
@@ -60,9 +61,9 @@ class SourceConfig(BaseModel):
         description="sql: an SQLAlchemy URL; ${ENV_VAR} is expanded (keep passwords out of git).",
     )
     query: str | None = Field(default=None, description="sql: the SELECT that gives the rows.")
-    map: dict[str, str] = Field(
-        description="jcstate field -> column: phone (required), first_name, last_name, email, "
-        "company, custom_fields.KEY."
+    map: dict[str, str | list[str]] = Field(
+        description="jcstate field -> column, or a list of columns (the first non-empty cell "
+        "wins): phone (required), first_name, last_name, email, company, custom_fields.KEY."
     )
     values: dict[str, dict[str, Scalar]] = Field(
         default_factory=dict,
@@ -89,9 +90,17 @@ class Source:
     def columns(self) -> list[str]:
         """The columns this source reads (map first, then skip_if), each once."""
         seen: dict[str, None] = {}
-        for column in (*self.config.map.values(), *self.config.skip_if):
+        for target in self.config.map:
+            for column in self.columns_of(target):
+                seen.setdefault(column, None)
+        for column in self.config.skip_if:
             seen.setdefault(column, None)
         return list(seen)
+
+    def columns_of(self, target: str) -> tuple[str, ...]:
+        """The columns of a mapped field, in the order they are tried (first non-empty wins)."""
+        mapped = self.config.map[target]
+        return (mapped,) if isinstance(mapped, str) else tuple(mapped)
 
 
 def _scalar_text(value: Any) -> Any:
@@ -159,12 +168,55 @@ def check_sources(data: Any, file: str) -> list[Issue]:
             )
             continue
         issues.extend(_source_issues(name, source, file, base, declared, marker, globs))
-        into = source.into.removeprefix("./")
+        into = project_path(source.into)
+        if into is None:
+            continue  # reported above
         if into in owners:
             message = f"sources.{name}.into: {into} is already the file of source '{owners[into]}'"
             issues.append(Issue(file, (*base, "into"), message))
         owners.setdefault(into, name)
     return issues
+
+
+#: Keywords that make a query more than one read (sqlparse's token types cover the rest:
+#: any DML other than SELECT, any DDL).
+_WRITING_KEYWORDS = frozenset({"INTO", "COPY", "PRAGMA", "ATTACH", "DETACH", "CALL", "EXEC"})
+
+
+def query_problem(query: str) -> str | None:
+    """Why an SQL source's query is not one statement that reads; None if it is (pure).
+
+    Accepted: one `SELECT`, or `WITH ... SELECT`, whose clauses and subqueries
+    all read. Refused: several statements, any other statement, and a SELECT
+    that writes or locks (`SELECT ... INTO`, `FOR UPDATE`, a data-modifying
+    `WITH d AS (DELETE ...)`). Strings, quoted names and comments are not read
+    as keywords (sqlparse tokenises the query).
+    """
+    import sqlparse
+    from sqlparse import tokens
+
+    parsed: list[Any] = list(sqlparse.parse(query))  # sqlparse's methods are not typed
+    statements = [s for s in parsed if s.token_first(skip_cm=True, skip_ws=True) is not None]
+    expected = "must be one statement that reads (SELECT, or WITH ... SELECT)"
+    if not statements:
+        return f"{expected}; it is empty"
+    if len(statements) > 1:
+        return f"{expected}; it has {len(statements)} statements"
+    statement: Any = statements[0]
+    kind = statement.get_type()
+    if kind != "SELECT":
+        first = statement.token_first(skip_cm=True, skip_ws=True)
+        word = first.normalized.upper() if first is not None else kind
+        return f"{expected}; it is {word}"
+    for token in statement.flatten():
+        word = token.normalized.upper()
+        if (
+            (token.ttype in tokens.DML and word != "SELECT")
+            or token.ttype in tokens.DDL
+            or (token.ttype in tokens.Keyword and word in _WRITING_KEYWORDS)
+        ):
+            return f"{expected}; it holds {word}"
+    return None
 
 
 def _source_issues(
@@ -188,10 +240,24 @@ def _source_issues(
             issues.append(Issue(file, base, message, "item"))
     if source.encoding is not None:
         try:
-            codecs.lookup(source.encoding)
+            # Only a text encoding reads a CSV: base64, rot13 or zlib are codecs, not encodings.
+            known = codecs.lookup(source.encoding)._is_text_encoding
         except LookupError:
+            known = False
+        if not known:
             message = f"{where}.encoding: unknown encoding {source.encoding!r} (e.g. utf-8, cp1252)"
             issues.append(Issue(file, (*base, "encoding"), message))
+    if source.query is not None and source.kind == "sql":
+        problem = query_problem(source.query)
+        if problem is not None:
+            issues.append(Issue(file, (*base, "query"), f"{where}.query: {problem}"))
+    for target, mapped in source.map.items():
+        if isinstance(mapped, list) and (not mapped or not all(mapped)):
+            message = (
+                f"{where}.map.{target}: a list of columns must name at least one column "
+                "(the first non-empty cell wins)"
+            )
+            issues.append(Issue(file, (*base, "map", target), message))
     if "phone" not in source.map:
         message = f"{where}.map: missing required field 'phone' (the column of the phone number)"
         issues.append(Issue(file, (*base, "map"), message))
@@ -220,11 +286,17 @@ def _source_issues(
         if target not in source.map:
             message = f"{where}.values: '{target}' is not a field of map"
             issues.append(Issue(file, (*base, "values", target), message, "key"))
-    into = source.into.removeprefix("./")
-    if into in ("", "jcstate.yaml") or into.startswith("/") or ".." in into.split("/"):
+    if source.path is not None and project_path(source.path) in (None, ""):
+        message = (
+            f"{where}.path: {source.path!r} leaves the project: write it relative to "
+            "jcstate.yaml, without a leading / or .."
+        )
+        issues.append(Issue(file, (*base, "path"), message))
+    into = project_path(source.into)
+    if into in (None, "", "jcstate.yaml"):
         message = f"{where}.into: {source.into!r} must be a contacts file inside the project"
         issues.append(Issue(file, (*base, "into"), message))
-    elif not matches_globs(into, globs):
+    elif into is not None and not matches_globs(into, globs):
         message = (
             f"{where}.into: {into} is not matched by any contacts glob, so validate and plan "
             "would not read it (add it to contacts: in jcstate.yaml)"

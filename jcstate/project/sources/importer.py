@@ -9,11 +9,12 @@ byte for byte as it was.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from jcstate.core.model import ProjectConfig
+from jcstate.core.rules import RuleSet
 from jcstate.errors import RefuseOverwriteError
 from jcstate.project.export import write_atomically
 from jcstate.project.sources.config import Source
@@ -58,6 +59,7 @@ def import_source(
     cwd: Path | None = None,
     rows: Iterable[Row] | None = None,
     workers: int | None = None,
+    rules: RuleSet | None = None,
 ) -> SourceResult:
     """Read, map and render one source; refuse to take over a hand-written file.
 
@@ -77,7 +79,7 @@ def import_source(
             f"(move its contacts to another file, or point sources.{source.name}.into at a new "
             "file)"
         )
-    mapper = RowMapper(source, config)
+    mapper = RowMapper(source, config, rules)
     count = default_workers() if workers is None else workers
     with PhonePool(config.default_region, count) as pool:
         collected = mapper.feed(rows if rows is not None else read_rows(source, root, here), pool)
@@ -87,8 +89,14 @@ def import_source(
     return SourceResult(source, path, shown, collected, text, old, changes)
 
 
-def write_results(results: Sequence[SourceResult]) -> list[SourceResult]:
-    """Write every changed file (each whole or untouched); the results written."""
+def write_results(
+    results: Sequence[SourceResult], root: Path, also: Mapping[Path, str] | None = None
+) -> list[SourceResult]:
+    """Write every changed file of the project at `root` (each whole or untouched).
+
+    `also`: other files written in the same change (the hand-written files an
+    import takes contacts from).
+    """
     changed = [result for result in results if result.file_changed]
-    write_atomically({result.path: result.text for result in changed})
+    write_atomically({**{result.path: result.text for result in changed}, **(also or {})}, root)
     return changed

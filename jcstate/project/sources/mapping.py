@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from jcstate.core.model import DesiredContact, ProjectConfig
 from jcstate.core.normalize import normalize_phone
+from jcstate.core.rules import RuleSet
+from jcstate.core.rules import check_contacts as check_contact_rules
 from jcstate.project.sources.config import CUSTOM_PREFIX, Source, _scalar_text
 from jcstate.project.sources.phones import PendingPhones, PhonePool
 from jcstate.project.sources.readers import Row
@@ -68,6 +70,11 @@ class Collected:
         return [self.contacts[phone][1] for phone in sorted(self.contacts)]
 
 
+def _is_blank(cell: Any) -> bool:
+    """An empty cell: missing, null, or only spaces (a fallback column is tried instead)."""
+    return cell is None or (isinstance(cell, str) and (not cell or cell.isspace()))
+
+
 def _kind(value: Any) -> str:
     if isinstance(value, Mapping):
         return "a mapping"
@@ -96,23 +103,30 @@ def _as_text(value: Any) -> str | None:
 class RowMapper:
     """Maps the rows of one source to contacts; `feed` gathers every problem."""
 
-    def __init__(self, source: Source, config: ProjectConfig) -> None:
+    def __init__(self, source: Source, config: ProjectConfig, rules: RuleSet | None = None) -> None:
         self.name = source.name
         self.config = config
+        #: the contact rules of `rules:`: a row breaking an error rule is a bad row
+        self.rules = rules if rules is not None and rules.of("contact") else None
         self.region = config.default_region
         settings = source.config
-        #: per mapped field: (target, column, its `values` table, custom key or None)
+        #: per mapped field: (target, its first column, its `values` table, custom key or
+        #: None, the fallback columns tried when the first cell is empty)
         self.plan = [
             (
                 target,
-                column,
+                source.columns_of(target)[0],
                 settings.values.get(target),
                 target.removeprefix(CUSTOM_PREFIX) if target.startswith(CUSTOM_PREFIX) else None,
+                source.columns_of(target)[1:],
             )
-            for target, column in settings.map.items()
+            for target in settings.map
         ]
-        self.phone_column = settings.map.get("phone", "")
-        self.columns = dict(settings.map)
+        self.phone_columns = source.columns_of("phone") if "phone" in settings.map else ("",)
+        self.phone_column = self.phone_columns[0]
+        self.columns = {target: source.columns_of(target)[0] for target in settings.map}
+        #: (row, field) -> the fallback column its value came from (when not the first)
+        self.fallbacks: dict[tuple[int, str], str] = {}
         self.skip_if = {
             column: {str(v).strip().casefold() for v in values}
             for column, values in settings.skip_if.items()
@@ -141,8 +155,15 @@ class RowMapper:
         entry: dict[str, Any] = {}
         custom: dict[str, Any] = {}
         ok = True
-        for target, column, table, custom_key in self.plan:
+        for target, column, table, custom_key, fallbacks in self.plan:
             cell = values.get(column)
+            if fallbacks and _is_blank(cell):
+                for fallback in fallbacks:
+                    other = values.get(fallback)
+                    if not _is_blank(other):
+                        cell, column = other, fallback
+                        self.fallbacks[(number, target)] = fallback
+                        break
             if table is not None and cell is not None and not isinstance(cell, Mapping | list):
                 key = cell.strip() if isinstance(cell, str) else _scalar_text(cell)
                 if key in table:
@@ -168,7 +189,12 @@ class RowMapper:
                 continue
             entry[target] = text
         if "phone" not in entry and ok:
-            self._problem(number, self.phone_column, "missing phone (the cell is empty)")
+            if len(self.phone_columns) == 1:
+                why = "the cell is empty"
+            else:
+                names = [f'"{name}"' for name in self.phone_columns]
+                why = f"the cells of {', '.join(names[:-1])} and {names[-1]} are empty"
+            self._problem(number, self.phone_column, f"missing phone ({why})")
             return None
         if custom:
             entry["custom_fields"] = custom
@@ -256,6 +282,8 @@ class RowMapper:
             number, column, message = self._located(issue, pending)
             self._problem(number, column, message)
             bad.add(number)
+        if self.rules is not None:
+            self._check_rules(contacts, bad)
         kept: dict[str, tuple[int, Any]] = {}
         for contact in contacts:
             assert contact.source is not None
@@ -263,6 +291,22 @@ class RowMapper:
             if number not in bad:
                 kept[contact.phone] = (number, self._written(contact))
         return kept
+
+    def _check_rules(self, contacts: Sequence[DesiredContact], bad: set[int]) -> None:
+        """Each row whose contact breaks an error rule is a problem (and a bad row)."""
+        assert self.rules is not None
+        good = [c for c in contacts if c.source is not None and c.source.line not in bad]
+        for violation in check_contact_rules(self.rules, good):
+            if not violation.is_error or violation.source is None:
+                continue
+            message = (
+                f"{violation.message} (rule {violation.rule}, "
+                f"{violation.rule_file}:{violation.rule_line})"
+            )
+            if violation.detail is not None:
+                message += f": {violation.detail}"
+            self._problem(violation.source.line, None, message)
+            bad.add(violation.source.line)
 
     def _located(
         self, issue: Issue, pending: list[tuple[int, dict[str, Any]]]
@@ -274,7 +318,9 @@ class RowMapper:
             target = f"{CUSTOM_PREFIX}{path[3]}"
         elif len(path) > 2:
             target = str(path[2])
-        column = self.columns.get(target) if target is not None else None
+        column = None
+        if target is not None:
+            column = self.fallbacks.get((number, target), self.columns.get(target))
         message = issue.message
         if target is not None and target.startswith(CUSTOM_PREFIX):
             definition = self.defs.get(target.removeprefix(CUSTOM_PREFIX))

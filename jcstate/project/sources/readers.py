@@ -27,15 +27,18 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
+from urllib.request import pathname2url
 
 from jcstate.errors import SourceError
-from jcstate.project.sources.config import Source
+from jcstate.project.sources.config import Source, query_problem
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import URL
+    from sqlalchemy.engine import URL, Engine
 
 Row = tuple[int, dict[str, Any] | str]
+#: A byte the encoding could not decode, as `surrogateescape` keeps it.
+_UNDECODED = re.compile("[\udc80-\udcff]")
 _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 #: the extra to install for a database's driver
 DRIVER_EXTRAS = {"postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql"}
@@ -58,9 +61,9 @@ def read_rows(source: Source, root: Path, cwd: Path | None = None) -> Iterator[R
     return sql_rows(source, root, os.environ)
 
 
-def _open_text(source: Source, path: Path, cwd: Path, encoding: str) -> Any:
+def _open_text(source: Source, path: Path, cwd: Path, encoding: str, errors: str = "strict") -> Any:
     try:
-        return open(path, encoding=encoding, newline="")
+        return open(path, encoding=encoding, errors=errors, newline="")
     except OSError as exc:
         raise SourceError(
             f"{source.name}: cannot read {_display(path, cwd)}: {exc.strerror or exc}"
@@ -95,12 +98,16 @@ def csv_rows(source: Source, root: Path, cwd: Path) -> Iterator[Row]:
     if codecs.lookup(encoding).name == "utf-8":
         encoding = "utf-8-sig"  # a BOM (Excel, HubSpot) is not part of the first column's name
     shown = _display(path, cwd)
-    row = 1
-    with _open_text(source, path, cwd, encoding) as handle:
+    encoding_name = config.encoding or "utf-8"
+    row = 0  # the last row read: the header is row 1
+    # Bytes the encoding cannot decode are kept as surrogates, so the row holding them is
+    # found and named (a decoding error in the middle of a chunk names no row).
+    with _open_text(source, path, cwd, encoding, "surrogateescape") as handle:
         reader = csv.reader(handle, delimiter=config.delimiter or ",")
         try:
             try:
                 header = [name.strip() for name in next(reader)]
+                row = 1
             except StopIteration:
                 raise SourceError(
                     f"{source.name}: {shown} is empty (expected a header row)"
@@ -121,14 +128,21 @@ def csv_rows(source: Source, root: Path, cwd: Path) -> Iterator[Row]:
                 if take is not None and width >= full:
                     # The usual row: every mapped cell there, no line end inside one.
                     taken = take(cells)
-                    if "\r" not in "".join(taken):
+                    joined = "".join(taken)
+                    if "\r" not in joined and (joined.isascii() or not _UNDECODED.search(joined)):
                         yield row, dict(zip(columns, taken, strict=True))
                         continue
-                yield row, {c: _cell(cells, i, width) for c, i in picks}
-        except UnicodeDecodeError:
+                values = {c: _cell(cells, i, width) for c, i in picks}
+                if any(_UNDECODED.search(value) for value in values.values()):
+                    raise SourceError(
+                        f"{source.name}: {shown}: row {row}: not valid {encoding_name} text "
+                        f"(set sources.{source.name}.encoding, e.g. cp1252)"
+                    )
+                yield row, values
+        except UnicodeError:  # bytes no handler can keep, or utf-16 with no BOM
             raise SourceError(
-                f"{source.name}: {shown}: not valid {config.encoding or 'utf-8'} text after "
-                f"row {row} (set sources.{source.name}.encoding, e.g. cp1252)"
+                f"{source.name}: {shown}: cannot be read as {encoding_name} text from row "
+                f"{row + 1} on (set sources.{source.name}.encoding, e.g. cp1252)"
             ) from None
         except csv.Error as exc:
             raise SourceError(f"{source.name}: {shown}: row {row + 1}: {exc}") from None
@@ -156,21 +170,25 @@ def jsonl_rows(source: Source, root: Path, cwd: Path) -> Iterator[Row]:
                     yield number, f"expected a JSON object, got {type(value).__name__}"
                     continue
                 yield number, {column: value.get(column) for column in columns}
-        except UnicodeDecodeError:
+        except UnicodeError:
             raise SourceError(
-                f"{source.name}: {shown}: not valid utf-8 text after line {number}"
+                f"{source.name}: {shown}: line {number + 1}: not valid utf-8 text"
             ) from None
 
 
 # -- SQL ---------------------------------------------------------------------------------
 
 
-def expand_env(text: str, env: Mapping[str, str], what: str) -> str:
+def expand_env(
+    text: str, env: Mapping[str, str], what: str, used: dict[str, str] | None = None
+) -> str:
     """`${NAME}` replaced by the variable's value (percent-encoded inside a URL).
 
     A URL that is one `${NAME}` alone is the variable's value as it is (a
     whole URL kept in a secret); a variable inside a URL is percent-encoded,
-    so a password holding `@` or `/` still reads as a password.
+    so a password holding `@` or `/` still reads as a password. Each variable
+    expanded is recorded in `used` (name -> value), so that every message can
+    hide its value.
     """
     whole = _ENV_RE.fullmatch(text)
 
@@ -178,6 +196,8 @@ def expand_env(text: str, env: Mapping[str, str], what: str) -> str:
         value = env.get(name)
         if value is None:
             raise SourceError(f"{what} uses ${{{name}}}, but the environment variable is not set")
+        if used is not None:
+            used[name] = value
         return value
 
     if whole is not None:
@@ -186,14 +206,29 @@ def expand_env(text: str, env: Mapping[str, str], what: str) -> str:
 
 
 class _Scrubber:
-    """Removes a password (as written and percent-encoded) from a message."""
+    """Hides secrets in a message: each expanded `${NAME}` shows as `${NAME}` again.
 
-    def __init__(self, secrets: Sequence[str]) -> None:
-        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+    Every variable the URL expanded is hidden, not only the password: a path
+    or a host may be as secret (`sqlite:///${API_SECRET}.db`). Each value is
+    hidden as written, percent-encoded and percent-decoded; the password of
+    the URL (written in it or expanded) shows as `***`.
+    """
+
+    def __init__(self, secrets: Sequence[str], variables: Mapping[str, str] | None = None) -> None:
+        pairs: dict[str, str] = {}
+        for secret in secrets:
+            for form in (secret, quote(secret, safe=""), unquote(secret)):
+                if form:
+                    pairs[form] = "***"
+        for name, value in (variables or {}).items():
+            for form in (value, quote(value, safe=""), quote(value), unquote(value)):
+                if form:
+                    pairs.setdefault(form, f"${{{name}}}")
+        self.pairs = sorted(pairs.items(), key=lambda pair: len(pair[0]), reverse=True)
 
     def __call__(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
+        for secret, shown in self.pairs:
+            text = text.replace(secret, shown)
         return text
 
 
@@ -203,7 +238,8 @@ def _database_url(source: Source, root: Path, env: Mapping[str, str]) -> tuple[U
 
     assert source.config.url is not None
     where = f"sources.{source.name}.url"
-    expanded = expand_env(source.config.url, env, where)
+    variables: dict[str, str] = {}
+    expanded = expand_env(source.config.url, env, where, variables)
     try:
         url = make_url(expanded)
     except ArgumentError:
@@ -212,7 +248,7 @@ def _database_url(source: Source, root: Path, env: Mapping[str, str]) -> tuple[U
             "(expected dialect+driver://user:password@host/database)"
         ) from None
     password = url.password if isinstance(url.password, str) else None
-    scrub = _Scrubber([expanded, password or "", quote(password or "", safe="")])
+    scrub = _Scrubber([password or ""], variables)
     database = url.database
     if (
         url.get_backend_name() == "sqlite"
@@ -236,14 +272,66 @@ def _decimal(value: Any) -> Any:
     return value
 
 
+#: How each database is told that this connection only reads (run before the query, in
+#: its transaction). PostgreSQL: the implicit transaction is made read-only before any
+#: query; MySQL/MariaDB: a read-only transaction is started explicitly.
+_READ_ONLY_SQL = {
+    "postgresql": "SET TRANSACTION READ ONLY",
+    "mysql": "START TRANSACTION READ ONLY",
+    "mariadb": "START TRANSACTION READ ONLY",
+}
+
+
+def read_only_url(url: URL) -> URL:
+    """An SQLite file opened with `mode=ro` (never written, never created); others unchanged."""
+    database = url.database
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return url
+    if database.startswith("file:"):
+        return url.update_query_dict({"uri": "true", "mode": "ro"})
+    path = pathname2url(os.path.abspath(database))
+    return url.set(database=f"file:{path}").update_query_dict({"uri": "true", "mode": "ro"})
+
+
+def read_only_engine(url: URL) -> Engine:
+    """An engine whose every connection only reads (see `_READ_ONLY_SQL`, `read_only_url`)."""
+    from sqlalchemy import create_engine, event
+
+    engine = create_engine(read_only_url(url))
+    if url.get_backend_name() == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def query_only(dbapi_connection: Any, _record: Any) -> None:
+            # Also for `:memory:` and `file:` URIs: this connection may not write at all.
+            dbapi_connection.execute("PRAGMA query_only = ON")
+
+    return engine
+
+
 def sql_rows(source: Source, root: Path, env: Mapping[str, str]) -> Iterator[Row]:
-    """The rows of the source's query, streamed (`stream_results`: a server-side cursor)."""
-    from sqlalchemy import create_engine, text
+    """The rows of the source's query, streamed (`stream_results`: a server-side cursor).
+
+    The query was checked to be one reading statement (`query_problem`, at
+    validate); the connection is read-only as well, so a statement that writes
+    anyway (a data-modifying function) fails instead of changing the source.
+    """
+    from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
     assert source.config.query is not None
+    problem = query_problem(source.config.query)
+    if problem is not None:  # validate refuses it at its line; never run it
+        raise SourceError(f"{source.name}: sources.{source.name}.query: {problem}")
     url, scrub = _database_url(source, root, env)
-    shown = shown_url(url)
+    backend = url.get_backend_name()
+    shown = scrub(shown_url(url))
+    if _ENV_RE.fullmatch(source.config.url or ""):
+        shown = source.config.url or shown  # a whole URL from a variable: not even its host
+    if backend != "sqlite" and backend not in _READ_ONLY_SQL:
+        raise SourceError(
+            f"{source.name}: jcstate reads only SQLite, PostgreSQL, MySQL and MariaDB sources "
+            f"(each opened read-only), not {backend}"
+        )
 
     def failure(exc: Exception) -> SourceError:
         if isinstance(exc, DBAPIError) and exc.orig is not None:
@@ -254,9 +342,8 @@ def sql_rows(source: Source, root: Path, env: Mapping[str, str]) -> Iterator[Row
         return SourceError(f"{source.name}: cannot read {shown}: {detail}")
 
     try:
-        engine = create_engine(url)
+        engine = read_only_engine(url)
     except ImportError as exc:
-        backend = url.get_backend_name()
         extra = DRIVER_EXTRAS.get(backend)
         hint = f" (install it: pip install 'jcstate[{extra}]')" if extra else ""
         raise SourceError(
@@ -267,6 +354,8 @@ def sql_rows(source: Source, root: Path, env: Mapping[str, str]) -> Iterator[Row
         raise failure(exc) from None
     try:
         with engine.connect() as connection:
+            if backend in _READ_ONLY_SQL:
+                connection.exec_driver_sql(_READ_ONLY_SQL[backend])
             streaming = connection.execution_options(stream_results=True, yield_per=1000)
             result = streaming.execute(text(source.config.query))
             keys = [str(key) for key in result.keys()]  # noqa: SIM118 - a Result, not a dict

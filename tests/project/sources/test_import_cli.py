@@ -183,7 +183,7 @@ def test_check_writes_nothing_and_exits_2_when_the_file_would_change(
     before = generated(project)
     changed = run("import", "--check")
     assert changed.exit_code == 2
-    assert "0 added, 1 changed, 0 removed" in changed.stdout
+    assert "0 to add, 1 to change, 0 to remove (nothing written)" in changed.stdout
     assert generated(project) == before
 
 
@@ -257,7 +257,7 @@ def test_a_file_that_is_not_utf8_asks_for_an_encoding(project: Path, run: Run) -
     )
     result = run("import")
     assert result.exit_code == 1
-    assert "not valid utf-8 text after row 1 (set sources.crm.encoding, e.g. cp1252)" in (
+    assert "crm.csv: row 2: not valid utf-8 text (set sources.crm.encoding, e.g. cp1252)" in (
         result.stderr
     )
     text = (

@@ -69,6 +69,24 @@ def _broken(old: str, new: str) -> str:
             "jcstate.yaml:11:5: sources.crm: missing required field 'into'",
         ),
         (
+            "path: exports/crm.csv",
+            "path: ../exports/crm.csv",
+            "jcstate.yaml:12:11: sources.crm.path: '../exports/crm.csv' leaves the project: "
+            "write it relative to jcstate.yaml, without a leading / or ..",
+        ),
+        (
+            "path: exports/crm.csv",
+            "path: /etc/passwd",
+            "jcstate.yaml:12:11: sources.crm.path: '/etc/passwd' leaves the project: "
+            "write it relative to jcstate.yaml, without a leading / or ..",
+        ),
+        (
+            "into: contacts/crm.yaml",
+            "into: contacts/../../x.yaml",
+            "jcstate.yaml:24:11: sources.crm.into: 'contacts/../../x.yaml' must be a contacts "
+            "file inside the project",
+        ),
+        (
             "  crm:\n",
             '  "crm\\n":\n',
             "jcstate.yaml:10:3: source name 'crm\\n': use letters, digits, '-', "
@@ -85,6 +103,9 @@ def _broken(old: str, new: str) -> str:
         "query-on-csv",
         "path-on-sql",
         "no-into",
+        "path-climbs-out",
+        "path-absolute",
+        "into-climbs-out",
         "name-with-line-break",
     ],
 )
@@ -114,6 +135,20 @@ def test_two_sources_cannot_own_one_file(project: Path, run: Run) -> None:
         "jcstate.yaml:29:11: sources.other.into: contacts/crm.yaml is already the file of "
         "source 'crm'"
     ) in result.stderr
+
+
+def test_two_spellings_of_one_file_are_one_file(project: Path, run: Run) -> None:
+    text = PROJECT + (
+        "  other:\n    kind: jsonl\n    path: x.jsonl\n    map: {phone: p}\n"
+        "    into: contacts/./crm.yaml\n"
+    )
+    set_project(project, text)
+    result = run("validate")
+    assert result.exit_code == 1
+    assert (
+        "jcstate.yaml:29:11: sources.other.into: contacts/crm.yaml is already the file of "
+        "source 'crm'"
+    ) in result.stdout
 
 
 def test_the_project_schema_knows_the_source_keys() -> None:
