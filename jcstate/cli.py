@@ -41,6 +41,8 @@ class AppContext:
     project_dir: Path | None
     verbose: int
     color: bool
+    #: `--no-cache`: read every contacts file, use and store no cached meaning.
+    no_cache: bool = False
 
 
 #: The exit code of a usage error: 2 means only "changes" or "drift" (click's own is 2).
@@ -128,6 +130,16 @@ def _no_color(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
     return value
 
 
+def _no_cache(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    app = ctx.find_root().obj
+    if value and isinstance(app, AppContext):
+        app.no_cache = True
+    return value
+
+
+_NO_CACHE_HELP = "Read every contacts file; use and store no cached meaning of any file."
+
+
 #: marks a command that already accepts the global options after its name
 _GLOBALS_ADDED = "_jcstate_global_options"
 
@@ -164,6 +176,16 @@ def accept_global_options(command: click.Command) -> None:
                 expose_value=False,
                 callback=_no_color,
                 help="No colours (also: NO_COLOR set to anything but empty).",
+            )
+        )
+    if "--no-cache" not in names:
+        command.params.append(
+            click.Option(
+                ["--no-cache"],
+                is_flag=True,
+                expose_value=False,
+                callback=_no_cache,
+                help=_NO_CACHE_HELP,
             )
         )
     if isinstance(command, click.Group):
@@ -214,12 +236,17 @@ def use_color(no_color_flag: bool) -> bool:
 @click.option(
     "--no-color", is_flag=True, help="No colours (also: NO_COLOR set to anything but empty)."
 )
+@click.option("--no-cache", is_flag=True, help=_NO_CACHE_HELP)
 @click.version_option(__version__, prog_name="jcstate")
 @click.pass_context
-def cli(ctx: click.Context, project_dir: Path | None, verbose: int, no_color: bool) -> None:
+def cli(
+    ctx: click.Context, project_dir: Path | None, verbose: int, no_color: bool, no_cache: bool
+) -> None:
     """Contacts-as-code for the JustCall Contacts API."""
     show_logs_on_stderr()
-    ctx.obj = AppContext(project_dir=project_dir, verbose=verbose, color=use_color(no_color))
+    ctx.obj = AppContext(
+        project_dir=project_dir, verbose=verbose, color=use_color(no_color), no_cache=no_cache
+    )
 
 
 def main() -> None:

@@ -207,7 +207,7 @@ def _all_commands() -> list[tuple[str, click.Command]]:
 
 
 #: accepted after every command too, documented once above the table
-GLOBAL_OPTIONS = ("--verbose", "--no-color", "--help")
+GLOBAL_OPTIONS = ("--verbose", "--no-color", "--no-cache", "--help")
 
 
 def test_commands_reference_lists_every_command_option_and_exit_codes() -> None:

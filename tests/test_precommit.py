@@ -38,8 +38,8 @@ def test_hook_entry_is_a_real_jcstate_command(hook_id: str) -> None:
     words = shlex.split(hook["entry"]) + list(hook.get("args", []))
     assert words[0] == "jcstate"
     assert not option_problems(words[1:])
-    # The commands work on the whole project: pre-commit must not append file names.
-    assert hook["pass_filenames"] is False
+    # validate checks the whole project; fmt formats the staged files pre-commit names.
+    assert hook["pass_filenames"] is (hook_id == "jcstate-fmt")
     assert hook["language"] == "python"
 
 
@@ -59,10 +59,18 @@ def test_hook_runs_for_the_project_files_only(hook_id: str, path: str, runs: boo
     assert bool(re.search(HOOKS[hook_id]["files"], path)) is runs
 
 
-def _run_entry(hook_id: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """The hook as pre-commit runs it: `entry args...` from the repository root."""
+def _run_entry(
+    hook_id: str, cwd: Path, staged: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """The hook as pre-commit runs it: `entry args... [staged files]` from the repository root."""
     hook = HOOKS[hook_id]
-    words = shlex.split(hook["entry"]) + list(hook.get("args", []))
+    if not staged and hook["pass_filenames"]:
+        staged = tuple(
+            path.relative_to(cwd).as_posix()
+            for path in sorted(cwd.rglob("*.y*ml"))
+            if re.search(hook["files"], path.relative_to(cwd).as_posix())
+        )
+    words = shlex.split(hook["entry"]) + list(hook.get("args", [])) + list(staged)
     assert words[0] == "jcstate"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JUSTCALL_", "JCSTATE_"))}
     return subprocess.run(
@@ -119,6 +127,18 @@ def test_fmt_hook_rewrites_once_then_is_stable(project: Path) -> None:
     assert {p.name: p.read_text(encoding="utf-8") for p in (project / "contacts").glob("*")} == (
         after
     )
+
+
+def test_fmt_hook_formats_only_the_staged_files(project: Path) -> None:
+    customers = project / "contacts" / "customers.yaml"
+    partners = project / "contacts" / "partners.yaml"
+    customers_before = customers.read_text(encoding="utf-8")
+    assert '"+1 604 555 0175"' in partners.read_text(encoding="utf-8")
+    result = _run_entry("jcstate-fmt", project, ("contacts/partners.yaml",))
+    assert result.returncode == 0, result.stderr
+    assert "1 of 1 file reformatted" in result.stderr
+    assert '"+16045550175"' in partners.read_text(encoding="utf-8")
+    assert customers.read_text(encoding="utf-8") == customers_before  # not staged
 
 
 def test_fmt_hook_refuses_an_invalid_project_and_changes_nothing(project: Path) -> None:

@@ -193,7 +193,9 @@ def test_quickstart_files_are_deliberately_not_canonical_and_the_docs_say_so(
     written = [str(contact["phone"]) for contact in _contacts()]
     assert any(not phone.startswith("+") for phone in written)  # the teaching example
     commands_page = REPO_ROOT / "docs" / "guide" / "commands.md"
-    fmt_section = commands_page.read_text(encoding="utf-8").split("## `jcstate fmt [--check]`")[1]
+    fmt_section = commands_page.read_text(encoding="utf-8").split(
+        "## `jcstate fmt [--check] [--diff] [FILE ...]`"
+    )[1]
     fmt_section = fmt_section.split("\n## ")[0]
     assert "`jcstate fmt --check`" in fmt_section
     assert "in `examples/quickstart` lists both files and exits 1" in " ".join(fmt_section.split())

@@ -535,6 +535,18 @@ def test_import_nightly_plans_only_the_changed_contacts() -> None:
     assert not problems, problems
 
 
+@pytest.mark.parametrize(
+    "name", ["pr-plan.yml", "apply-on-merge.yml", "drift-nightly.yml"], ids=str
+)
+def test_workflows_restore_the_meaning_cache_before_jcstate_runs(name: str) -> None:
+    steps = _steps(REPO_ROOT / "examples" / "github" / name)
+    uses = [str(step.get("uses", "")) for step in steps]
+    cache = next(i for i, used in enumerate(uses) if used.startswith("actions/cache@"))
+    first_jcstate = next(i for i, step in enumerate(steps) if uses_jcstate_action(step))
+    assert cache < first_jcstate
+    assert steps[cache]["with"]["path"] == "~/.cache/jcstate"
+
+
 def test_action_fails_the_step_on_a_typo_in_args(applied_project: Path, tmp_path: Path) -> None:
     # A usage error is 1, never the 2 that a workflow reads as "drift" or "changes".
     completed, outputs = _run_action(applied_project, tmp_path, "drift", "--formt markdown")

@@ -51,13 +51,13 @@ def check_changed_since(changed_since: str | None, targets: tuple[str, ...]) -> 
         )
 
 
-def changed_scope(project: Project, ref: str) -> ChangedScope:
+def changed_scope(project: Project, ref: str, *, use_cache: bool = True) -> ChangedScope:
     """Load the base from git and diff it against the working tree (no request)."""
     from jcstate.core.changeset import changed_since_record, compute_changeset, widen_reason
     from jcstate.project.gitbase import current_contacts, load_base
 
     started = time.perf_counter()
-    base = load_base(project, ref)
+    base = load_base(project, ref, use_cache=use_cache)
     declared = len(project.desired.contacts)
     if base.problem is not None:
         widened: str | None = f"the project at {ref} does not load ({base.problem})"

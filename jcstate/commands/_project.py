@@ -15,6 +15,11 @@ def project_dir_from_ctx(ctx: click.Context) -> Path | None:
     return getattr(app, "project_dir", None)
 
 
+def use_cache_from_ctx(ctx: click.Context) -> bool:
+    """False under `--no-cache` (before or after the command's name)."""
+    return not getattr(ctx.find_root().obj, "no_cache", False)
+
+
 def project_from_ctx(ctx: click.Context) -> Project:
     """Load and validate the project the global options point at (raises ConfigError)."""
-    return load_project(project_dir_from_ctx(ctx))
+    return load_project(project_dir_from_ctx(ctx), use_cache=use_cache_from_ctx(ctx))

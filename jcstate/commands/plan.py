@@ -172,8 +172,9 @@ def command(
     scope = None
     if changed_since is not None:
         from jcstate.commands._changed import changed_scope
+        from jcstate.commands._project import use_cache_from_ctx
 
-        scope = changed_scope(project, changed_since)
+        scope = changed_scope(project, changed_since, use_cache=use_cache_from_ctx(ctx))
     record = scope.record if scope is not None else None
     run = asyncio.run(
         _plan(project, options, settings, refresh=refresh, parse_seconds=parse_seconds, scope=scope)

@@ -35,9 +35,11 @@ from jcstate.project.yamlio import (
     YamlProblem,
     canonical_entry,
     dump_roundtrip_str,
+    load_roundtrip_bytes,
     parse_fast,
     read_limited,
     render_contacts_file,
+    split_contacts,
 )
 
 
@@ -213,6 +215,117 @@ class _EntryIndex:
         return self._by_phone.get(item.phone)
 
 
+#: The document one contact's lines are edited in, alone.
+_ALONE = "contacts:\n"
+
+
+class _ContactLines:
+    """Contacts edited on their own lines, the rest of their file kept as bytes.
+
+    In a file of the shape `fmt` writes (`yamlio.split_contacts`), a contact's
+    lines run from its ``  - `` to the next one, so adopting a value into it
+    needs the round trip of those lines only, not of the whole file (which
+    costs seconds per thousand contacts). The contact is found at the line
+    the project load recorded for it, and must have its phone (or id pin).
+    """
+
+    def __init__(self, project: Project) -> None:
+        self._project = project
+        self._region = project.config.default_region
+        self._files: dict[Path, tuple[list[str], dict[int, int]] | None] = {}
+        self.loaded: dict[tuple[Path, int], _LoadedFile] = {}
+
+    def _split(self, path: Path) -> tuple[list[str], dict[int, int]] | None:
+        if path not in self._files:
+            try:
+                split = split_contacts(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError):
+                split = None
+            if split is None:
+                self._files[path] = None
+            else:
+                lines, _begin, starts = split
+                ends = [*starts[1:], len(lines)]
+                self._files[path] = (lines, dict(zip(starts, ends, strict=True)))
+        return self._files[path]
+
+    def find(self, item: ChangedContact) -> tuple[_LoadedFile, CommentedMap] | None:
+        path = _source_path(self._project, item)
+        if path is None or item.source is None:
+            return None
+        split = self._split(path)
+        start = item.source.line - 1
+        if split is None or start not in split[1]:
+            return None
+        key = (path, start)
+        loaded = self.loaded.get(key)
+        if loaded is None:
+            lines, ends = split
+            body = lines[start : ends[start]]
+            while body and not body[-1].strip():
+                body.pop()
+            try:
+                data = load_roundtrip_bytes((_ALONE + "\n".join(body) + "\n").encode("utf-8"))
+            except YamlProblem:
+                return None
+            entries = data.get("contacts") if isinstance(data, CommentedMap) else None
+            if not isinstance(entries, CommentedSeq) or len(entries) != 1:
+                return None
+            loaded = self.loaded[key] = _LoadedFile(path, data)
+        entry = loaded.data["contacts"][0]
+        if not isinstance(entry, CommentedMap):
+            return None
+        if item.declared_id is not None:
+            matches = entry.get("id") == item.declared_id
+        else:
+            written = entry.get("phone")
+            matches = written is not None and (
+                try_normalize_phone(str(written), self._region) == item.phone
+            )
+        return (loaded, entry) if matches else None
+
+    def texts(self, paths: Iterable[Path]) -> dict[Path, str]:
+        """The new text of each of `paths`: its edited contacts' lines replaced."""
+        out: dict[Path, str] = {}
+        for path in paths:
+            split = self._files.get(path)
+            assert split is not None
+            lines, ends = split
+            replaced: dict[int, list[str]] = {}
+            for (where, start), loaded in self.loaded.items():
+                if where != path or not loaded.changed:
+                    continue
+                old = lines[start : ends[start]]
+                blanks: list[str] = []
+                while old and not old[-1].strip():
+                    blanks.append(old.pop())
+                text = dump_roundtrip_str(loaded.data)
+                assert text.startswith(_ALONE)
+                replaced[start] = text[len(_ALONE) :].rstrip("\n").split("\n") + blanks
+            new: list[str] = []
+            index = 0
+            while index < len(lines):
+                if index in replaced:
+                    new.extend(replaced[index])
+                    index = ends[index]
+                else:
+                    new.append(lines[index])
+                    index += 1
+            out[path] = "\n".join(new) + "\n"
+        return out
+
+
+def _source_path(project: Project, item: ChangedContact) -> Path | None:
+    """The contacts file the load read `item` from (its source is named as printed)."""
+    if item.source is None:
+        return None
+    hinted = Path(os.path.abspath(item.source.file)).resolve()
+    for path in project.contact_files:
+        if path.resolve() == hinted:
+            return path
+    return None
+
+
 # ---------------------------------------------------------------------------
 # The two commands' work
 # ---------------------------------------------------------------------------
@@ -230,12 +343,22 @@ def adopt_changed(project: Project, report: DriftReport) -> AdoptResult:
     result = AdoptResult()
     defs = project.config.custom_fields
     index = _EntryIndex(project)
-    for item in report.changed:
-        writes, skipped = planned_writes(item, defs)
+    planned = [(item, *planned_writes(item, defs)) for item in report.changed]
+    # A file whose every changed contact is found on its own lines is edited
+    # there; any other file takes the whole-file round trip.
+    alone = _ContactLines(project)
+    whole: set[Path | None] = set()
+    for item, writes, _ in planned:
+        if writes and alone.find(item) is None:
+            whole.add(_source_path(project, item))
+    for item, writes, skipped in planned:
         result.skipped.extend(skipped)
         if not writes:
             continue
-        found = index.find(item)
+        path = _source_path(project, item)
+        found = alone.find(item) if path not in whole else None
+        if found is None:
+            found = index.find(item)
         if found is None:
             where = f" ({item.source})" if item.source else ""
             result.skipped.append(
@@ -257,6 +380,10 @@ def adopt_changed(project: Project, report: DriftReport) -> AdoptResult:
         for loaded in index.files.values()
         if loaded.changed
     }
+    edited_alone = {loaded.path for loaded in alone.loaded.values() if loaded.changed}
+    if edited_alone & texts.keys():  # pragma: no cover - a file is edited one way only
+        raise JcstateError("adopt: a file was edited two ways; nothing was written")
+    texts.update(alone.texts(edited_alone))
     write_atomically(texts, project.root)
     result.files = sorted(_relative(path, project.root) for path in texts)
     return result

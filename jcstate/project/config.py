@@ -10,22 +10,27 @@ printed.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
+import gc
 import hashlib
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
-from jcstate.core.model import Project, ProjectConfig
+from jcstate.core import limits
+from jcstate.core.model import DesiredContact, Project, ProjectConfig
 from jcstate.errors import ConfigError, Diagnostic, ProjectNotFoundError
+from jcstate.project.cache import CANONICAL_FACT, MeaningCache, file_digest
 from jcstate.project.paths import glob_segments, leaves_project
 from jcstate.project.rules import check_rules
-from jcstate.project.sources.config import check_sources
 from jcstate.project.validate import (
     ContactsDoc,
     Issue,
+    KnownFile,
     build_desired_state,
-    check_contacts,
+    check_contacts_files,
     check_project_config,
 )
 from jcstate.project.yamlio import (
@@ -33,6 +38,7 @@ from jcstate.project.yamlio import (
     compose_node,
     fast_yaml,
     locate,
+    parse_canonical,
     parse_fast,
     read_limited,
     source_text,
@@ -208,8 +214,74 @@ def _diagnostics(issues: Iterable[Issue], files: dict[str, Path]) -> list[Diagno
     return out
 
 
-def load_project(project_dir: Path | None = None, cwd: Path | None = None) -> Project:
-    """Load and validate a project; raise `ConfigError` with every problem found."""
+def _source_issues(data: Any, file: str) -> list[Issue]:
+    """`check_sources`, imported only for a project that has `sources:` (a faster start)."""
+    if not isinstance(data, dict) or not isinstance(data.get("sources"), dict):
+        return []
+    from jcstate.project.sources.config import check_sources
+
+    return check_sources(data, file)
+
+
+def meaning_inputs(config: ProjectConfig) -> dict[str, Any]:
+    """The parts of `jcstate.yaml` that change what a contacts file means.
+
+    The one place the cache key's config part is gathered (`cache.make_salt`):
+    every setting that the checks of a contacts file read belongs here, so a
+    change to it makes every cached meaning a miss. (`rules:` are not: they
+    are evaluated on the loaded contacts, after the cache, on every run. A
+    setting that one day changes what a file's own checks find goes here.)
+    """
+    return {
+        "default_region": config.default_region,
+        "custom_fields": {
+            key: definition.model_dump(mode="json")
+            for key, definition in sorted(config.custom_fields.items())
+        },
+        "ownership_field": config.ownership.field if config.ownership else None,
+        "limits": {
+            "text": limits.MAX_TEXT_LENGTH,
+            "integers": [limits.MIN_INTEGER, limits.MAX_INTEGER],
+        },
+    }
+
+
+def open_cache(root: Path, config: ProjectConfig, use_cache: bool = True) -> MeaningCache | None:
+    """The meaning cache of this project (None when off: `--no-cache`, or no usable folder)."""
+    return MeaningCache.open(root, meaning_inputs(config), enabled=use_cache)
+
+
+def load_project(
+    project_dir: Path | None = None, cwd: Path | None = None, *, use_cache: bool = True
+) -> Project:
+    """Load and validate a project; raise `ConfigError` with every problem found.
+
+    With `use_cache`, a contacts file whose bytes were read valid before (same
+    `jcstate.yaml` meaning, same jcstate) is not parsed or checked again.
+    """
+    with _no_cycle_collection():
+        return _load_project(project_dir, cwd, use_cache)
+
+
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector paused while a load builds its (acyclic) values.
+
+    A load creates a few objects per contact and frees almost none, which
+    makes the collector walk the growing heap again and again (about a third
+    of a warm load). Reference counting still frees everything; the collector
+    resumes, as it was, when the load ends.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _load_project(project_dir: Path | None, cwd: Path | None, use_cache: bool) -> Project:
     here = Path(os.path.abspath(cwd or Path.cwd()))
     config_path = find_project_file(project_dir, here)
     root = config_path.parent
@@ -231,7 +303,7 @@ def load_project(project_dir: Path | None = None, cwd: Path | None = None) -> Pr
     config_raw, raw = raw, b""
 
     config, issues = check_project_config(config_doc.data, config_name)
-    issues.extend(check_sources(config_doc.data, config_name))
+    issues.extend(_source_issues(config_doc.data, config_name))
     if config is None:
         raise ConfigError(_diagnostics(issues, files))
 
@@ -241,14 +313,32 @@ def load_project(project_dir: Path | None = None, cwd: Path | None = None) -> Pr
         message = f"contacts glob {config.contacts[index]!r} matches no file"
         issues.append(Issue(config_name, ("contacts", index), message, "item", mark))
 
+    cache = open_cache(root, config, use_cache)
     diagnostics: list[Diagnostic] = []
-    docs: list[ContactsDoc] = []
+    docs: list[ContactsDoc | KnownFile] = []
+    digests: dict[int, str] = {}  # docs index -> sha256 of a parsed file, to store it
+    shaped: set[int] = set()  # docs read in the exact form fmt writes
     for path in contact_paths:
         name = display_path(path, here)
         files[name] = path
         try:
             raw = read_limited(path)
-            parsed = parse_fast(raw, index_key="contacts", yaml=yaml)
+            known = None
+            content = ""
+            if cache is not None:
+                content = file_digest(raw)
+                known = cache.contacts(content, name)
+            if known is not None:
+                docs.append(KnownFile(name, known))
+            else:
+                parsed = parse_canonical(raw, yaml) or parse_fast(
+                    raw, index_key="contacts", yaml=yaml
+                )
+                if cache is not None:
+                    digests[len(docs)] = content
+                    if parsed.canonical_shape:
+                        shaped.add(len(docs))
+                docs.append(ContactsDoc(name, parsed.data, parsed.item_marks))
         except YamlProblem as problem:
             diagnostics.append(Diagnostic(name, problem.line, problem.col, problem.message))
             continue
@@ -262,9 +352,18 @@ def load_project(project_dir: Path | None = None, cwd: Path | None = None) -> Pr
         )
         digest.update(b"\0" + raw + b"\0")
         del raw
-        docs.append(ContactsDoc(name, parsed.data, parsed.item_marks))
 
-    contacts, contact_issues = check_contacts(config, docs)
+    known_phones = cache.known_phones() if digests and cache is not None else None
+    contacts, contact_issues, clean = check_contacts_files(config, docs, known_phones)
+    if cache is not None and digests:
+        for index, content in digests.items():
+            if index in clean:
+                cache.put_contacts(content, clean[index])
+                doc = docs[index]
+                if index in shaped and isinstance(doc, ContactsDoc):
+                    _remember_canonical(cache, content, doc, clean[index])
+        if clean and not contact_issues and not diagnostics:
+            cache.put_phones((contact.phone for contact in contacts), known_phones)
     issues.extend(contact_issues)
     rules, rule_problems = check_rules(config_raw, config, config_name)
     if issues or diagnostics or rule_problems:
@@ -282,6 +381,24 @@ def load_project(project_dir: Path | None = None, cwd: Path | None = None) -> Pr
     )
 
 
+def _remember_canonical(
+    cache: MeaningCache, content: str, doc: ContactsDoc, contacts: Sequence[DesiredContact]
+) -> None:
+    """Record that `jcstate fmt` would keep this file as it is, when that is certain.
+
+    It is: every contact was read in the exact form fmt writes, and each phone
+    is written as its E.164 form (so `fmt --check` right after a cold
+    `validate`, or in the same run, reads nothing again).
+    """
+    entries = doc.data.get("contacts") if isinstance(doc.data, dict) else None
+    if not isinstance(entries, list) or len(entries) != len(contacts):
+        return
+    for entry, contact in zip(entries, contacts, strict=True):
+        if not isinstance(entry, dict) or entry.get("phone") != contact.phone:
+            return
+    cache.put_fact(CANONICAL_FACT, content)
+
+
 def load_config_only(
     project_dir: Path | None = None, cwd: Path | None = None
 ) -> tuple[Path, ProjectConfig]:
@@ -295,7 +412,7 @@ def load_config_only(
     except YamlProblem as problem:
         raise ConfigError([Diagnostic(name, problem.line, problem.col, problem.message)]) from None
     config, issues = check_project_config(doc.data, name)
-    issues.extend(check_sources(doc.data, name))
+    issues.extend(_source_issues(doc.data, name))
     if config is None or issues:
         raise ConfigError(_diagnostics(issues, {name: config_path}))
     rule_problems = check_rules(raw, config, name)[1]

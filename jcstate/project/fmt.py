@@ -9,7 +9,7 @@ declares changes (tested as a property).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -20,12 +20,14 @@ from jcstate.core.normalize import normalize_phone
 from jcstate.project.validate import ContactsDoc, check_contacts
 from jcstate.project.yamlio import (
     YamlProblem,
+    canonical_item,
     dump_roundtrip_str,
     load_roundtrip_bytes,
     ordered_keys,
     parse_fast,
     roundtrip_yaml,
     sorted_custom_keys,
+    split_contacts,
 )
 
 _TOP_KEYS: tuple[str, ...] = ("version", "defaults", "contacts")
@@ -118,3 +120,84 @@ def declared_contacts(text: str, config: ProjectConfig) -> list[tuple[Any, ...]]
     if issues:
         return None
     return [(c.phone, c.id, dict(c.fields), dict(c.custom_fields)) for c in contacts]
+
+
+_MINI_HEADER = "version: 1\ncontacts:\n"
+
+
+def format_file(
+    text: str, config: ProjectConfig, phones: Mapping[int, str] | None = None
+) -> tuple[str, bool]:
+    """The canonical text of a contacts file, and whether it declares what `text` declares.
+
+    A file in the shape `yamlio.split_contacts` describes is formatted one
+    contact at a time: a contact already canonical (`yamlio.canonical_item`,
+    its phone already the E.164 one) is kept byte for byte, and only the
+    others take the comment-keeping round trip, each on its own lines. So a
+    canonical file costs a line scan, and one changed contact costs one small
+    round trip. Any other file takes the whole-file round trip.
+
+    `phones`: the E.164 phone of each contact by its 1-based line, as the
+    project load worked them out (saves parsing every phone again).
+    """
+    quick = _format_by_contact(text, config, phones)
+    if quick is not None:
+        return quick, True
+    formatted = format_contacts_text(text, config.default_region)
+    if formatted == text:
+        return text, True
+    return formatted, declared_contacts(formatted, config) == declared_contacts(text, config)
+
+
+def _format_by_contact(
+    text: str, config: ProjectConfig, phones: Mapping[int, str] | None
+) -> str | None:
+    split = split_contacts(text)
+    if split is None:
+        return None
+    lines, begin, starts = split
+    if phones is not None and sorted(phones) != [start + 1 for start in starts]:
+        return None  # the load saw other contacts: let the whole-file path decide
+    region = config.default_region
+    out = lines[:begin]
+    bounds = [*starts, len(lines)]
+    for number, first in enumerate(starts):
+        segment = lines[first : bounds[number + 1]]
+        item = canonical_item(segment)
+        if item is not None:
+            written = item["phone"]
+            e164 = phones.get(first + 1) if phones is not None else _e164(written, region)
+            if written == e164:
+                out.extend(segment)
+                continue
+        formatted = _format_contact(segment, config)
+        if formatted is None:
+            return None
+        out.extend(formatted)
+    return "\n".join(out) + "\n"
+
+
+def _e164(written: str, region: str) -> str | None:
+    try:
+        return normalize_phone(written, region)
+    except ValueError:
+        return None
+
+
+def _format_contact(segment: list[str], config: ProjectConfig) -> list[str] | None:
+    """One contact's lines through the round trip, alone; None if that is not safe."""
+    body = list(segment)
+    blanks: list[str] = []
+    while body and not body[-1].strip():
+        blanks.append(body.pop())
+    alone = _MINI_HEADER + "\n".join(body) + "\n"
+    try:
+        formatted = format_contacts_text(alone, config.default_region)
+    except YamlProblem:
+        return None
+    if not formatted.startswith(_MINI_HEADER):
+        return None
+    before = declared_contacts(alone, config)
+    if before is None or declared_contacts(formatted, config) != before:
+        return None
+    return formatted[len(_MINI_HEADER) :].rstrip("\n").split("\n") + blanks

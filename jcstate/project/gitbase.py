@@ -31,9 +31,15 @@ from jcstate.errors import (
     ShallowCloneError,
     UnknownRefError,
 )
-from jcstate.project.config import PROJECT_FILE, display_path
-from jcstate.project.validate import ContactsDoc, check_contacts, check_project_config
-from jcstate.project.yamlio import YamlProblem, fast_yaml, parse_fast
+from jcstate.project.cache import file_digest
+from jcstate.project.config import PROJECT_FILE, display_path, open_cache
+from jcstate.project.validate import (
+    ContactsDoc,
+    KnownFile,
+    check_contacts_files,
+    check_project_config,
+)
+from jcstate.project.yamlio import YamlProblem, fast_yaml, parse_canonical, parse_fast
 
 GIT_TIMEOUT_S = 120
 
@@ -248,8 +254,14 @@ def _relative(path: Path, start: Path) -> str | None:
         return None
 
 
-def load_base(project: Project, ref: str, cwd: Path | None = None) -> BaseProject:
-    """The project at the merge base of REF and HEAD (raises GitBaseError subclasses)."""
+def load_base(
+    project: Project, ref: str, cwd: Path | None = None, *, use_cache: bool = True
+) -> BaseProject:
+    """The project at the merge base of REF and HEAD (raises GitBaseError subclasses).
+
+    Files whose blob is the working tree's are not read at all; the others are
+    read from git, and with `use_cache` their meaning may come from the cache.
+    """
     here = Path(os.path.abspath(cwd or Path.cwd()))
     toplevel, commit = resolve_base(project.root, ref)
     short = commit[:7]
@@ -301,15 +313,31 @@ def load_base(project: Project, ref: str, cwd: Path | None = None) -> BaseProjec
     finally:
         catfile.close()
 
-    docs: list[ContactsDoc] = []
+    # The files that differ from the working tree: what each means may be cached
+    # (keyed by its bytes, as for the working tree; the base of a pull request
+    # was usually read before, on the base branch).
+    cache = open_cache(project.root, config, use_cache)
+    docs: list[ContactsDoc | KnownFile] = []
+    digests: dict[int, str] = {}
     for rel, raw in zip(to_read, contents, strict=True):
         name = f"{short}:{prefix}{rel}"
+        content = file_digest(raw) if cache is not None else ""
+        known = cache.contacts(content, name) if cache is not None else None
+        if known is not None:
+            docs.append(KnownFile(name, known))
+            continue
         try:
-            parsed = parse_fast(raw, index_key="contacts", yaml=yaml)
+            parsed = parse_canonical(raw, yaml) or parse_fast(raw, index_key="contacts", yaml=yaml)
         except YamlProblem as problem:
             return _invalid(ref, commit, f"{name}:{problem.line}: {problem.message}")
+        if cache is not None:
+            digests[len(docs)] = content
         docs.append(ContactsDoc(name, parsed.data, parsed.item_marks))
-    contacts, issues = check_contacts(config, docs)
+    contacts, issues, clean = check_contacts_files(config, docs)
+    if cache is not None:
+        for index, content in digests.items():
+            if index in clean:
+                cache.put_contacts(content, clean[index])
     if issues:
         first = issues[0]
         return _invalid(ref, commit, f"{first.file}: {first.message}")

@@ -540,6 +540,26 @@ def _entry_errors(entries: list[Any]) -> dict[int, list[Any]]:
     return grouped
 
 
+@dataclass(frozen=True)
+class KnownFile:
+    """A contacts file whose meaning is already known (a cache hit): its valid contacts.
+
+    Only a file that passed every check of its own is known this way, so its
+    contacts are exactly its list items, in order: the i-th contact is
+    ``contacts[i]`` of the file. The checks across files (duplicate phones and
+    ids) still run on it with every other file.
+    """
+
+    file: str
+    contacts: tuple[DesiredContact, ...]
+
+
+#: One list item of a file after its own checks: path, E.164 phone (None when it
+#: did not normalise), id, where it was written, the contact (None when the item
+#: had a problem) and the item's own issues, in the order they were found.
+_Item = tuple[DocPath, str | None, Any, SourceRef | None, DesiredContact | None, list[Issue]]
+
+
 def check_contacts(
     config: ProjectConfig,
     docs: Sequence[ContactsDoc],
@@ -548,46 +568,40 @@ def check_contacts(
     """Validate and normalise every contact of every file; duplicates across files too.
 
     `known_phones`: phones as written -> their E.164, already worked out by
-    `normalize_phone` with the project's region (an import's worker processes).
+    `normalize_phone` with the project's region (an import's worker processes,
+    or the phones a cache has seen).
     """
-    known = known_phones or {}
+    contacts, issues, _clean = check_contacts_files(config, docs, known_phones)
+    return contacts, issues
+
+
+def check_contacts_files(
+    config: ProjectConfig,
+    docs: Sequence[ContactsDoc | KnownFile],
+    known_phones: Mapping[str, str] | None = None,
+) -> tuple[tuple[DesiredContact, ...], list[Issue], dict[int, tuple[DesiredContact, ...]]]:
+    """`check_contacts`, where some files may be `KnownFile`s (their own checks skipped).
+
+    Also returns, by index into `docs`, the contacts of each parsed file that
+    passed every check of its own (what a cache may keep as that file's
+    meaning; duplicates across files are not a file's own problem).
+    """
     issues: list[Issue] = []
     contacts: list[DesiredContact] = []
+    clean: dict[int, tuple[DesiredContact, ...]] = {}
     seen_phones: dict[str, SourceRef] = {}
     seen_ids: dict[int, SourceRef] = {}
-    region = config.default_region
-    for doc in docs:
-        entries, defaults_fields, defaults_custom = _check_contacts_file(config, doc, issues)
-        checker = _FieldChecker(config, doc.file, issues)
-        marks = doc.item_marks
-        errors_by_item = _entry_errors(entries)
-        for index, item in enumerate(entries):
-            base: DocPath = ("contacts", index)
-            mark = marks[index] if index < len(marks) else None
-            source = SourceRef(doc.file, mark[0], mark[1]) if mark else None
-            if not isinstance(item, Mapping):
-                message = (
-                    f"each contact must be a mapping (phone: ..., first_name: ...), "
-                    f"not {_kind(item)}"
-                )
-                issues.append(Issue(doc.file, base, message, "item", mark))
-                continue
-            bad: set[Any] = set()
-            errors = errors_by_item.get(index)
-            if errors:
-                found, bad = _entry_issues(errors, doc.file, base, mark)
-                issues.extend(found)
-            phone: str | None = None
-            if "phone" not in bad:
-                written = item["phone"]
-                try:
-                    phone = (known.get(written) if isinstance(written, str) else None) or (
-                        normalize_phone(written, region)
-                    )
-                except ValueError:
-                    issues.append(Issue(doc.file, (*base, "phone"), phone_problem(written, region)))
-            fields, custom = checker.fields(item, base, bad)
-            contact_id = item.get("id") if "id" not in bad else None
+    for position, doc in enumerate(docs):
+        if isinstance(doc, KnownFile) and _add_known(doc, seen_phones, seen_ids):
+            contacts.extend(doc.contacts)
+            continue
+        file_issues, items = _file_items(config, doc, known_phones or {})
+        issues.extend(file_issues)
+        own_clean = not file_issues
+        for base, phone, contact_id, source, contact, item_issues in items:
+            if item_issues:
+                own_clean = False
+                issues.extend(item_issues)
             if phone is not None:
                 first = seen_phones.get(phone)
                 if first is not None:
@@ -604,18 +618,94 @@ def check_contacts(
                     issues.append(Issue(doc.file, (*base, "id"), message))
                 else:
                     seen_ids[contact_id] = source or SourceRef(doc.file, 0)
-            if phone is None or bad:
-                continue
+            if contact is not None:
+                contacts.append(contact)
+            else:
+                own_clean = False
+        if own_clean and isinstance(doc, ContactsDoc):
+            clean[position] = tuple(item[4] for item in items if item[4] is not None)
+    return tuple(contacts), issues, clean
+
+
+def _add_known(
+    doc: KnownFile, seen_phones: dict[str, SourceRef], seen_ids: dict[int, SourceRef]
+) -> bool:
+    """Record a known file's phones and ids at once, if none is a duplicate (else False)."""
+    phones = [contact.phone for contact in doc.contacts]
+    pinned = [contact for contact in doc.contacts if contact.id is not None]
+    ids = [contact.id for contact in pinned if contact.id is not None]
+    if (
+        not seen_phones.keys().isdisjoint(phones)
+        or len(set(phones)) != len(phones)
+        or not seen_ids.keys().isdisjoint(ids)
+        or len(set(ids)) != len(ids)
+        or any(contact.source is None for contact in doc.contacts)
+    ):
+        return False  # the item by item path reports each duplicate in its place
+    seen_phones.update(zip(phones, (c.source for c in doc.contacts if c.source), strict=True))
+    seen_ids.update(zip(ids, (c.source for c in pinned if c.source), strict=True))
+    return True
+
+
+def _file_items(
+    config: ProjectConfig, doc: ContactsDoc | KnownFile, known: Mapping[str, str]
+) -> tuple[list[Issue], list[_Item]]:
+    """A file's own checks: its file-level issues, then each list item's result."""
+    if isinstance(doc, KnownFile):
+        return [], [
+            (("contacts", index), c.phone, c.id, c.source, c, [])
+            for index, c in enumerate(doc.contacts)
+        ]
+    issues: list[Issue] = []
+    entries, defaults_fields, defaults_custom = _check_contacts_file(config, doc, issues)
+    file_issues = issues
+    items: list[_Item] = []
+    region = config.default_region
+    marks = doc.item_marks
+    errors_by_item = _entry_errors(entries)
+    checker = _FieldChecker(config, doc.file, [])
+    for index, item in enumerate(entries):
+        base: DocPath = ("contacts", index)
+        mark = marks[index] if index < len(marks) else None
+        source = SourceRef(doc.file, mark[0], mark[1]) if mark else None
+        item_issues: list[Issue] = []
+        checker.issues = item_issues
+        if not isinstance(item, Mapping):
+            message = (
+                f"each contact must be a mapping (phone: ..., first_name: ...), not {_kind(item)}"
+            )
+            item_issues.append(Issue(doc.file, base, message, "item", mark))
+            items.append((base, None, None, source, None, item_issues))
+            continue
+        bad: set[Any] = set()
+        errors = errors_by_item.get(index)
+        if errors:
+            found, bad = _entry_issues(errors, doc.file, base, mark)
+            item_issues.extend(found)
+        phone: str | None = None
+        if "phone" not in bad:
+            written = item["phone"]
+            try:
+                phone = (known.get(written) if isinstance(written, str) else None) or (
+                    normalize_phone(written, region)
+                )
+            except ValueError:
+                item_issues.append(
+                    Issue(doc.file, (*base, "phone"), phone_problem(written, region))
+                )
+        fields, custom = checker.fields(item, base, bad)
+        contact_id = item.get("id") if "id" not in bad else None
+        contact: DesiredContact | None = None
+        if phone is not None and not bad:
             if defaults_fields:
                 fields = {**defaults_fields, **fields}
             if defaults_custom:
                 custom = {**defaults_custom, **custom}
-            contacts.append(
-                DesiredContact(
-                    phone=phone, fields=fields, custom_fields=custom, id=contact_id, source=source
-                )
+            contact = DesiredContact(
+                phone=phone, fields=fields, custom_fields=custom, id=contact_id, source=source
             )
-    return tuple(contacts), issues
+        items.append((base, phone, contact_id, source, contact, item_issues))
+    return file_issues, items
 
 
 def _check_contacts_file(

@@ -253,3 +253,58 @@ def test_values_that_cannot_be_adopted_are_reported_not_written(project_dir: Pat
     assert "Gold" not in after
     # Marcus's other drift (company cleared remotely) is still adopted.
     assert "    company: null\n" in after and after != before
+
+
+CANONICAL_TEAM = (
+    "version: 1\n"
+    "contacts:\n"
+    '  - phone: "+14155559876"\n'
+    "    first_name: Jordan  # the founder\n"
+    "    last_name: Lee\n"
+    "    company: Acme Corp\n"
+    "    custom_fields:\n"
+    "      plan_tier: Pro\n"
+    "      seats: 120\n"
+    "  # the second one\n"
+    '  - phone: "+14155558765"\n'
+    "    first_name: Sam\n"
+    "    custom_fields:\n"
+    "      plan_tier: Pro\n"
+    "\n"
+    '  - phone: "+16465550199"\n'
+    "    first_name: Marcus\n"
+)
+
+
+def _adopted_text(project_dir: Path, *, whole_file: bool, monkeypatch: pytest.MonkeyPatch) -> str:
+    from jcstate.project import adopt as adopt_module
+
+    team = project_dir / "contacts" / "team.yaml"
+    team.write_text(CANONICAL_TEAM)
+    project = load()
+    report = compute_drift(project.desired, REMOTE)
+    with monkeypatch.context() as patched:
+        if whole_file:
+            patched.setattr(adopt_module, "split_contacts", lambda _text: None)
+        else:
+
+            def refuse(*_args: Any) -> Any:
+                raise AssertionError("the whole file was loaded")
+
+            patched.setattr(adopt_module, "load_for_edit", refuse)
+        result = adopt_changed(project, report)
+    assert result.files == ["contacts/team.yaml"]
+    return team.read_text()
+
+
+def test_a_contact_is_adopted_on_its_own_lines_as_the_whole_file_round_trip_would(
+    project_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alone = _adopted_text(project_dir, whole_file=False, monkeypatch=monkeypatch)
+    whole = _adopted_text(project_dir, whole_file=True, monkeypatch=monkeypatch)
+    assert alone == whole
+    assert "    first_name: Jordan  # the founder\n" in alone
+    assert "  # the second one\n" in alone
+    assert alone != CANONICAL_TEAM
+    reloaded = load()
+    assert compute_drift(reloaded.desired, REMOTE).changed == ()

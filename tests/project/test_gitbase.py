@@ -59,3 +59,50 @@ def test_fetch_hint_names_the_remote_and_branch() -> None:
     assert fetch_hint("origin/main") == "git fetch origin main"
     assert fetch_hint("upstream/release/2.x") == "git fetch upstream release/2.x"
     assert fetch_hint("deadbeef") == "git fetch origin main"
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_the_base_of_a_changed_file_is_parsed_once_then_cached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jcstate.project import gitbase
+    from jcstate.project.config import load_project
+
+    root = tmp_path / "repo"
+    (root / "contacts").mkdir(parents=True)
+    (root / "jcstate.yaml").write_text('version: 1\ncontacts: ["contacts/*.yaml"]\n')
+    for name, number in (("a", 100), ("b", 200)):
+        (root / "contacts" / f"{name}.yaml").write_text(
+            f'version: 1\ncontacts:\n  - phone: "+1415555{number:04d}"\n    first_name: Ann\n'
+        )
+    _git(root, "init", "-q")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "base")
+    (root / "contacts" / "b.yaml").write_text(
+        'version: 1\ncontacts:\n  - phone: "+14155550200"\n    first_name: Bea\n'
+    )
+    project = load_project(root, cwd=root)
+    parsed: list[bytes] = []
+    real = gitbase.parse_canonical
+
+    def counting(raw: bytes, *args: object) -> object:
+        parsed.append(raw)
+        return real(raw, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(gitbase, "parse_canonical", counting)
+    first = gitbase.load_base(project, "HEAD", cwd=root)
+    assert len(parsed) == 1 and b"Ann" in parsed[0]  # only b.yaml differs from the tree
+    second = gitbase.load_base(project, "HEAD", cwd=root)
+    assert len(parsed) == 1
+    assert second.contacts == first.contacts
+    assert [c.fields["first_name"] for c in second.contacts] == ["Ann"]
+    gitbase.load_base(project, "HEAD", cwd=root, use_cache=False)
+    assert len(parsed) == 2

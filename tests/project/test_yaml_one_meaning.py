@@ -26,6 +26,7 @@ from ruamel.yaml import YAML
 from jcstate.project.yamlio import (
     YamlProblem,
     load_roundtrip_bytes,
+    parse_canonical,
     parse_fast,
     plain_value,
     roundtrip_yaml,
@@ -102,7 +103,18 @@ def agree(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+def check_canonical(raw: bytes) -> None:
+    """Where the canonical line reader answers, it reads what `parse_fast` reads."""
+    quick = parse_canonical(raw)
+    if quick is None:
+        return
+    reference = parse_fast(raw, index_key="contacts")
+    assert same_plain(quick.data, reference.data), (raw, quick.data, reference.data)
+    assert quick.item_marks == reference.item_marks, raw
+
+
 def check_one_meaning(raw: bytes) -> None:
+    check_canonical(raw)
     fast = validating(raw)
     edit = editing(raw)
     assert agree(fast, edit), (raw, fast, edit)

@@ -1,0 +1,369 @@
+"""A cache of what each contacts file means, so unchanged files are not read twice.
+
+An entry is a file's valid contacts (phones in E.164, fields normalised, the
+line and column of each), keyed by the sha256 of the file's bytes and the
+`salt`: jcstate's version, a fingerprint of the code that gives a file its
+meaning, and the parts of `jcstate.yaml` that change it
+(`config.meaning_inputs`). A hit skips parsing and validating that file; the
+checks across files (duplicate phones and ids) still run on every file.
+
+The cache is never authority:
+
+- it lives outside the work tree, in the user's cache folder
+  (``$XDG_CACHE_HOME/jcstate`` or ``~/.cache/jcstate``; `CACHE_DIR_ENV`
+  overrides), and is off when that folder is inside the project's git work
+  tree or reached through a symbolic link;
+- entries are plain JSON, opened without following links, checked value by
+  value on load, and a corrupt, foreign (another key) or oversized entry is
+  a miss;
+- only a file that passed every check of its own is stored, so a file with a
+  problem is always read and reported exactly as without a cache;
+- writing is best effort (an unwritable folder just means no cache), atomic
+  (a temporary file renamed into place).
+
+`--no-cache` (or `NO_CACHE_ENV=1`) turns it off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import itertools
+import json
+import logging
+import math
+import operator
+import os
+import stat
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from jcstate import __version__
+from jcstate.core.model import STANDARD_FIELDS, DesiredContact, SourceRef
+
+log = logging.getLogger(__name__)
+
+#: Where the cache lives (overrides the user's cache folder).
+CACHE_DIR_ENV = "JCSTATE_CACHE_DIR"
+#: Set to 1 to turn the cache off (what the global ``--no-cache`` does).
+NO_CACHE_ENV = "JCSTATE_NO_CACHE"
+#: The layout of entries; a change makes every older entry a miss.
+FORMAT = 2
+#: The fact "these bytes are already in the form `jcstate fmt` writes".
+CANONICAL_FACT = "canonical"
+#: An entry larger than this is not read (a 100,000-contact file's is ~15 MB).
+MAX_ENTRY_BYTES = 256 * 1024 * 1024
+
+#: The modules whose code decides what a file means: their bytes are in the key,
+#: so an edited checkout never reads entries an older code wrote.
+_MEANING_MODULES = (
+    "jcstate.core.limits",
+    "jcstate.core.model",
+    "jcstate.core.normalize",
+    "jcstate.core.phones",
+    "jcstate.project.validate",
+    "jcstate.project.yamlio",
+    "jcstate.project.cache",
+)
+
+_FIELDS = frozenset(STANDARD_FIELDS)
+
+
+def default_cache_dir() -> Path:
+    """``$JCSTATE_CACHE_DIR``, else ``$XDG_CACHE_HOME/jcstate``, else ``~/.cache/jcstate``."""
+    explicit = os.environ.get(CACHE_DIR_ENV)
+    if explicit:
+        return Path(os.path.abspath(explicit))
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
+    return Path(os.path.abspath(base / "jcstate"))
+
+
+def cache_disabled_by_env() -> bool:
+    return os.environ.get(NO_CACHE_ENV, "") not in ("", "0")
+
+
+def code_fingerprint() -> str:
+    """sha256 over the source of the modules that give a file its meaning."""
+    digest = hashlib.sha256(__version__.encode() + b"\0")
+    for name in _MEANING_MODULES:
+        module = sys.modules.get(name)
+        origin = getattr(module, "__file__", None)
+        if origin is None:
+            __import__(name)
+            origin = getattr(sys.modules[name], "__file__", None)
+        try:
+            digest.update(Path(str(origin)).read_bytes())
+        except OSError:
+            digest.update(name.encode())
+        digest.update(b"\0")
+    try:
+        import phonenumbers
+
+        digest.update(str(phonenumbers.__version__).encode())
+    except (ImportError, AttributeError):  # pragma: no cover - phonenumbers is a dependency
+        pass
+    return digest.hexdigest()
+
+
+def make_salt(meaning_inputs: Mapping[str, Any]) -> str:
+    """The part of every key that is not the file: format, code, and the config's meaning."""
+    payload = json.dumps(
+        {"format": FORMAT, "code": code_fingerprint(), "config": meaning_inputs},
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _git_top(start: Path) -> Path | None:
+    """The nearest folder at or above `start` that holds ``.git`` (a work tree's top)."""
+    for directory in (start, *start.parents):
+        if os.path.lexists(directory / ".git"):
+            return directory
+    return None
+
+
+def usable_dir(directory: Path, project_root: Path) -> bool:
+    """Whether `directory` may hold the cache of the project at `project_root`.
+
+    Not inside the project, not inside the git work tree holding it (where a
+    file could be tracked, or put there by a branch), and no symbolic link on
+    the way to it.
+    """
+    directory = Path(os.path.abspath(directory))
+    if os.path.realpath(directory) != str(directory):
+        return False
+    real_root = Path(os.path.realpath(project_root))
+    tops = [real_root]
+    top = _git_top(real_root)
+    if top is not None:
+        tops.append(top)
+    return not any(directory == t or directory.is_relative_to(t) for t in tops)
+
+
+class MeaningCache:
+    """Entries under ``<dir>/v<FORMAT>/``: one JSON file per (salt, file content)."""
+
+    def __init__(self, directory: Path, salt: str) -> None:
+        self.directory = directory / f"v{FORMAT}"
+        self.salt = salt
+        self.hits = 0
+        self.misses = 0
+
+    @classmethod
+    def open(
+        cls, project_root: Path, meaning_inputs: Mapping[str, Any], *, enabled: bool = True
+    ) -> MeaningCache | None:
+        """The cache for a project, or None when it is off or its folder may not be used."""
+        if not enabled or cache_disabled_by_env():
+            return None
+        directory = default_cache_dir()
+        if not usable_dir(directory, project_root):
+            log.debug("cache folder %s not used (inside the project or linked)", directory)
+            return None
+        return cls(directory, make_salt(meaning_inputs))
+
+    # -- keys and raw entries ------------------------------------------------
+
+    def key(self, kind: str, content_id: str) -> str:
+        return hashlib.sha256(f"{self.salt}\0{kind}\0{content_id}".encode()).hexdigest()
+
+    def _path(self, key: str) -> Path:
+        return self.directory / key[:2] / f"{key}.json"
+
+    def _read(self, key: str) -> Any:
+        """The entry's payload, or None (absent, a link, too large, corrupt, another key)."""
+        path = self._path(key)
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            return None
+        try:
+            with os.fdopen(fd, "rb") as handle:
+                info = os.fstat(handle.fileno())
+                if info.st_size > MAX_ENTRY_BYTES or not _regular(info.st_mode):
+                    return None
+                raw = handle.read(MAX_ENTRY_BYTES + 1)
+        except OSError:
+            return None
+        try:
+            entry = json.loads(raw)
+        except (ValueError, RecursionError):
+            return None
+        if (
+            type(entry) is not dict
+            or entry.get("format") != FORMAT
+            or entry.get("key") != key
+            or "data" not in entry
+        ):
+            return None
+        return entry["data"]
+
+    def _write(self, key: str, data: Any) -> None:
+        path = self._path(key)
+        text = json.dumps(
+            {"format": FORMAT, "key": key, "data": data},
+            separators=(",", ":"),
+            ensure_ascii=False,
+            allow_nan=False,
+        ).encode("utf-8")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            _make_dirs(path.parent)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+            fd = os.open(tmp, flags, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(text)
+            os.replace(tmp, path)
+        except (OSError, ValueError) as exc:
+            log.debug("cache entry not written: %s", exc)
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+    # -- what a file means ---------------------------------------------------
+
+    def contacts(self, digest: str, file: str) -> tuple[DesiredContact, ...] | None:
+        """The valid contacts of the file whose bytes have sha256 `digest`, named `file`."""
+        data = self._read(self.key("contacts", digest))
+        contacts = _contacts_from(data, file) if data is not None else None
+        if contacts is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return contacts
+
+    def put_contacts(self, digest: str, contacts: Iterable[DesiredContact]) -> None:
+        self._write(self.key("contacts", digest), _columns(contacts))
+
+    # -- facts about a file's bytes (fmt: "already canonical") ---------------
+
+    def has_fact(self, fact: str, digest: str) -> bool:
+        return self._read(self.key(fact, digest)) is True
+
+    def put_fact(self, fact: str, digest: str) -> None:
+        self._write(self.key(fact, digest), True)
+
+    # -- phones already seen valid ------------------------------------------
+
+    def known_phones(self) -> KnownE164:
+        """E.164 phones this project's files held when last stored (each valid)."""
+        data = self._read(self.key("phones", "all"))
+        if type(data) is not list or not set(map(type, data)) <= _STR:
+            return KnownE164(frozenset())
+        return KnownE164(frozenset(phone for phone in data if phone.startswith("+")))
+
+    def put_phones(self, phones: Iterable[str], known: KnownE164 | None = None) -> None:
+        """Store the phones, unless they are the ones `known` already holds."""
+        fresh = frozenset(phones)
+        if known is None or fresh != known.phones:
+            self._write(self.key("phones", "all"), sorted(fresh))
+
+
+class KnownE164(Mapping[str, str]):
+    """Phones known valid in E.164, as `check_contacts`'s written -> E.164 mapping."""
+
+    def __init__(self, phones: frozenset[str]) -> None:
+        self.phones = phones
+
+    def __getitem__(self, written: str) -> str:
+        if written in self.phones:
+            return written
+        raise KeyError(written)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.phones)
+
+    def __len__(self) -> int:
+        return len(self.phones)
+
+
+def file_digest(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def _regular(mode: int) -> bool:
+    return stat.S_ISREG(mode)
+
+
+def _make_dirs(directory: Path) -> None:
+    """Create the cache folders (private), refusing a link anywhere jcstate created."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for part in (directory, directory.parent, directory.parent.parent):
+        if part.is_symlink():
+            raise OSError(f"{part} is a symbolic link")
+
+
+def _columns(contacts: Iterable[DesiredContact]) -> dict[str, list[Any]]:
+    """Contacts as columns (each checked and rebuilt in one pass on load)."""
+    rows = list(contacts)
+    return {
+        "lines": [c.source.line if c.source else 0 for c in rows],
+        "cols": [c.source.col if c.source else 0 for c in rows],
+        "phones": [c.phone for c in rows],
+        "ids": [c.id for c in rows],
+        "fields": [dict(c.fields) for c in rows],
+        "custom": [dict(c.custom_fields) for c in rows],
+    }
+
+
+def _contacts_from(data: Any, file: str) -> tuple[DesiredContact, ...] | None:
+    """Columns back into contacts, every value checked; None if anything is off.
+
+    Each check runs over a whole column at once (the types of every line,
+    phone and value), so checking costs little next to reading the JSON.
+    """
+    if type(data) is not dict:
+        return None
+    try:
+        lines, cols, phones, ids, fields, custom = (data[name] for name in _COLUMNS)
+    except KeyError:
+        return None
+    columns = (lines, cols, phones, ids, fields, custom)
+    if any(type(column) is not list for column in columns):
+        return None
+    count = len(lines)
+    if any(len(column) != count for column in columns):
+        return None
+    if not count:
+        return ()
+    if (
+        not set(map(type, lines)) <= _INT
+        or not set(map(type, cols)) <= _INT
+        or min(lines) < 1
+        or min(cols) < 1
+        or not set(map(type, phones)) <= _STR
+        or not all(map(_starts_with_plus, phones))
+        or not set(map(type, ids)) <= _ID
+        or not set(map(type, fields)) <= _DICT
+        or not set(map(type, custom)) <= _DICT
+        or not _FIELDS.issuperset(itertools.chain.from_iterable(fields))
+        or not set(map(type, itertools.chain.from_iterable(map(dict.values, fields)))) <= _TEXT
+    ):
+        return None
+    if any(number <= 0 for number in ids if number is not None):
+        return None
+    kinds = set(map(type, itertools.chain.from_iterable(map(dict.values, custom))))
+    if not kinds <= _CUSTOM:
+        return None
+    if float in kinds and not all(
+        math.isfinite(value)
+        for value in itertools.chain.from_iterable(map(dict.values, custom))
+        if type(value) is float
+    ):
+        return None
+    sources = map(SourceRef, itertools.repeat(file), lines, cols)
+    return tuple(map(DesiredContact, phones, fields, custom, ids, sources))
+
+
+_COLUMNS = ("lines", "cols", "phones", "ids", "fields", "custom")
+_starts_with_plus = operator.methodcaller("startswith", "+")
+_ID = frozenset({int, type(None)})
+_DICT = frozenset({dict})
+_INT = frozenset({int})
+_STR = frozenset({str})
+_TEXT = frozenset({str, type(None)})
+_CUSTOM = frozenset({str, int, float, bool, type(None)})
