@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 
 from jcstate.commands._rules import refuse_broken_rules, with_rules
 from jcstate.core.model import DesiredState, Project, ProjectConfig, RemoteState, RuleConfig
-from jcstate.core.plan import PlanOptions, compute_plan
+from jcstate.core.plan import PlanOptions
 from jcstate.core.rules import compile_rules
 from tests.core.test_plan_properties import DEFS, desired_states, remote_states
+from tests.support.plans import plan_of_a_valid_project
 
 HOLDING = [
     RuleConfig(name="e164", require='contact.phone.startsWith("+1")', message="m"),
@@ -75,7 +76,7 @@ def test_a_rule_that_holds_never_changes_the_plan(
 ) -> None:
     remote: RemoteState = data.draw(remote_states(ownership))
     desired: DesiredState = data.draw(desired_states(len(remote.contacts), ownership))
-    plan = compute_plan(desired, remote, PlanOptions(prune=prune))
+    plan = plan_of_a_valid_project(desired, remote, PlanOptions(prune=prune))
 
     ruled = with_rules(_project(desired, HOLDING), plan, remote.contacts)
     assert ruled.rule_violations == ()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jcstate.core.model import (
@@ -18,7 +18,7 @@ from jcstate.core.model import (
     Safety,
 )
 from jcstate.core.plan import Action, Plan, PlanOptions, compute_plan
-from jcstate.errors import PlanError
+from tests.support.plans import plan_of_a_valid_project
 
 DEFS = {
     "tier": CustomFieldDef(type="enum", values=["Free", "Pro"]),
@@ -154,34 +154,12 @@ def scenarios(draw: st.DrawFn) -> tuple[DesiredState, RemoteState, bool]:
     return desired, remote, draw(st.booleans())
 
 
-def _plan_of_a_valid_project(
-    desired: DesiredState, remote: RemoteState, options: PlanOptions
-) -> Plan:
-    """The plan, for projects where each remote contact has one declared owner.
-
-    An `id:` pin that takes a remote contact off a phone another entry declares
-    is refused (tested in test_plan.py); such draws are not scenarios here.
-    """
-    try:
-        return compute_plan(desired, remote, options)
-    except PlanError as exc:
-        assert "takes over the remote contact" in str(exc)
-        owners = {c.phone for c in desired.contacts if c.id is None}
-        by_id = {r.id: r for r in remote.contacts}
-        assert any(
-            c.id in by_id and by_id[c.id].phone != c.phone and by_id[c.id].phone in owners
-            for c in desired.contacts
-        )
-        assume(False)
-        raise
-
-
 @settings(max_examples=150, deadline=None)
 @given(scenarios())
 def test_applying_a_plan_converges(scenario: tuple[DesiredState, RemoteState, bool]) -> None:
     desired, remote, prune = scenario
     options = PlanOptions(prune=prune)
-    plan = _plan_of_a_valid_project(desired, remote, options)
+    plan = plan_of_a_valid_project(desired, remote, options)
     after = apply_to_remote(remote, plan)
     again = compute_plan(desired, after, options)
     assert again.changes == (), again.changes
@@ -192,7 +170,7 @@ def test_applying_a_plan_converges(scenario: tuple[DesiredState, RemoteState, bo
 @given(scenarios())
 def test_without_prune_nothing_is_deleted(scenario: tuple[DesiredState, RemoteState, bool]) -> None:
     desired, remote, _ = scenario
-    plan = _plan_of_a_valid_project(desired, remote, PlanOptions(prune=False))
+    plan = plan_of_a_valid_project(desired, remote, PlanOptions(prune=False))
     assert plan.count(Action.DELETE) == 0
 
 
