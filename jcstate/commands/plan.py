@@ -155,6 +155,7 @@ def command(
     from jcstate.commands._project import project_from_ctx
     from jcstate.commands._rules import with_rules_run
     from jcstate.remote.pipeline import options_for
+    from jcstate.render.document import plan_document
 
     check_mask_options(output_format, mask_pii, mask_pii_json)
     check_changed_since(changed_since, targets)
@@ -181,15 +182,12 @@ def command(
     )
     run = with_rules_run(project, run)
     started = time.perf_counter()
-    text = render(
-        run.plan,
-        output_format,
-        color=app.color,
-        mask_pii=mask_pii,
-        changed_since=record,
+    document = plan_document(
+        run.plan, output_format, color=app.color, mask_pii=mask_pii, changed_since=record
     )
+    for chunk in document:
+        click.echo(chunk, nl=False)  # JSON streams: the document is never one string
     stage_times = {**run.timings, "render": time.perf_counter() - started}
-    click.echo(text, nl=False)
 
     if out_file is not None:
         from jcstate.execute.planfile import save_plan
