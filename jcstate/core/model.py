@@ -281,6 +281,10 @@ class DesiredState:
     safety: Safety = field(default_factory=Safety)
     default_region: str = "US"
 
+    def __repr__(self) -> str:
+        # Short: `asyncio.run` writes the repr of its finished task's result.
+        return f"DesiredState({len(self.contacts)} contacts, region={self.default_region!r})"
+
 
 @dataclass(frozen=True)
 class RemoteState:
@@ -296,6 +300,14 @@ class RemoteState:
     #: contacts in the account as the API reported it (known for a targeted refresh
     #: from the first listing page; None when not asked)
     total: int | None = None
+
+    def __repr__(self) -> str:
+        # Short: `asyncio.run` writes the repr of its finished task's result (the
+        # whole account: 20 MB and 1.5 s at 100,000 contacts, thrown away).
+        return (
+            f"RemoteState({len(self.contacts)} contacts, complete={self.complete}, "
+            f"{len(self.conflicts)} conflicts, total={self.total})"
+        )
 
 
 @dataclass(frozen=True)

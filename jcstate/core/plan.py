@@ -157,6 +157,10 @@ class Plan:
     #: file: `show` and `apply` check the rules again.
     rule_violations: tuple[RuleViolation, ...] | None = None
 
+    def __repr__(self) -> str:
+        # Short: `asyncio.run` writes the repr of its finished task's result.
+        return f"Plan({len(self.changes)} changes, summary={self.summary}, safe={self.safe})"
+
     def count(self, action: Action) -> int:
         return sum(1 for change in self.changes if change.action is action)
 
