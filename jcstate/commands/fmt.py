@@ -55,7 +55,10 @@ def command(ctx: click.Context, files: tuple[Path, ...], check: bool, show_diff:
             continue
         text = raw.decode("utf-8")
         name = display_path(path, Path.cwd())
-        formatted, same = format_file(text, project.config, phones.get(name))
+        read, exact = project.canonical_lines.get(name, ("", frozenset()))
+        formatted, same = format_file(
+            text, project.config, phones.get(name), exact if read == digest else frozenset()
+        )
         if formatted == text:
             if cache is not None:
                 cache.put_fact(CANONICAL_FACT, digest)

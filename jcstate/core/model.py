@@ -325,3 +325,7 @@ class Project:
     rule_marks: tuple[tuple[int, int], ...] = ()
     #: jcstate.yaml as messages name it (relative to the current directory)
     config_name: str = "jcstate.yaml"
+    #: by contacts file (as messages name it): the sha256 of the bytes read and the
+    #: 1-based first lines of the contacts read in the exact form `fmt` writes,
+    #: phone already E.164 (`fmt` keeps those byte for byte without a second look)
+    canonical_lines: Mapping[str, tuple[str, frozenset[int]]] = field(default_factory=dict)

@@ -15,7 +15,7 @@ import fnmatch
 import gc
 import hashlib
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -318,6 +318,7 @@ def _load_project(project_dir: Path | None, cwd: Path | None, use_cache: bool) -
     docs: list[ContactsDoc | KnownFile] = []
     digests: dict[int, str] = {}  # docs index -> sha256 of a parsed file, to store it
     shaped: set[int] = set()  # docs read in the exact form fmt writes
+    exact: dict[int, tuple[str, frozenset[int]]] = {}  # docs index -> canonical_items
     for path in contact_paths:
         name = display_path(path, here)
         files[name] = path
@@ -334,6 +335,8 @@ def _load_project(project_dir: Path | None, cwd: Path | None, use_cache: bool) -
                 parsed = parse_canonical(raw, yaml) or parse_fast(
                     raw, index_key="contacts", yaml=yaml
                 )
+                if parsed.canonical_items:
+                    exact[len(docs)] = (content or file_digest(raw), parsed.canonical_items)
                 if cache is not None:
                     digests[len(docs)] = content
                     if parsed.canonical_shape:
@@ -378,7 +381,36 @@ def _load_project(project_dir: Path | None, cwd: Path | None, use_cache: bool) -
         digest=digest.hexdigest(),
         rule_marks=rules.marks,
         config_name=config_name,
+        canonical_lines=_canonical_lines(docs, exact, clean),
     )
+
+
+def _canonical_lines(
+    docs: Sequence[ContactsDoc | KnownFile],
+    exact: Mapping[int, tuple[str, frozenset[int]]],
+    clean: Mapping[int, Sequence[DesiredContact]],
+) -> dict[str, tuple[str, frozenset[int]]]:
+    """`Project.canonical_lines`: per parsed file, its contacts read exactly as fmt writes them.
+
+    A contact counts when the line reader took it in the canonical form and
+    its phone is written as the E.164 form the checks worked out.
+    """
+    out: dict[str, tuple[str, frozenset[int]]] = {}
+    for index, (content, items) in exact.items():
+        doc, contacts = docs[index], clean.get(index)
+        if not isinstance(doc, ContactsDoc) or not isinstance(doc.data, dict):
+            continue
+        entries = doc.data.get("contacts")
+        if not isinstance(entries, list) or contacts is None or len(contacts) != len(entries):
+            continue
+        lines = frozenset(
+            doc.item_marks[number][0]
+            for number in items
+            if isinstance(entries[number], dict)
+            and entries[number].get("phone") == contacts[number].phone
+        )
+        out[doc.file] = (content, lines)
+    return out
 
 
 def _remember_canonical(

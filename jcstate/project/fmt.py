@@ -10,6 +10,7 @@ declares changes (tested as a property).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -126,7 +127,10 @@ _MINI_HEADER = "version: 1\ncontacts:\n"
 
 
 def format_file(
-    text: str, config: ProjectConfig, phones: Mapping[int, str] | None = None
+    text: str,
+    config: ProjectConfig,
+    phones: Mapping[int, str] | None = None,
+    exact: AbstractSet[int] = frozenset(),
 ) -> tuple[str, bool]:
     """The canonical text of a contacts file, and whether it declares what `text` declares.
 
@@ -138,9 +142,12 @@ def format_file(
     round trip. Any other file takes the whole-file round trip.
 
     `phones`: the E.164 phone of each contact by its 1-based line, as the
-    project load worked them out (saves parsing every phone again).
+    project load worked them out (saves parsing every phone again). `exact`:
+    the 1-based first lines of the contacts the load read from these same
+    bytes in the exact canonical form, phone already E.164
+    (`Project.canonical_lines`): kept without a second look.
     """
-    quick = _format_by_contact(text, config, phones)
+    quick = _format_by_contact(text, config, phones, exact)
     if quick is not None:
         return quick, True
     formatted = format_contacts_text(text, config.default_region)
@@ -150,7 +157,7 @@ def format_file(
 
 
 def _format_by_contact(
-    text: str, config: ProjectConfig, phones: Mapping[int, str] | None
+    text: str, config: ProjectConfig, phones: Mapping[int, str] | None, exact: AbstractSet[int]
 ) -> str | None:
     split = split_contacts(text)
     if split is None:
@@ -163,6 +170,9 @@ def _format_by_contact(
     bounds = [*starts, len(lines)]
     for number, first in enumerate(starts):
         segment = lines[first : bounds[number + 1]]
+        if first + 1 in exact:
+            out.extend(segment)
+            continue
         item = canonical_item(segment)
         if item is not None:
             written = item["phone"]

@@ -357,6 +357,9 @@ class FastDoc:
     #: Read by `parse_canonical` with every contact in the exact form fmt writes
     #: (fmt then keeps the file as it is if each phone is also its E.164 form).
     canonical_shape: bool = False
+    #: indices of the items `parse_canonical` read in that exact form (the others
+    #: it read as simple YAML)
+    canonical_items: frozenset[int] = frozenset()
 
 
 def _problem_from(exc: YAMLError, raw: bytes = b"") -> YamlProblem:
@@ -1522,6 +1525,7 @@ def parse_canonical(raw: bytes, yaml: YAML | None = None) -> FastDoc | None:
     lines, _begin, starts = split
     items: list[Any] = []
     marks: list[tuple[int, int]] = []
+    exact: list[int] = []
     shape = True
     bounds = [*starts, len(lines)]
     for number, first in enumerate(starts):
@@ -1533,9 +1537,11 @@ def parse_canonical(raw: bytes, yaml: YAML | None = None) -> FastDoc | None:
             item = _simple_item(segment, yaml)
             if item is None:
                 return None
+        else:
+            exact.append(number)
         items.append(item)
         marks.append((first + 1, 5))
-    return FastDoc({"version": 1, "contacts": items}, tuple(marks), shape)
+    return FastDoc({"version": 1, "contacts": items}, tuple(marks), shape, frozenset(exact))
 
 
 def _simple_item(segment: Sequence[str], yaml: YAML | None) -> dict[str, Any] | None:
