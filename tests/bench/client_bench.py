@@ -17,7 +17,9 @@ Every scenario talks real HTTP to `jcstate sandbox serve` on loopback.
    pages, same concurrency), interleaved runs, medians. Target: at most 1.2x.
    Both share the machine's cores with the server, so the ratio depends on
    the machine's load; the load average and the client-side CPU time of
-   each are printed with the figure.
+   each are printed with the figure. Then `jcstate plan` with no change
+   against that account, warm: its fetch stage (`--timings`) against the bare
+   loop (target 1.3x) and the whole command against fetch + 1 s (issue 24).
 """
 
 from __future__ import annotations
@@ -41,8 +43,10 @@ import httpx
 from jcstate.core.model import RemoteState
 from jcstate.remote.client import ClientSettings, JustCallClient, resolve_settings
 from jcstate.remote.listing import fetch_remote, listing_cost
+from jcstate.sandbox.seeddata import generated_contact
 from tests.bench.common import BenchRow, print_table, verdict
 from tests.support.sandbox_server import SandboxServer, start_sandbox
+from tests.support.scenario import jcstate_env, write_project
 
 CONCURRENCY = 4
 RATE_LIMIT = 120
@@ -180,11 +184,13 @@ def listing_speed(workdir: Path, contacts: int, smoke: bool) -> list[BenchRow]:
             client_cpu.append(time.process_time() - cpu)
             listed = state.contacts
             assert bare_count == len(listed) == contacts
+        plan_rows = whole_plan(workdir, server, contacts, statistics.median(bare_times))
     bare = statistics.median(bare_times)
     mine = statistics.median(client_times)
     ratio = mine / bare
     load = os.getloadavg()[0]
     return [
+        *plan_rows,
         BenchRow(
             f"listing {contacts:,} over HTTP, concurrency {CONCURRENCY}",
             f"fetch_remote {mine:.2f}s vs bare httpx {bare:.2f}s = {ratio:.2f}x "
@@ -192,7 +198,49 @@ def listing_speed(workdir: Path, contacts: int, smoke: bool) -> list[BenchRow]:
             f"{statistics.median(bare_cpu):.2f}s; medians of {len(bare_times)}, load {load:.1f})",
             f"<= {RATIO_TARGET}x",
             verdict(ratio <= RATIO_TARGET),
+        ),
+    ]
+
+
+def whole_plan(workdir: Path, server: SandboxServer, contacts: int, bare: float) -> list[BenchRow]:
+    """`jcstate plan` with no change against the listed account, warm (the project read once).
+
+    Targets (issue 24, at 100,000): its fetch at most 1.3x the bare httpx loop
+    measured just before in the same run, and the whole plan at most the fetch + 1 s.
+    """
+    root = workdir / "plan-project"
+    write_project(root, [generated_contact(i) for i in range(contacts)], files=100,
+                  concurrency=CONCURRENCY)  # fmt: skip
+    env = {**jcstate_env(server.url, server.api_key, server.api_secret),
+           "JCSTATE_CACHE_DIR": str(workdir / "plan-cache")}  # fmt: skip
+    command = [sys.executable, "-m", "jcstate", "-C", str(root), "plan", "--timings"]
+    subprocess.run(command, env=env, capture_output=True, check=True)  # warms the cache
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - started
+    stages = dict(
+        (name, float(seconds.removesuffix(" s")))
+        for name, _, seconds in (
+            part.strip().partition(" ")
+            for part in done.stderr.split("Timings: ", 1)[1].splitlines()[0].split(",")
         )
+    )  # fmt: skip
+    fetch = stages.get("fetch", float("nan"))
+    last = done.stdout.rstrip("\n").splitlines()[-1]
+    return [
+        BenchRow(
+            f"jcstate plan, no change, {contacts:,} contacts, warm: fetch vs bare httpx",
+            f"fetch {fetch:.2f} s vs bare {bare:.2f} s = {fetch / bare:.2f}x",
+            "<= 1.3x",
+            verdict(fetch <= 1.3 * bare),
+        ),
+        BenchRow(
+            f"jcstate plan, no change, {contacts:,} contacts, warm: whole command",
+            f"{wall:.2f} s wall vs fetch + 1 s = {fetch + 1:.2f} s "
+            f"({', '.join(f'{k} {v:.2f} s' for k, v in stages.items())}); {last}",
+            "<= fetch + 1 s",
+            verdict(wall <= fetch + 1 and "0 to create, 0 to update" in last),
+        ),
     ]
 
 
