@@ -22,8 +22,25 @@ from jcstate.core.phones import normalize_phone as normalize_phone
 _EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 
 
+#: `+1`, an area code and an exchange code that cannot start with 0 or 1, a line
+#: number: `phonenumbers` reads it as written (no national prefix to strip), and
+#: formats it as written when valid; so does `try_normalize_phone` when not.
+_NANP_E164 = re.compile(r"\+1[2-9][0-9]{2}[2-9][0-9]{6}")  # ASCII digits only
+
+
+def is_nanp_e164(text: str) -> bool:
+    """`text` is exactly `+1NXXNXXXXXX`, which `try_normalize_phone` keeps unparsed."""
+    return _NANP_E164.fullmatch(text) is not None
+
+
 def try_normalize_phone(raw: str, region: str = "US") -> str:
-    """E.164 when `raw` parses, else the stripped raw text (remote data is what it is)."""
+    """E.164 when `raw` parses, else the stripped raw text (remote data is what it is).
+
+    A phone already `+1NXXNXXXXXX` is returned without a parse: it is its own
+    answer either way (a plan counts the lookups of every declared phone).
+    """
+    if type(raw) is str and _NANP_E164.fullmatch(raw) is not None:
+        return raw
     try:
         return normalize_phone(raw, region)
     except ValueError:

@@ -552,3 +552,10 @@ def test_update_without_data_reads_the_contact_back() -> None:
         updated, _ = run(FakeClock(), lambda client: client.update_contact(4, {"company": "B"}))
     assert updated.fields["company"] == "B"
     assert get.call_count == 1
+
+
+def test_a_remote_phone_in_other_digits_is_read_as_its_e164() -> None:
+    """The shortcut for `+1NXXNXXXXXX` takes ASCII digits only (Python's `\\d` takes any)."""
+    phone = "+120\u06612000000"  # an Arabic-Indic one
+    assert parse_contact({"id": 1, "phone": phone, "custom_fields": {}}).phone == "+12012000000"
+    assert parse_contact({"id": 1, "phone": phone, "custom_fields": []}).phone == "+12012000000"
