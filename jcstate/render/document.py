@@ -1,8 +1,8 @@
 """The plan document of `jcstate plan` in any format, as a sequence of chunks to write.
 
-JSON is streamed (`render.json.iter_json`): a plan of 300,000 changes is never
-one string in memory. Text and markdown come as one chunk (markdown is capped
-in size; text is read by people). Pure: the caller writes the chunks.
+JSON and text are streamed (`render.json.iter_json`, `render.text.iter_text`):
+a plan of 300,000 changes is never one string in memory. Markdown comes as
+one chunk (its size is capped). Pure: the caller writes the chunks.
 """
 
 from __future__ import annotations
@@ -30,6 +30,6 @@ def plan_document(
         from jcstate.render.markdown import render_markdown
 
         return [render_markdown(plan, mask_pii=mask_pii, changed_since=changed_since)]
-    from jcstate.render.text import render_text
+    from jcstate.render.text import iter_text
 
-    return [render_text(plan, color=color, mask_pii=mask_pii, changed_since=changed_since)]
+    return iter_text(plan, color=color, mask_pii=mask_pii, changed_since=changed_since)

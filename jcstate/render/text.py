@@ -1,6 +1,8 @@
 """The plan as text, like Terraform: `+` create, `~` update, `-` delete.
 
-Pure: `render_text(plan, color=..., mask_pii=...) -> str`. Unchanged contacts
+Pure: `render_text(plan, color=..., mask_pii=...) -> str`, and `iter_text(...)`,
+the same text in chunks of a few hundred changes (`plan` writes them as they
+come, so a plan of 300,000 changes is never one string). Unchanged contacts
 are hidden; changed attributes show as `old -> new`. The cost line comes
 just before the last line, which is always
 ``Plan: N to create, N to update, N to delete, N unchanged.``
@@ -11,6 +13,8 @@ override) are shown escaped, so a value never begins a line of its own.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import click
 
@@ -45,6 +49,10 @@ def _change_lines(change: Change) -> list[str]:
     return lines
 
 
+#: changes rendered into one chunk of `iter_text`
+CHANGES_PER_CHUNK = 500
+
+
 def render_text(
     plan: Plan,
     *,
@@ -53,6 +61,17 @@ def render_text(
     changed_since: ChangedSince | None = None,
 ) -> str:
     """The plan for a terminal or a CI log; ends with the summary line and a newline."""
+    return "".join(iter_text(plan, color=color, mask_pii=mask_pii, changed_since=changed_since))
+
+
+def iter_text(
+    plan: Plan,
+    *,
+    color: bool = False,
+    mask_pii: bool = False,
+    changed_since: ChangedSince | None = None,
+) -> Iterator[str]:
+    """The chunks of `render_text(plan, ...)`, in order; each ends with a newline."""
 
     def paint(text: str, colour: str | None, bold: bool = False) -> str:
         return click.style(text, fg=colour, bold=bold) if color else text
@@ -65,11 +84,14 @@ def render_text(
     if plan.changes:
         out.append("jcstate will perform the following actions:")
         out.append("")
-        for change in plan.changes:
+        for number, change in enumerate(plan.changes, start=1):
             colour = _COLOR[change.action]
             out.append(paint(clean("  " + _header(change)), colour, bold=True))
             out.extend(paint(clean(line), colour) for line in _change_lines(change))
             out.append("")
+            if number % CHANGES_PER_CHUNK == 0:
+                yield "".join(line + "\n" for line in out)
+                out = []
     else:
         out.append("No changes. The remote contacts match the declared ones.")
         out.append("")
@@ -90,4 +112,4 @@ def render_text(
     out.append(cost_line(plan.cost))
     # Bold in the terminal's own foreground: white would vanish on a light background.
     out.append(paint(plan_summary_line(plan), None, bold=True))
-    return "\n".join(out) + "\n"
+    yield "".join(line + "\n" for line in out)

@@ -19,6 +19,7 @@ from jcstate.core.safe import json_text
 from jcstate.errors import JcstateError
 from jcstate.render.json import iter_json, render_json
 from jcstate.render.mask import mask_text
+from jcstate.render.text import iter_text, render_text
 from tests.render.test_plan_render import busy_plan, huge_plan, quiet_plan
 from tests.render.test_remote_as_data import FAST, _plan, accounts
 
@@ -72,3 +73,13 @@ def test_a_value_json_cannot_hold_is_a_clear_error() -> None:
     change = Change(Action.CREATE, "+14155550111", None, {"seats": math.nan})
     with pytest.raises(JcstateError, match="the plan cannot be written as JSON"):
         "".join(iter_json(Plan(changes=(change,))))
+
+
+@pytest.mark.parametrize("color", [False, True])
+def test_the_text_plan_comes_in_pieces_too(color: bool) -> None:
+    plan = huge_plan()  # 3,000 changes
+    chunks = list(iter_text(plan, color=color, mask_pii=True))
+    assert len(chunks) >= 4
+    assert max(len(chunk) for chunk in chunks) < sum(len(chunk) for chunk in chunks) / 3
+    assert all(chunk.endswith("\n") for chunk in chunks)
+    assert "".join(chunks) == render_text(plan, color=color, mask_pii=True)
