@@ -16,6 +16,9 @@ through this module:
   refused with `OutsideProjectError`. A symlink that stays inside the project
   is followed; a path the user named outside the project (`plan --out
   /tmp/plan.json`) is the user's choice and is written where it points.
+- `leads_out` says why a place inside the project leads out of it through a
+  link; what jcstate reads or opens from a branch's settings checks it too
+  (a source's `path:`, the sandbox database of `api.url`).
 - `open_state_file` opens the lock and the journal with ``O_NOFOLLOW``; each
   must be a regular file.
 """
