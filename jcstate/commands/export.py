@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Literal
 import click
 
 from jcstate.commands._options import api_options, client_settings, fetch_full_listing
+from jcstate.core.text import plural
 from jcstate.errors import RefuseOverwriteError
-from jcstate.render import plural
 
 if TYPE_CHECKING:
     from jcstate.core.model import Project, ProjectConfig

@@ -5,10 +5,8 @@ from __future__ import annotations
 import click
 
 from jcstate.commands._project import project_from_ctx
+from jcstate.core.text import plural
 from jcstate.errors import JcstateError
-from jcstate.project.config import display_path
-from jcstate.project.fmt import declared_contacts, format_contacts_text
-from jcstate.render import plural
 
 
 @click.command("fmt")
@@ -25,6 +23,10 @@ def command(ctx: click.Context, check: bool) -> None:
     `jcstate validate` reports), so formatting never changes what a file
     declares.
     """
+    # The loader and the formatter (pydantic, ruamel) are imported here, not for `--help`.
+    from jcstate.project.config import display_path
+    from jcstate.project.fmt import declared_contacts, format_contacts_text
+
     project = project_from_ctx(ctx)
     region = project.config.default_region
     changed: list[str] = []

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from jcstate.core.text import plural
 from jcstate.errors import JcstateError
 
 if TYPE_CHECKING:
@@ -61,10 +62,6 @@ def _summary(result: SourceResult, skip_invalid: bool) -> str:
         f"{collected.merged_duplicates} merged duplicates{invalid}; "
         f"{changes.added} added, {changes.changed} changed, {changes.removed} removed"
     )
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 @click.command("import")
@@ -159,7 +156,7 @@ def command(
             click.echo(_summary(result, skip_invalid))
         if failed:
             click.echo(
-                f"{_plural(len(problems), 'problem')} found: nothing written "
+                f"{plural(len(problems), 'problem')} found: nothing written "
                 "(fix the rows, translate the values, or pass --skip-invalid)",
                 err=True,
             )
