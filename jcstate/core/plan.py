@@ -730,7 +730,7 @@ def _plain(value: Any) -> Any:
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
-    """The JSON form of a plan (schema in README, "plan" section). Stable key order."""
+    """The JSON form of a plan (schema in docs/reference/json-formats.md). Stable key order."""
     return {
         "format_version": FORMAT_VERSION,
         "summary": plan.summary,

@@ -1,7 +1,7 @@
 """Apply report renderers (pure): ApplyReport -> text or JSON.
 
 The JSON keys `summary`, `requests` and `converged` are a stable contract for
-scripts (see README, "apply"); new keys may be added, none renamed.
+scripts (see docs/guide/apply.md); new keys may be added, none renamed.
 """
 
 from __future__ import annotations
