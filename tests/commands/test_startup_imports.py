@@ -55,4 +55,5 @@ def test_the_probe_sees_a_heavy_import() -> None:
     """The check can fail: a command that runs (schema) does load pydantic."""
     _, outcome = _loaded_after("schema")
     assert outcome["code"] == 0
-    assert outcome["heavy"] == ["pydantic"]
+    heavy = outcome["heavy"]
+    assert isinstance(heavy, list) and "pydantic" in heavy
