@@ -10,12 +10,9 @@ import click
 from jcstate.commands._project import project_from_ctx
 from jcstate.core.model import Project, RuleViolation
 from jcstate.core.rules import check_contacts, project_rules
+from jcstate.core.text import plural
 from jcstate.errors import ConfigError, Diagnostic
 from jcstate.render.rules import violation_text, violations_summary
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _escape_data(text: str) -> str:
@@ -35,7 +32,7 @@ def github_annotation(diagnostic: Diagnostic) -> str:
 
 
 def render_failure(diagnostics: Sequence[Diagnostic], output_format: str) -> str:
-    summary = f"{_plural(len(diagnostics), 'error')} found"
+    summary = f"{plural(len(diagnostics), 'error')} found"
     if output_format == "json":
         errors = [
             {"file": d.file, "line": d.line, "col": d.col, "message": d.message}
@@ -50,7 +47,7 @@ def render_failure(diagnostics: Sequence[Diagnostic], output_format: str) -> str
 def render_success(contacts: int, files: int, output_format: str) -> str:
     if output_format == "json":
         return json.dumps({"valid": True, "errors": [], "contacts": contacts, "files": files})
-    return f"OK: {_plural(contacts, 'contact')} in {_plural(files, 'file')}"
+    return f"OK: {plural(contacts, 'contact')} in {plural(files, 'file')}"
 
 
 @click.command("validate")

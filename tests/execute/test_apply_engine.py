@@ -16,14 +16,10 @@ import httpx
 import pytest
 
 from jcstate.core.model import DesiredContact, DesiredState, RemoteState
+from jcstate.core.outcome import ApplyReport, Outcome
 from jcstate.core.plan import Action, Change, Plan, PlanOptions, compute_plan
 from jcstate.errors import StalePlanError
-from jcstate.execute.apply import (
-    ApplyReport,
-    Outcome,
-    apply_plan,
-    execute_plan,
-)
+from jcstate.execute.apply import apply_plan, execute_plan
 from jcstate.execute.authority import recheck_saved_plan
 from jcstate.execute.journal import Journal, read_journal
 from jcstate.remote.client import ClientSettings, JustCallClient
