@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import click
 
 from jcstate.commands._project import project_from_ctx
-from jcstate.core.model import Project, RuleViolation
-from jcstate.core.rules import check_contacts, project_rules
 from jcstate.core.text import plural
 from jcstate.errors import ConfigError, Diagnostic
-from jcstate.render.rules import violation_text, violations_summary
+
+if TYPE_CHECKING:
+    from jcstate.core.model import Project, RuleViolation
 
 
 def _escape_data(text: str) -> str:
@@ -78,6 +79,8 @@ def command(ctx: click.Context, output_format: str) -> None:
 
 
 def _rule_annotation(violation: RuleViolation) -> str:
+    from jcstate.render.rules import violation_text
+
     source = violation.source
     where = (
         f"file={_escape_property(source.file)},line={source.line},col={source.col},"
@@ -91,6 +94,10 @@ def _rule_annotation(violation: RuleViolation) -> str:
 
 def _report_rules(project: Project, output_format: str) -> int:
     """The contact rules' verdict on every declared contact: exit 1 on an error rule."""
+    # The rules engine and the models load when validate runs, not for `--help`.
+    from jcstate.core.rules import check_contacts, project_rules
+    from jcstate.render.rules import violation_text, violations_summary
+
     violations = check_contacts(project_rules(project), project.desired.contacts)
     errors = sum(1 for v in violations if v.is_error)
     contacts, files = len(project.desired.contacts), len(project.contact_files)
