@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
+from jcstate.commands._context import AppContext
 from jcstate.errors import JcstateError
 
 if TYPE_CHECKING:
-    from jcstate.cli import AppContext
     from jcstate.core.model import Project, RemoteState
     from jcstate.remote.client import ClientSettings
     from jcstate.remote.listing import Progress, ProgressFactory
@@ -107,7 +107,6 @@ def check_mask_options(output_format: str, mask_pii: bool, mask_pii_json: bool) 
 
 
 def app_context(ctx: click.Context) -> AppContext:
-    from jcstate.cli import AppContext
 
     app = ctx.find_root().obj
     if isinstance(app, AppContext):
