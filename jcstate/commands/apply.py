@@ -312,7 +312,7 @@ async def _run(
     project: Project, args: ApplyArgs, settings: ClientSettings, color: bool, tally: _Tally
 ) -> ApplyReport | None:
     from jcstate.core.urls import public_url
-    from jcstate.execute.apply import apply_plan
+    from jcstate.execute.apply import ApplySettings, apply_plan
     from jcstate.execute.journal import Journal
     from jcstate.remote.client import JustCallClient
     from jcstate.remote.listing import fetch_remote
@@ -427,13 +427,15 @@ async def _run(
                     client,
                     project.desired,
                     fetch_touched=fetch_touched,
-                    saved=saved is not None,
-                    saved_options=saved.options if saved is not None else None,
+                    settings=ApplySettings(
+                        saved=saved is not None,
+                        saved_options=saved.options if saved is not None else None,
+                        skip_stale=args.skip_stale,
+                        force=args.force,
+                        batch_size=args.batch_size,
+                        concurrency=concurrency,
+                    ),
                     recheck=rechecked,
-                    skip_stale=args.skip_stale,
-                    force=args.force,
-                    batch_size=args.batch_size,
-                    concurrency=concurrency,
                     journal=journal,
                     on_item=on_item,
                     requests_before=stages,
