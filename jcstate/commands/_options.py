@@ -131,21 +131,6 @@ def client_settings(
     )
 
 
-def target_phones(targets: Sequence[str], region: str) -> frozenset[str] | None:
-    """`--target` values as E.164 (numbers without +country use the project's region)."""
-    from jcstate.core.normalize import normalize_phone
-
-    if not targets:
-        return None
-    phones: set[str] = set()
-    for raw in targets:
-        try:
-            phones.add(normalize_phone(raw, region))
-        except ValueError as exc:
-            raise JcstateError(f"--target {raw!r}: {exc}") from None
-    return frozenset(phones)
-
-
 def warn_undeclared_targets(
     targets: Sequence[str], project: Project, *, prune: bool = False
 ) -> None:
