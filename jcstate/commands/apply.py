@@ -9,6 +9,8 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from jcstate.core.changeset import ChangedSince
     from jcstate.core.outcome import ApplyReport, ItemResult
     from jcstate.core.plan import Plan
+    from jcstate.runs.apply import Tally
 
 CONFIRM_PROMPT = (
     "\nDo you want to perform these actions?\n"
@@ -118,11 +121,8 @@ def command(
     from jcstate.runs.apply import ApplyRequest, Tally, apply_project
     from jcstate.runs.rules import check_forced_names
 
-    if planfile is not None and (prune or targets or refresh != "auto" or changed_since):
-        raise PlanFileError(
-            "--prune, --target, --refresh and --changed-since shape a fresh plan; a saved plan "
-            "already carries its choices (make a new one with `jcstate plan --out`)"
-        )
+    if planfile is not None:
+        _refuse_fresh_options(prune, targets, refresh, changed_since)
     check_changed_since(changed_since, targets)
     project = project_from_ctx(ctx)
     check_forced_names(project, force_rules)
@@ -142,8 +142,34 @@ def command(
     )
     ui = _Terminal(output_format, app_context(ctx).color, auto_approve)
     tally = Tally()
-    try:
+    with _saying_how_far(tally):
         result = apply_project(project, request, settings, ui, tally)
+    report = result.report
+    if result.nothing_to_do and output_format != "json":
+        return  # "No changes." said it all
+    _emit_report(report, output_format)
+    if tally.outage is not None:
+        raise JcstateError(f"{tally.outage}; {tally.how_far()}; run apply again to continue")
+    if not report.ok:
+        ctx.exit(1)
+
+
+def _refuse_fresh_options(
+    prune: bool, targets: tuple[str, ...], refresh: str, changed_since: str | None
+) -> None:
+    """A saved plan: the options that shape a fresh one have no say."""
+    if prune or targets or refresh != "auto" or changed_since:
+        raise PlanFileError(
+            "--prune, --target, --refresh and --changed-since shape a fresh plan; a saved plan "
+            "already carries its choices (make a new one with `jcstate plan --out`)"
+        )
+
+
+@contextmanager
+def _saying_how_far(tally: Tally) -> Iterator[None]:
+    """After Ctrl-C or an outage, the user learns how far the apply got."""
+    try:
+        yield
     except KeyboardInterrupt:
         if tally.started:
             click.echo(
@@ -156,14 +182,6 @@ def command(
         # Before the plan was made there is no M to count against: nothing was sent.
         done = tally.how_far() if tally.total else "nothing was applied"
         raise JcstateError(f"{exc}; {done}; run apply again to continue") from None
-    report = result.report
-    if result.nothing_to_do and output_format != "json":
-        return  # "No changes." said it all
-    _emit_report(report, output_format)
-    if tally.outage is not None:
-        raise JcstateError(f"{tally.outage}; {tally.how_far()}; run apply again to continue")
-    if not report.ok:
-        ctx.exit(1)
 
 
 def _emit_report(report: ApplyReport, output_format: str) -> None:

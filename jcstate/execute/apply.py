@@ -573,6 +573,50 @@ def _stats_dict(client: JustCallClient) -> dict[str, int]:
     return client.stats.as_dict()
 
 
+@dataclass(frozen=True)
+class _Judged:
+    """What of a saved plan may run now, the account it is checked against, what is skipped."""
+
+    plan: Plan
+    view: RemoteState | None
+    skipped: tuple[ItemResult, ...]
+    skipped_stale: int
+
+
+async def _judge_saved(
+    plan: Plan,
+    client: JustCallClient,
+    desired: DesiredState,
+    settings: ApplySettings,
+    recheck: Callable[[], Awaitable[FreshPlan]],
+) -> _Judged:
+    """The saved plan checked against a fresh one; raises before anything is sent."""
+    check = await recheck_saved_plan(
+        plan, settings.saved_options or PlanOptions(), client, desired, recheck
+    )
+    if check.refused:
+        raise PlanFileError(refused_message(check.refused))
+    if check.stale and not settings.skip_stale:
+        raise StalePlanError(stale_message(check.stale))
+    if check.unsafe_reasons and not settings.force:
+        raise UnsafePlanError(unsafe_message(check.unsafe_reasons))
+    skipped = [
+        ItemResult(stale.action, stale.phone, stale.id, Outcome.SKIPPED, stale.reason)
+        for stale in check.stale
+    ]
+    skipped += [
+        ItemResult(
+            change.action,
+            change.phone,
+            change.id,
+            Outcome.SKIPPED,
+            "already as declared (applied earlier)",
+        )
+        for change in check.already_applied
+    ]
+    return _Judged(replace(plan, changes=check.apply), check.view, tuple(skipped), len(check.stale))
+
+
 async def apply_plan(
     plan: Plan,
     client: JustCallClient,
@@ -620,35 +664,11 @@ async def apply_plan(
         if recheck is None:
             raise ValueError("a saved plan needs `recheck` (the fresh plan to check it against)")
         journal.event("stage", name="staleness", contacts=len(plan.changes))
-        check = await recheck_saved_plan(
-            plan, settings.saved_options or PlanOptions(), client, desired, recheck
-        )
+        judged = await _judge_saved(plan, client, desired, settings, recheck)
         stages["staleness"] = client.stats.total - mark
         mark = client.stats.total
-        if check.refused:
-            raise PlanFileError(refused_message(check.refused))
-        if check.stale and not settings.skip_stale:
-            raise StalePlanError(stale_message(check.stale))
-        if check.unsafe_reasons and not settings.force:
-            raise UnsafePlanError(unsafe_message(check.unsafe_reasons))
-        changes = check.apply
-        plan = replace(plan, changes=check.apply)
-        view = check.view
-        skipped_stale = len(check.stale)
-        for stale in check.stale:
-            skipped.append(
-                ItemResult(stale.action, stale.phone, stale.id, Outcome.SKIPPED, stale.reason)
-            )
-        for change in check.already_applied:
-            skipped.append(
-                ItemResult(
-                    change.action,
-                    change.phone,
-                    change.id,
-                    Outcome.SKIPPED,
-                    "already as declared (applied earlier)",
-                )
-            )
+        plan, changes, view = judged.plan, judged.plan.changes, judged.view
+        skipped, skipped_stale = list(judged.skipped), judged.skipped_stale
         for item in skipped:
             journal.record_item(item)
             if on_item is not None:
