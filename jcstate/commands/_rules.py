@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import click
 
-from jcstate.core.model import Project, RemoteContact
-from jcstate.core.plan import Plan
-from jcstate.core.rules import project_rules
-from jcstate.render.rules import violation_text
-from jcstate.runs.rules import with_rules
+if TYPE_CHECKING:
+    # The models and the rules engine load when a command runs, not for `--help`.
+    from jcstate.core.model import Project, RemoteContact
+    from jcstate.core.plan import Plan
 
 force_rule_option = click.option(
     "--force-rule",
@@ -32,6 +32,7 @@ def saved_with_rules(ctx: click.Context, plan: Plan) -> Plan:
     """
     from jcstate.commands._project import project_from_ctx
     from jcstate.errors import ProjectNotFoundError
+    from jcstate.runs.rules import with_rules
 
     try:
         project = project_from_ctx(ctx)
@@ -56,8 +57,9 @@ def drift_rules(
     import json
 
     from jcstate.core.drift import is_marked
-    from jcstate.core.rules import check_remote
-    from jcstate.render.rules import violations_summary
+    from jcstate.core.rules import check_remote, project_rules
+    from jcstate.core.safe import json_text
+    from jcstate.render.rules import violation_text, violations_summary
 
     rules = project_rules(project)
     if not rules.of("contact"):
@@ -69,7 +71,7 @@ def drift_rules(
     if output_format == "json":
         document = json.loads(text)
         document["rule_violations"] = [v.to_dict() for v in found]
-        added = json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n"
+        added = json_text(document, indent=2, default=str) + "\n"
         return clean(added), broken
     if not found:
         return text, broken

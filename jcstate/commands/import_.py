@@ -5,12 +5,12 @@ Named `import_` because `import` is a Python keyword; the command is `jcstate im
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from jcstate.core.safe import json_text
 from jcstate.core.text import plural
 from jcstate.errors import JcstateError
 
@@ -188,7 +188,7 @@ def command(
             ],
             "taken_over": taken_over,
         }
-        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        click.echo(json_text(document, indent=2))
     else:
         if not sources:
             click.echo("No sources declared in jcstate.yaml: nothing to import.")
