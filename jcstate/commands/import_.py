@@ -5,12 +5,13 @@ Named `import_` because `import` is a Python keyword; the command is `jcstate im
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from jcstate.core.safe import json_text
+from jcstate.core.text import plural
 from jcstate.errors import JcstateError
 
 if TYPE_CHECKING:
@@ -72,10 +73,6 @@ def _summary(result: SourceResult, skip_invalid: bool, wrote: bool) -> str:
         f"{written}, {collected.skipped_by_skip_if} skipped by skip_if, "
         f"{collected.merged_duplicates} merged duplicates{invalid}; {counts}{tail}"
     )
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 @click.command("import")
@@ -191,7 +188,7 @@ def command(
             ],
             "taken_over": taken_over,
         }
-        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        click.echo(json_text(document, indent=2))
     else:
         if not sources:
             click.echo("No sources declared in jcstate.yaml: nothing to import.")
@@ -205,16 +202,16 @@ def command(
             click.echo(_summary(result, skip_invalid, wrote))
         for shown, count in taken_over.items():
             verb = "Took over" if wrote else "Would take over"
-            click.echo(f"{verb} {_plural(count, 'contact')} from {shown}.")
+            click.echo(f"{verb} {plural(count, 'contact')} from {shown}.")
         if problems and not skip_invalid:
             click.echo(
-                f"{_plural(len(problems), 'problem')} found: nothing written "
+                f"{plural(len(problems), 'problem')} found: nothing written "
                 "(fix the rows, translate the values, or pass --skip-invalid)",
                 err=True,
             )
         if refused:
             click.echo(
-                f"{_plural(len(claims), 'phone')} already declared in another contacts file: "
+                f"{plural(len(claims), 'phone')} already declared in another contacts file: "
                 "nothing written (a contact has one owner: remove those entries, or pass "
                 "--take-over to move them from the hand-written files into the generated ones)",
                 err=True,

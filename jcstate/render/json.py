@@ -1,4 +1,4 @@
-"""The plan as JSON: `plan_to_dict` (schema in README, section "plan"), pretty-printed.
+"""The plan as JSON: `plan_to_dict` (schema in docs/reference/json-formats.md), pretty-printed.
 
 Pure: `render_json(plan, mask_pii=False) -> str`, and `iter_json(...)`, the same
 document as a generator of chunks, so a plan of 300,000 changes is written piece
