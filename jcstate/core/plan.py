@@ -387,37 +387,10 @@ def order_changes(changes: Iterable[Change]) -> tuple[tuple[Change, ...], list[s
     is moved before the claimer; such freeing changes come first.
     """
     base = sorted(changes, key=_base_key)
-    claimers: dict[str, list[int]] = {}
-    for index, change in enumerate(base):
-        phone = _claimed_phone(change)
-        if phone is not None:
-            claimers.setdefault(phone, []).append(index)
-    if not claimers:
-        return tuple(base), []
-    successors: dict[int, list[int]] = {}
-    indegree = [0] * len(base)
-    freeing: set[int] = set()
-    for index, change in enumerate(base):
-        phone = _freed_phone(change)
-        if phone is None:
-            continue
-        for target in claimers.get(phone, ()):
-            if target != index:
-                successors.setdefault(index, []).append(target)
-                indegree[target] += 1
-                freeing.add(index)
+    successors, indegree, freeing = _phone_dependencies(base)
     if not freeing:
         return tuple(base), []
-    ready = [(0 if i in freeing else 1, i) for i in range(len(base)) if indegree[i] == 0]
-    heapq.heapify(ready)
-    ordered: list[int] = []
-    while ready:
-        _, index = heapq.heappop(ready)
-        ordered.append(index)
-        for target in successors.get(index, ()):
-            indegree[target] -= 1
-            if indegree[target] == 0:
-                heapq.heappush(ready, (0 if target in freeing else 1, target))
+    ordered = _freeing_first(len(base), successors, indegree, freeing)
     warnings: list[str] = []
     if len(ordered) < len(base):
         done = set(ordered)
@@ -429,6 +402,52 @@ def order_changes(changes: Iterable[Change]) -> tuple[tuple[Change, ...], list[s
         )
         ordered.extend(stuck)
     return tuple(base[i] for i in ordered), warnings
+
+
+def _phone_dependencies(
+    base: Sequence[Change],
+) -> tuple[dict[int, list[int]], list[int], set[int]]:
+    """Which change (by index) must come before which: (successors, indegree, freeing)."""
+    claimers: dict[str, list[int]] = {}
+    for index, change in enumerate(base):
+        phone = _claimed_phone(change)
+        if phone is not None:
+            claimers.setdefault(phone, []).append(index)
+    successors: dict[int, list[int]] = {}
+    indegree = [0] * len(base)
+    freeing: set[int] = set()
+    if not claimers:
+        return successors, indegree, freeing
+    for index, change in enumerate(base):
+        phone = _freed_phone(change)
+        if phone is None:
+            continue
+        for target in claimers.get(phone, ()):
+            if target != index:
+                successors.setdefault(index, []).append(target)
+                indegree[target] += 1
+                freeing.add(index)
+    return successors, indegree, freeing
+
+
+def _freeing_first(
+    size: int, successors: Mapping[int, list[int]], indegree: list[int], freeing: set[int]
+) -> list[int]:
+    """A topological order of the indexes, freeing changes first, else in base order.
+
+    The indexes on a cycle are left out.
+    """
+    ready = [(0 if i in freeing else 1, i) for i in range(size) if indegree[i] == 0]
+    heapq.heapify(ready)
+    ordered: list[int] = []
+    while ready:
+        _, index = heapq.heappop(ready)
+        ordered.append(index)
+        for target in successors.get(index, ()):
+            indegree[target] -= 1
+            if indegree[target] == 0:
+                heapq.heappush(ready, (0 if target in freeing else 1, target))
+    return ordered
 
 
 # ---------------------------------------------------------------------------
@@ -530,16 +549,6 @@ def _conflicts(
     )
 
 
-def _holders(
-    phone: str,
-    first_holder: Mapping[str, RemoteContact],
-    duplicates: Mapping[str, Sequence[RemoteContact]],
-) -> Sequence[RemoteContact]:
-    if phone in duplicates:
-        return duplicates[phone]
-    return [first_holder[phone]] if phone in first_holder else []
-
-
 def safety_reasons(
     desired: DesiredState, *, prune: bool, deletes: int, updates: int, in_scope: int
 ) -> list[str]:
@@ -607,44 +616,92 @@ def remote_size(remote: RemoteState) -> int | None:
     return len(remote.contacts) if remote.complete else None
 
 
-def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOptions) -> Plan:
-    """The changes that make `remote` match `desired`. Pure."""
-    defs = desired.custom_field_defs
-    region = desired.default_region
-    targets = options.targets
-    ownership = desired.ownership
-    marker = (ownership.field, ownership.value) if ownership is not None else None
-    warnings: list[str] = []
-    notes: list[str] = []
-    unsafe: list[str] = []
+@dataclass(frozen=True)
+class Finish:
+    """The shared last step of a plan (`finish_plan`): order, safety and cost."""
 
-    # Remote duplicates are rare: index the first holder of each phone, and
-    # keep full (id-sorted) lists only for the phones held more than once.
-    contacts = remote.contacts
+    changes: tuple[Change, ...]
+    #: phone moves that cannot be ordered
+    order_warnings: tuple[str, ...]
+    unsafe_reasons: tuple[str, ...]
+    cost: CostEstimate
+
+
+def finish_plan(
+    desired: DesiredState,
+    changes: Iterable[Change],
+    *,
+    deletes: int,
+    in_scope: int,
+    options: PlanOptions,
+    remote: RemoteState,
+) -> Finish:
+    """Order the changes, check the safety thresholds and estimate the cost. Pure.
+
+    The one finishing step of a whole plan (`compute_plan`) and of a changed
+    set's plan (`core.changeset.plan_changed`): `deletes` and `in_scope` are
+    what the thresholds count.
+    """
+    ordered, order_warnings = order_changes(changes)
+    updates = sum(1 for c in ordered if c.action is Action.UPDATE)
+    unsafe = safety_reasons(
+        desired, prune=options.prune, deletes=deletes, updates=updates, in_scope=in_scope
+    )
+    creates = sum(1 for c in ordered if c.action is Action.CREATE)
+    cost = estimate_cost(
+        creates,
+        updates,
+        deletes,
+        batch_size=options.bulk_batch_size,
+        per_minute=options.per_minute,
+        per_hour=options.per_hour,
+        remote_total=remote_size(remote),
+    )
+    return Finish(ordered, tuple(order_warnings), tuple(unsafe), cost)
+
+
+@dataclass(frozen=True)
+class _PhoneIndex:
+    """The remote contacts by phone: the lowest-id holder of each phone, and the full
+    id-sorted lists of the phones held more than once (remote duplicates are rare)."""
+
+    first_holder: dict[str, RemoteContact]
+    duplicates: dict[str, list[RemoteContact]]
+
+    def holders(self, phone: str) -> Sequence[RemoteContact]:
+        if phone in self.duplicates:
+            return self.duplicates[phone]
+        return [self.first_holder[phone]] if phone in self.first_holder else []
+
+
+def _index_by_phone(contacts: Sequence[RemoteContact]) -> _PhoneIndex:
     # Later holders of a phone lose to earlier ones in a reversed comprehension.
     first_holder: dict[str, RemoteContact] = {r.phone: r for r in reversed(contacts)}
-    by_phone: dict[str, list[RemoteContact]] = {}
+    duplicates: dict[str, list[RemoteContact]] = {}
     if len(first_holder) != len(contacts):
         for held in contacts:
             if first_holder[held.phone] is not held:
-                by_phone.setdefault(held.phone, [first_holder[held.phone]]).append(held)
-    for phone, same_phone in by_phone.items():
+                duplicates.setdefault(held.phone, [first_holder[held.phone]]).append(held)
+    for phone, same_phone in duplicates.items():
         same_phone.sort(key=lambda r: r.id)
         first_holder[phone] = same_phone[0]
+    return _PhoneIndex(first_holder, duplicates)
 
-    wanted: Sequence[DesiredContact] = desired.contacts
-    if targets is not None:
-        wanted = [d for d in desired.contacts if d.phone in targets]
-    has_pins = any(d.id is not None for d in wanted)
-    by_id: dict[int, RemoteContact] = {r.id: r for r in contacts} if has_pins else {}
 
-    # 1. Matching: id pins claim their remote contact before any phone match.
-    claimed: set[int] = set()
+def _match_pins(
+    wanted: Sequence[DesiredContact],
+    desired: DesiredState,
+    contacts: Sequence[RemoteContact],
+    warnings: list[str],
+) -> dict[int, RemoteContact]:
+    """Step 1: the id pins claim their remote contacts (by position in `wanted`)."""
     pinned: dict[int, RemoteContact] = {}
-    declared_phones: dict[str, DesiredContact] = (
-        {d.phone: d for d in desired.contacts} if has_pins else {}
-    )
-    for index, contact in enumerate(wanted if has_pins else ()):
+    if not any(d.id is not None for d in wanted):
+        return pinned
+    by_id = {r.id: r for r in contacts}
+    declared_phones = {d.phone: d for d in desired.contacts}
+    claimed: set[int] = set()
+    for index, contact in enumerate(wanted):
         if contact.id is None:
             continue
         found = by_id.get(contact.id)
@@ -658,56 +715,108 @@ def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOption
             _refuse_a_second_owner(contact, found, declared_phones)
         claimed.add(found.id)
         pinned[index] = found
+    return pinned
 
-    # 2. Creates and updates. The fast path is the common "nothing changed"
-    # case: dict item views compare in C. `True == 1` slips through that
-    # comparison, and a remote boolean never normalises to a number, so
-    # integer and number keys get a type check.
+
+def _phone_match(
+    contact: DesiredContact, index: _PhoneIndex, claimed: set[int]
+) -> RemoteContact | None:
+    """The lowest-id unclaimed remote contact holding the contact's phone."""
+    match = index.first_holder.get(contact.phone)
+    if match is not None and match.id in claimed:
+        duplicates = index.duplicates.get(contact.phone, ())
+        match = next((r for r in duplicates if r.id not in claimed), None)
+    return match
+
+
+def _plainly_unchanged(
+    contact: DesiredContact,
+    match: RemoteContact,
+    marker: tuple[str, str] | None,
+    numeric_keys: Sequence[str],
+) -> bool:
+    """The fast path of the common "nothing changed" case: dict item views compare in C.
+
+    `True == 1` slips through that comparison, and a remote boolean never
+    normalises to a number, so integer and number keys get a type check.
+    """
+    remote_custom = match.custom_fields
+    if not (
+        contact.fields.items() <= match.fields.items()
+        and contact.custom_fields.items() <= remote_custom.items()
+        and (contact.id is None or contact.phone == match.phone)
+        and (marker is None or remote_custom.get(marker[0]) == marker[1])
+    ):
+        return False
+    return not any(
+        key in contact.custom_fields and type(remote_custom[key]) is bool for key in numeric_keys
+    )
+
+
+def _diff_matched(
+    wanted: Sequence[DesiredContact],
+    desired: DesiredState,
+    pinned: Mapping[int, RemoteContact],
+    index: _PhoneIndex,
+    marker: tuple[str, str] | None,
+    claimed: set[int],
+) -> tuple[list[Change], int]:
+    """Step 2: creates and updates, and how many matched contacts are unchanged.
+
+    Adds the id of every matched remote contact to `claimed`.
+    """
+    defs = desired.custom_field_defs
+    region = desired.default_region
+    claimed.update(r.id for r in pinned.values())
     numeric_keys = tuple(key for key, d in defs.items() if d.type in ("integer", "number"))
     changes: list[Change] = []
     unchanged = 0
-    for index, contact in enumerate(wanted):
-        match = pinned.get(index) if pinned else None
+    for position, contact in enumerate(wanted):
+        match = pinned.get(position) if pinned else None
         if match is None:
-            match = first_holder.get(contact.phone)
-            if match is not None and match.id in claimed:
-                match = next(
-                    (r for r in by_phone.get(contact.phone, ()) if r.id not in claimed), None
-                )
+            match = _phone_match(contact, index, claimed)
             if match is None:
                 changes.append(_create(contact, marker))
                 continue
         claimed.add(match.id)
-        remote_custom = match.custom_fields
-        if (
-            contact.fields.items() <= match.fields.items()
-            and contact.custom_fields.items() <= remote_custom.items()
-            and (contact.id is None or contact.phone == match.phone)
-            and (marker is None or remote_custom.get(marker[0]) == marker[1])
-        ):
-            same_types = True
-            for key in numeric_keys:
-                if key in contact.custom_fields and type(remote_custom[key]) is bool:
-                    same_types = False
-                    break
-            if same_types:
-                unchanged += 1
-                continue
+        if _plainly_unchanged(contact, match, marker, numeric_keys):
+            unchanged += 1
+            continue
         update = _update(contact, match, defs, marker, region)
         if update is None:
             unchanged += 1
         else:
             changes.append(update)
+    return changes, unchanged
 
-    # 3. Scope, not-declared remote contacts and prune.
+
+@dataclass(frozen=True)
+class _Scope:
+    """Step 3's result: the in-scope and not declared remote contacts, and the deletes."""
+
+    in_scope: int
+    undeclared: int
+    deletes: list[Change]
+
+
+def _prune(
+    desired: DesiredState,
+    remote: RemoteState,
+    options: PlanOptions,
+    marker: tuple[str, str] | None,
+    claimed: set[int],
+    warnings: list[str],
+    notes: list[str],
+) -> _Scope:
+    """Step 3: scope, the not-declared remote contacts, and prune."""
+    targets = options.targets
     if marker is not None:
         in_scope = [r for r in remote.contacts if _marker_value(r, marker[0]) == marker[1]]
     else:
-        in_scope = list(contacts)
+        in_scope = list(remote.contacts)
     undeclared = [
         r for r in in_scope if r.id not in claimed and (targets is None or r.phone in targets)
     ]
-    protected = {_try_phone(phone, region) for phone in desired.safety.protected}
     deletes: list[Change] = []
     if options.prune and not remote.complete:
         warnings.append(
@@ -715,15 +824,10 @@ def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOption
             "use --refresh full to prune"
         )
     elif options.prune:
-        for extra in sorted(undeclared, key=lambda r: (r.phone, r.id)):
-            if extra.phone in protected:
-                warnings.append(
-                    f"{extra.phone} (id {extra.id}) is protected and not declared; "
-                    "it is not deleted"
-                )
-                continue
-            deletes.append(delete_change(extra))
-        changes.extend(deletes)
+        protected = {
+            _try_phone(phone, desired.default_region) for phone in desired.safety.protected
+        }
+        deletes = _prune_deletes(undeclared, protected, warnings)
     elif undeclared:
         notes.append(not_declared_note(len(undeclared)))
     if not remote.complete and not options.prune and remote.total is not None:
@@ -734,75 +838,115 @@ def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOption
             "looked up (targeted refresh), so contacts that are not declared are not "
             "counted here (use --refresh full to count them)"
         )
+    return _Scope(len(in_scope), len(undeclared), deletes)
 
-    # 4. Order, and phone moves onto phones that stay taken.
-    ordered, order_warnings = order_changes(changes)
-    warnings.extend(order_warnings)
+
+def _prune_deletes(
+    undeclared: Sequence[RemoteContact], protected: set[str], warnings: list[str]
+) -> list[Change]:
+    """The deletes of `--prune`, by phone: every not-declared contact but the protected."""
+    deletes: list[Change] = []
+    for extra in sorted(undeclared, key=lambda r: (r.phone, r.id)):
+        if extra.phone in protected:
+            warnings.append(
+                f"{extra.phone} (id {extra.id}) is protected and not declared; it is not deleted"
+            )
+            continue
+        deletes.append(delete_change(extra))
+    return deletes
+
+
+def _phone_move_warnings(
+    ordered: Iterable[Change], index: _PhoneIndex, deletes: Sequence[Change], claimed: set[int]
+) -> list[str]:
+    """Step 4: phone moves onto phones that stay taken."""
     deleted_ids = {c.id for c in deletes}
+    warnings: list[str] = []
     for change in ordered:
-        if change.action is Action.UPDATE and "phone" in change.body:
-            new_phone = str(change.body["phone"])
-            holder_ids = [
-                r.id
-                for r in _holders(new_phone, first_holder, by_phone)
-                if r.id != change.id and r.id not in deleted_ids and r.id not in claimed
-            ]
-            if holder_ids:
-                warnings.append(
-                    f"{new_phone}: contact id {change.id} moves to this phone, which remote "
-                    f"contact id {holder_ids[0]} still holds; the update may be refused"
-                )
+        if change.action is not Action.UPDATE or "phone" not in change.body:
+            continue
+        new_phone = str(change.body["phone"])
+        holder_ids = [
+            r.id
+            for r in index.holders(new_phone)
+            if r.id != change.id and r.id not in deleted_ids and r.id not in claimed
+        ]
+        if holder_ids:
+            warnings.append(
+                f"{new_phone}: contact id {change.id} moves to this phone, which remote "
+                f"contact id {holder_ids[0]} still holds; the update may be refused"
+            )
+    return warnings
 
-    # 5. Safety.
-    scope_count = len(in_scope)
-    update_count = sum(1 for c in ordered if c.action is Action.UPDATE)
-    unsafe.extend(
-        safety_reasons(
-            desired,
-            prune=options.prune,
-            deletes=len(deletes),
-            updates=update_count,
-            in_scope=scope_count,
-        )
-    )
 
-    # 6. Reports.
+def _undeclared_keys(
+    desired: DesiredState,
+    remote: RemoteState,
+    targets: frozenset[str] | None,
+    marker: tuple[str, str] | None,
+) -> tuple[str, ...]:
+    """Step 5 (reports): the remote custom-field keys the project does not declare."""
     skip = {marker[0]} if marker is not None else set()
     seen_keys: set[str] = set()
     for held in remote.contacts:
         if targets is None or held.phone in targets:
             seen_keys.update(held.custom_fields)
-    undeclared_keys = tuple(sorted(k for k in seen_keys if k not in defs and k not in skip))
-    conflicts = _conflicts(by_phone, remote.conflicts, targets)
-    for conflict in conflicts:
-        ids = ", ".join(str(i) for i in conflict.ids)
-        warnings.append(
-            f"{conflict.phone}: {len(conflict.ids)} remote contacts share this phone "
-            f"(ids {ids}); the lowest id is the match"
-        )
+    defs = desired.custom_field_defs
+    return tuple(sorted(k for k in seen_keys if k not in defs and k not in skip))
 
-    creates = sum(1 for c in ordered if c.action is Action.CREATE)
-    cost = estimate_cost(
-        creates,
-        update_count,
-        len(deletes),
-        batch_size=options.bulk_batch_size,
-        per_minute=options.per_minute,
-        per_hour=options.per_hour,
-        remote_total=remote_size(remote),
+
+def _conflict_warning(conflict: Conflict) -> str:
+    ids = ", ".join(str(i) for i in conflict.ids)
+    return (
+        f"{conflict.phone}: {len(conflict.ids)} remote contacts share this phone "
+        f"(ids {ids}); the lowest id is the match"
     )
+
+
+def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOptions) -> Plan:
+    """The changes that make `remote` match `desired`. Pure.
+
+    The steps of the module docstring, each its own function, then
+    `finish_plan` (order, safety, cost).
+    """
+    targets = options.targets
+    ownership = desired.ownership
+    marker = (ownership.field, ownership.value) if ownership is not None else None
+    warnings: list[str] = []
+    notes: list[str] = []
+    index = _index_by_phone(remote.contacts)
+    wanted: Sequence[DesiredContact] = desired.contacts
+    if targets is not None:
+        wanted = [d for d in desired.contacts if d.phone in targets]
+
+    pinned = _match_pins(wanted, desired, remote.contacts, warnings)
+    claimed: set[int] = set()
+    changes, unchanged = _diff_matched(wanted, desired, pinned, index, marker, claimed)
+    scope = _prune(desired, remote, options, marker, claimed, warnings, notes)
+    finish = finish_plan(
+        desired,
+        [*changes, *scope.deletes],
+        deletes=len(scope.deletes),
+        in_scope=scope.in_scope,
+        options=options,
+        remote=remote,
+    )
+    warnings.extend(finish.order_warnings)
+    warnings.extend(_phone_move_warnings(finish.changes, index, scope.deletes, claimed))
+    conflicts = _conflicts(index.duplicates, remote.conflicts, targets)
+    warnings.extend(_conflict_warning(conflict) for conflict in conflicts)
     return Plan(
-        changes=ordered,
+        changes=finish.changes,
         unchanged=unchanged,
-        safe=not unsafe,
-        unsafe_reasons=tuple(unsafe),
+        safe=not finish.unsafe_reasons,
+        unsafe_reasons=finish.unsafe_reasons,
         warnings=tuple(warnings),
         conflicts=conflicts,
-        undeclared_custom_fields=undeclared_keys,
-        not_declared=len(undeclared),
-        cost=cost,
+        undeclared_custom_fields=_undeclared_keys(desired, remote, targets, marker),
+        not_declared=scope.undeclared,
+        cost=finish.cost,
         notes=tuple(notes),
-        in_scope=scope_count,
+        in_scope=scope.in_scope,
     )
 
 
