@@ -35,14 +35,8 @@ from typing import Any
 from jcstate import __version__
 from jcstate.core.changeset import ChangedSince, changed_since_from_dict
 from jcstate.core.model import Project
-from jcstate.core.plan import (
-    FORMAT_VERSION,
-    MAX_BULK_BATCH,
-    Plan,
-    PlanOptions,
-    plan_from_dict,
-    plan_to_dict,
-)
+from jcstate.core.plan import MAX_BULK_BATCH, Plan, PlanOptions
+from jcstate.core.planjson import FORMAT_VERSION, plan_from_dict, plan_to_dict
 from jcstate.core.urls import public_url
 from jcstate.errors import PlanFileError, WriteError
 from jcstate.project.files import write_file

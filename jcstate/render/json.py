@@ -10,7 +10,8 @@ Control, C1 and bidi characters of remote values are written as `\\u` escapes
 from __future__ import annotations
 
 from jcstate.core.changeset import ChangedSince
-from jcstate.core.plan import Plan, plan_to_dict
+from jcstate.core.plan import Plan
+from jcstate.core.planjson import plan_to_dict
 from jcstate.core.safe import json_text
 from jcstate.errors import JcstateError
 from jcstate.render.mask import mask_text

@@ -24,9 +24,8 @@ from jcstate.core.plan import (
     PlanOptions,
     compute_plan,
     estimate_cost,
-    plan_from_dict,
-    plan_to_dict,
 )
+from jcstate.core.planjson import plan_from_dict, plan_to_dict
 from jcstate.errors import PlanError, PlanFileError
 
 DEFS = {

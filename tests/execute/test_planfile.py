@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from jcstate.core.model import DesiredState, Project, ProjectConfig
-from jcstate.core.plan import PlanOptions, plan_to_dict
+from jcstate.core.plan import PlanOptions
+from jcstate.core.planjson import plan_to_dict
 from jcstate.errors import PlanFileError
 from jcstate.execute.planfile import load_plan, public_url, save_plan
 from tests.core.test_plan import sample_plan
