@@ -31,6 +31,7 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
+from jcstate.core.limits import MAX_BULK
 from jcstate.core.model import (
     STANDARD_FIELDS,
     Conflict,
@@ -47,7 +48,7 @@ from jcstate.core.normalize import normalize_custom_value, normalize_field, norm
 from jcstate.core.normalize import try_normalize_phone as _try_phone
 from jcstate.errors import PlanError
 
-MAX_BULK_BATCH = 5000
+MAX_BULK_BATCH = MAX_BULK
 
 #: Prefix of custom-field attribute names in `FieldChange.field`.
 CUSTOM_PREFIX = "custom_fields."
