@@ -42,6 +42,7 @@ from jcstate.core.plan import (
     finish_plan,
     not_declared_note,
 )
+from jcstate.core.planjson import typed
 from jcstate.errors import PlanFileError
 
 #: At most this many "no longer declared" notes; the rest are counted.
@@ -348,25 +349,8 @@ def changed_since_from_dict(data: Any) -> ChangedSince | None:
         return None
     if not isinstance(data, Mapping):
         raise PlanFileError("'changed_since' must be an object")
-    try:
-        ref = data["ref"]
-        commit = data["commit"]
-        if not isinstance(ref, str) or not isinstance(commit, str):
-            raise TypeError("ref and commit must be strings")
-        widened = data.get("widened")
-        return ChangedSince(
-            ref=ref,
-            commit=commit,
-            contacts=int(data.get("contacts", 0)),
-            added=int(data.get("added", 0)),
-            changed=int(data.get("changed", 0)),
-            removed=int(data.get("removed", 0)),
-            declared=int(data.get("declared", 0)),
-            not_read=int(data.get("not_read", 0)),
-            widened=str(widened) if widened is not None else None,
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise PlanFileError(f"malformed 'changed_since' ({exc})") from None
+    record: ChangedSince = typed(ChangedSince, data, "'changed_since'")
+    return record
 
 
 def changed_since_record(

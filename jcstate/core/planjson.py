@@ -8,8 +8,12 @@ is not one with a `PlanFileError`: a saved plan is data, never authority
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
 
 from jcstate.core.model import Conflict, SourceRef
 from jcstate.core.plan import Action, Change, CostEstimate, FieldChange, Plan
@@ -77,6 +81,31 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     }
 
 
+@functools.cache
+def _adapter(kind: Any) -> TypeAdapter[Any]:
+    """One TypeAdapter per type, built on first use (pydantic's schema build is not free)."""
+    return TypeAdapter(kind)
+
+
+def _problem(exc: ValidationError) -> str:
+    """The first error of a validation, as `location: message` (never the input: it is data)."""
+    error = exc.errors()[0]
+    location = ".".join(str(part) for part in error["loc"])
+    return f"{location}: {error['msg']}" if location else str(error["msg"])
+
+
+def typed(kind: Any, value: Any, what: str) -> Any:
+    """`value` validated as `kind` (a dataclass of the plan, or a container of them).
+
+    Pydantic's usual conversions apply (a JSON list becomes a tuple or a
+    frozenset, "12" an integer key); anything else is a PlanFileError naming `what`.
+    """
+    try:
+        return _adapter(kind).validate_python(value)
+    except ValidationError as exc:
+        raise PlanFileError(f"malformed {what} ({_problem(exc)})") from None
+
+
 def _require(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
     if key not in data:
         raise PlanFileError(f"{where}: missing key {key!r}")
@@ -84,6 +113,13 @@ def _require(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], w
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise PlanFileError(f"{where}: {key!r} has the wrong type")
     return value
+
+
+def _typed_in(kind: Any, value: Any, what: str, where: str) -> Any:
+    try:
+        return typed(kind, value, what)
+    except PlanFileError as exc:
+        raise PlanFileError(f"{where}: {exc}") from None
 
 
 def _change_from_dict(item: Any, where: str) -> Change:
@@ -99,42 +135,27 @@ def _change_from_dict(item: Any, where: str) -> Change:
         raise PlanFileError(f"{where}: 'id' must be an integer or null")
     if action is not Action.CREATE and remote_id is None:
         raise PlanFileError(f"{where}: a {action.value} needs a remote id")
-    if action is Action.UPDATE:
-        body = _require(item, "patch", Mapping, where)
-    elif action is Action.CREATE:
-        body = _require(item, "body", Mapping, where)
-    else:
-        body = {}
-    fields = item.get("fields", [])
-    if not isinstance(fields, list) or not all(
-        isinstance(f, Mapping) and isinstance(f.get("field"), str) for f in fields
-    ):
-        raise PlanFileError(f"{where}: 'fields' must be a list of {{field, old, new}}")
-    source_raw = item.get("source")
-    source = None
-    if source_raw is not None:
-        if not isinstance(source_raw, Mapping):
-            raise PlanFileError(f"{where}: 'source' must be an object or null")
-        source = SourceRef(
-            str(source_raw.get("file", "")),
-            int(source_raw.get("line", 0)),
-            int(source_raw.get("col", 1)),
-        )
-    fp = item.get("fingerprint")
+    body: Mapping[str, Any] = {}
+    if action is not Action.DELETE:
+        body = _require(item, "patch" if action is Action.UPDATE else "body", Mapping, where)
+    fields = _typed_in(tuple[FieldChange, ...], item.get("fields", []), "'fields'", where)
     return Change(
         action=action,
         phone=phone,
         id=remote_id,
         body=dict(body),
-        changes=tuple(FieldChange(f["field"], f.get("old"), f.get("new")) for f in fields),
-        fingerprint=str(fp) if fp is not None else None,
-        source=source,
+        changes=fields,
+        fingerprint=_typed_in(str | None, item.get("fingerprint"), "'fingerprint'", where),
+        source=_typed_in(SourceRef | None, item.get("source"), "'source'", where),
         adopt=bool(item.get("adopt", False)),
     )
 
 
 def plan_from_dict(data: Any) -> Plan:
-    """Rebuild a Plan from its JSON form; raises PlanFileError when it is not one."""
+    """Rebuild a Plan from its JSON form; raises PlanFileError when it is not one.
+
+    `rule_violations` is never read: `show` and `apply` check the rules again.
+    """
     where = "plan"
     if not isinstance(data, Mapping):
         raise PlanFileError("plan: expected a JSON object")
@@ -148,36 +169,20 @@ def plan_from_dict(data: Any) -> Plan:
     changes = tuple(
         _change_from_dict(item, f"plan: changes[{i}]") for i, item in enumerate(raw_changes)
     )
-    cost_raw = data.get("cost") or {}
-    conflicts_raw = data.get("conflicts") or []
-    try:
-        cost = CostEstimate(
-            bulk=int(cost_raw.get("bulk", 0)),
-            put=int(cost_raw.get("put", 0)),
-            delete=int(cost_raw.get("delete", 0)),
-            seconds=float(cost_raw.get("seconds", 0.0)),
-            reads=int(cost_raw.get("reads", 0)),
-            rechecks=int(cost_raw.get("rechecks", 0)),
-            convergence=int(cost_raw.get("convergence", 0)),
-        )
-        conflicts = tuple(
-            Conflict(str(c["phone"]), tuple(int(i) for i in c["ids"])) for c in conflicts_raw
-        )
-        unchanged = int(summary.get("unchanged", 0))
-    except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        raise PlanFileError(f"plan: malformed summary, cost or conflicts ({exc})") from None
+    head = _typed_in(_Head, data, "summary, cost or conflicts", where)
+    unchanged = _typed_in(int, summary.get("unchanged", 0), "summary, cost or conflicts", where)
     plan = Plan(
         changes=changes,
         unchanged=unchanged,
         safe=bool(_require(data, "safe", bool, where)),
-        unsafe_reasons=tuple(str(r) for r in data.get("unsafe_reasons", [])),
-        warnings=tuple(str(w) for w in data.get("warnings", [])),
-        conflicts=conflicts,
-        undeclared_custom_fields=tuple(str(k) for k in data.get("undeclared_custom_fields", [])),
-        not_declared=int(data.get("not_declared", 0)),
-        cost=cost,
-        notes=tuple(str(n) for n in data.get("notes", [])),
-        in_scope=int(data.get("in_scope", 0)),
+        unsafe_reasons=head.unsafe_reasons,
+        warnings=head.warnings,
+        conflicts=head.conflicts or (),
+        undeclared_custom_fields=head.undeclared_custom_fields,
+        not_declared=head.not_declared,
+        cost=head.cost or CostEstimate(),
+        notes=head.notes,
+        in_scope=head.in_scope,
     )
     for action in Action:
         if summary.get(action.value) != plan.count(action):
@@ -186,3 +191,17 @@ def plan_from_dict(data: Any) -> Plan:
                 f"but the changes hold {plan.count(action)}"
             )
     return plan
+
+
+@dataclass(frozen=True)
+class _Head:
+    """The parts of a plan's JSON form that hold no change (what `_adapter` reads)."""
+
+    unsafe_reasons: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    conflicts: tuple[Conflict, ...] | None = None
+    undeclared_custom_fields: tuple[str, ...] = ()
+    not_declared: int = 0
+    in_scope: int = 0
+    cost: CostEstimate | None = None
