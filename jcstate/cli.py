@@ -8,13 +8,13 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
 from jcstate import __version__
+from jcstate.commands._context import AppContext
 from jcstate.commands._shown import error_text, log_text
 from jcstate.errors import JcstateError
 
@@ -32,17 +32,6 @@ COMMANDS: dict[str, str] = {
     "export": "export",
     "import": "import_",
 }
-
-
-@dataclass
-class AppContext:
-    """Global options, passed to every command as the click context object."""
-
-    project_dir: Path | None
-    verbose: int
-    color: bool
-    #: `--no-cache`: read every contacts file, use and store no cached meaning.
-    no_cache: bool = False
 
 
 #: The exit code of a usage error: 2 means only "changes" or "drift" (click's own is 2).

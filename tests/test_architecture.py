@@ -261,6 +261,28 @@ def test_the_import_rules_are_read_from_the_architecture_page() -> None:
     assert set(ALLOWED) >= {"render", "project", "execute", "commands", "cli"}
 
 
+def test_a_run_has_its_own_layer_between_the_commands_and_the_work() -> None:
+    """`runs/` (a plan run, an apply run) builds on the layers that do the work; the
+    commands call it, and it never calls them back."""
+    assert ALLOWED["runs"] == {
+        "core",
+        "render",
+        "project",
+        "remote",
+        "execute",
+        "errors",
+        "jcstate",
+    }
+    assert "runs" in ALLOWED["commands"]
+    assert all("runs" not in ALLOWED[layer] for layer in ALLOWED if layer != "commands")
+
+
+def test_the_commands_never_import_the_cli() -> None:
+    """`cli.py` imports the commands (by name, through importlib, which the walk does not
+    see): an import back from a command would be a cycle the cycle check misses."""
+    assert "cli" not in ALLOWED["commands"]
+
+
 def test_a_rule_row_that_names_no_layer_is_refused(tmp_path: Path) -> None:
     page = tmp_path / "architecture.md"
     page.write_text(

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
+from jcstate.commands._context import AppContext
 from jcstate.errors import JcstateError
 
 if TYPE_CHECKING:
-    from jcstate.cli import AppContext
     from jcstate.core.model import Project, RemoteState
     from jcstate.remote.client import ClientSettings
     from jcstate.remote.listing import Progress, ProgressFactory
@@ -107,7 +107,6 @@ def check_mask_options(output_format: str, mask_pii: bool, mask_pii_json: bool) 
 
 
 def app_context(ctx: click.Context) -> AppContext:
-    from jcstate.cli import AppContext
 
     app = ctx.find_root().obj
     if isinstance(app, AppContext):
@@ -130,21 +129,6 @@ def client_settings(
         verbose=app_context(ctx).verbose,
         max_outage_s=float(ctx.meta.get(MAX_OUTAGE_KEY, DEFAULT_MAX_OUTAGE_S)),
     )
-
-
-def target_phones(targets: Sequence[str], region: str) -> frozenset[str] | None:
-    """`--target` values as E.164 (numbers without +country use the project's region)."""
-    from jcstate.core.normalize import normalize_phone
-
-    if not targets:
-        return None
-    phones: set[str] = set()
-    for raw in targets:
-        try:
-            phones.add(normalize_phone(raw, region))
-        except ValueError as exc:
-            raise JcstateError(f"--target {raw!r}: {exc}") from None
-    return frozenset(phones)
 
 
 def warn_undeclared_targets(

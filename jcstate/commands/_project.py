@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from jcstate.core.model import Project
-from jcstate.project.config import load_project
+if TYPE_CHECKING:
+    from jcstate.core.model import Project
 
 
 def project_dir_from_ctx(ctx: click.Context) -> Path | None:
@@ -22,4 +23,6 @@ def use_cache_from_ctx(ctx: click.Context) -> bool:
 
 def project_from_ctx(ctx: click.Context) -> Project:
     """Load and validate the project the global options point at (raises ConfigError)."""
+    from jcstate.project.config import load_project  # pydantic: not for `--help`
+
     return load_project(project_dir_from_ctx(ctx), use_cache=use_cache_from_ctx(ctx))

@@ -1,20 +1,20 @@
-"""`rules:` in the commands: check a plan (both kinds), refuse it, re-check a saved plan."""
+"""`rules:` in the commands: `--force-rule`, a saved plan shown, drift's report.
+
+Checking and refusing a plan is part of a run: `jcstate.runs.rules`.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import click
 
-from jcstate.core.model import Project, RemoteContact, RuleViolation
-from jcstate.core.plan import Plan
-from jcstate.core.rules import check_contacts, check_plan, project_rules
-from jcstate.errors import RuleViolationError
-from jcstate.render.rules import refused_rules, violation_text
-
-T = TypeVar("T")
+if TYPE_CHECKING:
+    # The models and the rules engine load when a command runs, not for `--help`.
+    from jcstate.core.model import Project, RemoteContact
+    from jcstate.core.plan import Plan
 
 force_rule_option = click.option(
     "--force-rule",
@@ -25,67 +25,6 @@ force_rule_option = click.option(
 )
 
 
-def plan_violations(
-    project: Project, plan: Plan, remote: Iterable[RemoteContact] = ()
-) -> tuple[RuleViolation, ...] | None:
-    """Every broken rule (contact rules first), or None when the project has no rules."""
-    rules = project_rules(project)
-    if not rules.rules:
-        return None
-    return (
-        *check_contacts(rules, project.desired.contacts),
-        *check_plan(rules, plan, remote, project.desired.custom_field_defs),
-    )
-
-
-def with_rules(project: Project, plan: Plan, remote: Iterable[RemoteContact] = ()) -> Plan:
-    """The plan with its `rule_violations` computed from the project (never from a file)."""
-    return dataclasses.replace(plan, rule_violations=plan_violations(project, plan, remote))
-
-
-def with_rules_run(project: Project, run: T) -> T:
-    """A `PlanRun` whose plan carries its rule violations."""
-    plan = with_rules(project, run.plan, run.remote.contacts)  # type: ignore[attr-defined]
-    return dataclasses.replace(run, plan=plan)  # type: ignore[type-var]
-
-
-def check_forced_names(project: Project, forced: Sequence[str]) -> None:
-    names = {rule.name for rule in project.config.rules}
-    for name in forced:
-        if name not in names:
-            known = ", ".join(sorted(names)) or "none"
-            raise RuleViolationError(
-                f"--force-rule {name}: jcstate.yaml has no rule of that name (rules: {known})"
-            )
-
-
-def refuse_broken_rules(plan: Plan, forced: Sequence[str]) -> None:
-    """Raise when an error rule is broken and not named by `--force-rule`."""
-    violations = plan.rule_violations or ()
-    refused = refused_rules(violations, forced)
-    if not refused:
-        return
-    lines = [f"  - {violation_text(v)}" for v in violations if v.rule in refused][:50]
-    options = " ".join(f"--force-rule {name}" for name in refused)
-    raise RuleViolationError(
-        "refusing to apply a plan that breaks the project's rules "
-        f"(pass {options} to apply it anyway):\n" + "\n".join(lines)
-    )
-
-
-def rule_checked_recheck(
-    project: Project, forced: Sequence[str], recheck: Callable[[], Awaitable[Any]]
-) -> Callable[[], Awaitable[Any]]:
-    """Wrap a saved plan's re-plan: its rules are checked on the fresh plan, from the project."""
-
-    async def checked() -> Any:
-        plan, remote = await recheck()
-        refuse_broken_rules(with_rules(project, plan, remote.contacts), forced)
-        return plan, remote
-
-    return checked
-
-
 def saved_with_rules(ctx: click.Context, plan: Plan) -> Plan:
     """`show`: a saved plan with the rules of the project found here checked again.
 
@@ -93,6 +32,7 @@ def saved_with_rules(ctx: click.Context, plan: Plan) -> Plan:
     """
     from jcstate.commands._project import project_from_ctx
     from jcstate.errors import ProjectNotFoundError
+    from jcstate.runs.rules import with_rules
 
     try:
         project = project_from_ctx(ctx)
@@ -117,8 +57,9 @@ def drift_rules(
     import json
 
     from jcstate.core.drift import is_marked
-    from jcstate.core.rules import check_remote
-    from jcstate.render.rules import violations_summary
+    from jcstate.core.rules import check_remote, project_rules
+    from jcstate.core.safe import json_text
+    from jcstate.render.rules import violation_text, violations_summary
 
     rules = project_rules(project)
     if not rules.of("contact"):
@@ -130,7 +71,7 @@ def drift_rules(
     if output_format == "json":
         document = json.loads(text)
         document["rule_violations"] = [v.to_dict() for v in found]
-        added = json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n"
+        added = json_text(document, indent=2, default=str) + "\n"
         return clean(added), broken
     if not found:
         return text, broken

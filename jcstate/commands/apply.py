@@ -1,14 +1,16 @@
-"""`jcstate apply [PLANFILE]`: make the account match the files (thin shell over execute)."""
+"""`jcstate apply [PLANFILE]`: make the account match the files.
+
+A thin shell over `jcstate.runs.apply`: parse the options, show the plan, ask for
+'yes', draw the progress bar, print the report and pick the exit code.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import signal
 import sys
 import threading
-import time
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,32 +24,17 @@ from jcstate.commands._options import (
     listing_progress,
     lock_option,
     progress_enabled,
-    target_phones,
     warn_undeclared_targets,
 )
-from jcstate.commands._rules import (
-    check_forced_names,
-    force_rule_option,
-    refuse_broken_rules,
-    rule_checked_recheck,
-    with_rules,
-)
+from jcstate.commands._rules import force_rule_option
 from jcstate.core.safe import shown
-from jcstate.errors import (
-    ApiUnavailableError,
-    ApplyError,
-    JcstateError,
-    PlanFileError,
-    UnsafePlanError,
-)
+from jcstate.errors import ApiUnavailableError, ApplyError, JcstateError, PlanFileError
 
 if TYPE_CHECKING:
     from jcstate.core.changeset import ChangedSince
-    from jcstate.core.model import Project, RemoteState
     from jcstate.core.outcome import ApplyReport, ItemResult
     from jcstate.core.plan import Plan
-    from jcstate.execute.planfile import SavedPlan
-    from jcstate.remote.client import ClientSettings
+    from jcstate.runs.apply import Tally
 
 CONFIRM_PROMPT = (
     "\nDo you want to perform these actions?\n"
@@ -57,42 +44,6 @@ CONFIRM_PROMPT = (
 NOT_A_TERMINAL = (
     "refusing to apply without confirmation: stdin is not a terminal; pass --auto-approve"
 )
-
-
-@dataclass(frozen=True)
-class ApplyArgs:
-    planfile: Path | None
-    prune: bool
-    targets: tuple[str, ...]
-    auto_approve: bool
-    force: bool
-    skip_stale: bool
-    output_format: str
-    refresh: str
-    batch_size: int
-    changed_since: str | None = None
-    force_rules: tuple[str, ...] = ()
-
-
-@dataclass
-class _Tally:
-    """How far the apply got: the one thing to say after an outage or Ctrl-C."""
-
-    total: int = 0
-    applied: int = 0
-    started: bool = False
-    outage: ApiUnavailableError | None = field(default=None)
-
-    def on_item(self, item: ItemResult) -> None:
-        from jcstate.core.outcome import Outcome
-
-        if item.outcome in (Outcome.CREATED, Outcome.UPDATED, Outcome.DELETED):
-            self.applied += 1
-
-    def how_far(self) -> str:
-        from jcstate.render import plural
-
-        return f"applied {self.applied} of {plural(self.total, 'change')}"
 
 
 @click.command("apply")
@@ -167,54 +118,70 @@ def command(
       130  interrupted (Ctrl-C)
     """
     from jcstate.commands._project import project_from_ctx
+    from jcstate.runs.apply import ApplyRequest, Tally, apply_project
+    from jcstate.runs.rules import check_forced_names
 
-    args = ApplyArgs(
-        planfile,
-        prune,
-        targets,
-        auto_approve,
-        force,
-        skip_stale,
-        output_format,
-        refresh,
-        batch_size,
-        changed_since,
-        force_rules,
-    )
-    if planfile is not None and (prune or targets or refresh != "auto" or changed_since):
-        raise PlanFileError(
-            "--prune, --target, --refresh and --changed-since shape a fresh plan; a saved plan "
-            "already carries its choices (make a new one with `jcstate plan --out`)"
-        )
+    if planfile is not None:
+        _refuse_fresh_options(prune, targets, refresh, changed_since)
     check_changed_since(changed_since, targets)
     project = project_from_ctx(ctx)
     check_forced_names(project, force_rules)
     warn_undeclared_targets(targets, project, prune=prune)
     settings = client_settings(ctx, project, api_url, insecure_http)
-    from jcstate.execute.lock import acquire
+    request = ApplyRequest(
+        planfile=planfile,
+        prune=prune,
+        targets=targets,
+        force=force,
+        skip_stale=skip_stale,
+        refresh=refresh,
+        batch_size=batch_size,
+        changed_since=changed_since,
+        force_rules=force_rules,
+        lock_timeout=lock_timeout,
+    )
+    ui = _Terminal(output_format, app_context(ctx).color, auto_approve)
+    tally = Tally()
+    with _saying_how_far(tally):
+        result = apply_project(project, request, settings, ui, tally)
+    report = result.report
+    if result.nothing_to_do and output_format != "json":
+        return  # "No changes." said it all
+    _emit_report(report, output_format)
+    if tally.outage is not None:
+        raise JcstateError(f"{tally.outage}; {tally.how_far()}; run apply again to continue")
+    if not report.ok:
+        ctx.exit(1)
 
-    with acquire(project.root, timeout=lock_timeout):
-        tally = _Tally()
-        try:
-            report = asyncio.run(_run(project, args, settings, app_context(ctx).color, tally))
-        except KeyboardInterrupt:
-            if tally.started:
-                click.echo(
-                    f"\nInterrupted after the apply began: {tally.how_far()}; "
-                    "run `jcstate apply` again to continue (it plans only what is left).",
-                    err=True,
-                )
-            raise
-        except ApiUnavailableError as exc:
-            # Before the plan was made there is no M to count against: nothing was sent.
-            done = tally.how_far() if tally.total else "nothing was applied"
-            raise JcstateError(f"{exc}; {done}; run apply again to continue") from None
-        if report is not None:
-            _emit_report(report, output_format)
-        if tally.outage is not None:
-            raise JcstateError(f"{tally.outage}; {tally.how_far()}; run apply again to continue")
-        if report is not None and not report.ok:
-            ctx.exit(1)
+
+def _refuse_fresh_options(
+    prune: bool, targets: tuple[str, ...], refresh: str, changed_since: str | None
+) -> None:
+    """A saved plan: the options that shape a fresh one have no say."""
+    if prune or targets or refresh != "auto" or changed_since:
+        raise PlanFileError(
+            "--prune, --target, --refresh and --changed-since shape a fresh plan; a saved plan "
+            "already carries its choices (make a new one with `jcstate plan --out`)"
+        )
+
+
+@contextmanager
+def _saying_how_far(tally: Tally) -> Iterator[None]:
+    """After Ctrl-C or an outage, the user learns how far the apply got."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        if tally.started:
+            click.echo(
+                f"\nInterrupted after the apply began: {tally.how_far()}; "
+                "run `jcstate apply` again to continue (it plans only what is left).",
+                err=True,
+            )
+        raise
+    except ApiUnavailableError as exc:
+        # Before the plan was made there is no M to count against: nothing was sent.
+        done = tally.how_far() if tally.total else "nothing was applied"
+        raise JcstateError(f"{exc}; {done}; run apply again to continue") from None
 
 
 def _emit_report(report: ApplyReport, output_format: str) -> None:
@@ -275,15 +242,6 @@ def _confirm(auto_approve: bool) -> None:
         raise ApplyError("apply cancelled (only 'yes' approves)")
 
 
-def _refuse_unsafe(plan: Plan, force: bool) -> None:
-    if plan.safe or force:
-        return
-    reasons = "\n".join(f"  - {reason}" for reason in plan.unsafe_reasons)
-    raise UnsafePlanError(
-        f"refusing to apply an unsafe plan (pass --force to apply it anyway):\n{reasons}"
-    )
-
-
 class _Progress:
     """A click progress bar on stderr, only on a terminal and without NO_COLOR (non-empty)."""
 
@@ -308,184 +266,34 @@ class _Progress:
             self._bar = None
 
 
-async def _run(
-    project: Project, args: ApplyArgs, settings: ClientSettings, color: bool, tally: _Tally
-) -> ApplyReport | None:
-    from jcstate.core.urls import public_url
-    from jcstate.execute.apply import apply_plan
-    from jcstate.execute.journal import Journal
-    from jcstate.remote.client import JustCallClient
-    from jcstate.remote.listing import fetch_remote
+class _Terminal:
+    """The apply as the user sees it (`jcstate.runs.apply.ApplyUI`): stderr, the prompt."""
 
-    started = time.monotonic()
-    Journal.prepare(project.root)
-    api_url = settings.api_url
-    concurrency = project.config.api.concurrency
-    saved: SavedPlan | None = None
-    saved_plan: Plan | None = None
-    if args.planfile is not None:
-        saved = _load_saved_plan(args.planfile, project, api_url)
-        saved_plan = saved.plan
+    def __init__(self, output_format: str, color: bool, auto_approve: bool) -> None:
+        self.output_format = output_format
+        self.color = color
+        self.auto_approve = auto_approve
+        self.listing_progress = listing_progress()
+        self._bar = _Progress()
 
-    async with JustCallClient(settings) as client:
-        stages: dict[str, int] = {}
-        #: the account as a fresh plan was made from it: each write is re-checked against it
-        view: RemoteState | None = None
-        if saved_plan is not None:
-            # No verdict from the file: apply_plan plans again and judges what may run.
-            plan = saved_plan
-            tally.total = len(plan.changes)
-        else:
-            from jcstate.remote.pipeline import make_plan, options_for
+    def no_changes(self, plan: Plan, changed: ChangedSince | None) -> None:
+        for line in (*plan.warnings, *plan.notes):
+            click.echo(shown(f"Note: {line}"), err=True)
+        if changed is not None:
+            click.echo(shown(changed.line()), err=True)
+        click.echo("No changes.", err=self.output_format == "json")
 
-            options = dataclasses.replace(
-                options_for(
-                    project,
-                    prune=args.prune,
-                    targets=target_phones(args.targets, project.desired.default_region),
-                ),
-                bulk_batch_size=args.batch_size,
-            )
-            changed: ChangedSince | None = None
-            if args.changed_since is not None:
-                from jcstate.commands._changed import changed_scope, plan_scope
+    def show_plan(self, plan: Plan, changed: ChangedSince | None) -> None:
+        _show_plan(plan, self.output_format, self.color, changed)
 
-                scope = changed_scope(project, args.changed_since)
-                changed = scope.record
-                planned = await plan_scope(
-                    project,
-                    scope,
-                    client,
-                    options,
-                    refresh=args.refresh,
-                    progress=listing_progress(),
-                )
-            else:
-                planned = await make_plan(
-                    project, client, options, refresh=args.refresh, progress=listing_progress()
-                )
-            plan = planned.plan
-            view = planned.remote
-            tally.total = len(plan.changes)
-            stages["refresh"] = client.stats.total
-            if not plan.has_changes:
-                for line in (*plan.warnings, *plan.notes):
-                    click.echo(shown(f"Note: {line}"), err=True)
-                if changed is not None:
-                    click.echo(shown(changed.line()), err=True)
-                click.echo("No changes.", err=args.output_format == "json")
-                if args.output_format == "json":
-                    return await _empty_report(client, stages, started)
-                return None
-            plan = with_rules(project, plan, planned.remote.contacts)
-            _show_plan(plan, args.output_format, color, changed)
-            _refuse_unsafe(plan, args.force)
-            refuse_broken_rules(plan, args.force_rules)
-            _confirm(args.auto_approve)
+    def confirm(self) -> None:
+        _confirm(self.auto_approve)
 
-        async def fetch_touched(phones: frozenset[str]) -> Any:
-            return await fetch_remote(
-                client, phones=sorted(phones), refresh="auto", concurrency=concurrency
-            )
+    def start(self, total: int) -> None:
+        self._bar.start(total)
 
-        async def recheck() -> Any:
-            from jcstate.remote.pipeline import make_plan
+    def on_item(self, item: ItemResult) -> None:
+        self._bar.on_item(item)
 
-            assert saved is not None
-            again = await make_plan(project, client, saved.options, refresh="auto")
-            return again.plan, again.remote
-
-        rechecked = rule_checked_recheck(project, args.force_rules, recheck)
-        progress_bar = _Progress()
-        secrets = (settings.api_key, settings.api_secret)
-        with Journal.create(project.root, secrets=secrets) as journal:
-            previous_hook = client.on_request
-
-            def record(request: Any) -> None:
-                journal.record_request(request)
-                if previous_hook is not None:
-                    previous_hook(request)
-
-            client.on_request = record
-            journal.event(
-                "start",
-                mode="saved" if saved_plan is not None else "fresh",
-                plan_file=str(args.planfile) if args.planfile else None,
-                api_url=public_url(api_url),
-                plan=plan.summary,
-            )
-            progress_bar.start(len(plan.changes))
-            tally.started = True
-
-            def on_item(item: ItemResult) -> None:
-                tally.on_item(item)
-                progress_bar.on_item(item)
-
-            try:
-                report = await apply_plan(
-                    plan,
-                    client,
-                    project.desired,
-                    fetch_touched=fetch_touched,
-                    saved=saved is not None,
-                    saved_options=saved.options if saved is not None else None,
-                    recheck=rechecked,
-                    skip_stale=args.skip_stale,
-                    force=args.force,
-                    batch_size=args.batch_size,
-                    concurrency=concurrency,
-                    journal=journal,
-                    on_item=on_item,
-                    requests_before=stages,
-                    started=started,
-                    view=view,
-                )
-            finally:
-                progress_bar.finish()
-                client.on_request = previous_hook
-        if client.breaker.tripped():
-            tally.outage = client.outage_error()
-        return report
-
-
-async def _empty_report(client: Any, stages: dict[str, int], started: float) -> ApplyReport:
-    from jcstate.core.outcome import ApplyReport
-
-    return ApplyReport(
-        items=(),
-        warnings=(),
-        requests={key: int(value) for key, value in client.stats.as_dict().items()},
-        requests_by_stage=stages,
-        converged=True,
-        remaining=(),
-        duration_s=time.monotonic() - started,
-    )
-
-
-def _same_api(saved_url: str | None, current_url: str) -> bool:
-    from jcstate.core.urls import public_url
-
-    def canonical(url: str) -> str:
-        return public_url(url).rstrip("/")
-
-    return saved_url is not None and canonical(saved_url) == canonical(current_url)
-
-
-def _load_saved_plan(path: Path, project: Project, api_url: str) -> SavedPlan:
-    from jcstate.execute.planfile import files_changed, load_plan, project_files
-
-    saved = load_plan(path)
-    if saved.config_digest != project.digest:
-        which = "; ".join(files_changed(saved.files, project_files(project)))
-        if not which:  # a plan file without the names of its files
-            which = "jcstate.yaml or the contacts changed since"
-        raise PlanFileError(
-            f"{path}: this plan was made from different files ({which}); "
-            "run `jcstate plan --out` again"
-        )
-    if not _same_api(saved.api_url, api_url):
-        raise PlanFileError(
-            f"{path}: this plan was made for {saved.api_url}, not {api_url}; "
-            "apply it against the same API or make a new plan"
-        )
-    return saved
+    def finish(self) -> None:
+        self._bar.finish()

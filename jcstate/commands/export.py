@@ -13,8 +13,8 @@ import click
 from jcstate.commands._options import api_options, client_settings, fetch_full_listing
 from jcstate.commands._project import project_dir_from_ctx
 from jcstate.core.safe import shown
+from jcstate.core.text import plural
 from jcstate.errors import RefuseOverwriteError
-from jcstate.render import plural
 
 if TYPE_CHECKING:
     from jcstate.core.model import Project, ProjectConfig

@@ -6,17 +6,16 @@ import difflib
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from jcstate.commands._project import project_from_ctx, use_cache_from_ctx
-from jcstate.core.model import Project
+from jcstate.core.text import plural
 from jcstate.errors import JcstateError
-from jcstate.project.cache import CANONICAL_FACT, file_digest
-from jcstate.project.config import display_path, open_cache
-from jcstate.project.files import write_file
-from jcstate.project.fmt import format_file
-from jcstate.render import plural
+
+if TYPE_CHECKING:
+    from jcstate.core.model import Project
 
 
 @click.command("fmt")
@@ -43,6 +42,12 @@ def command(ctx: click.Context, files: tuple[Path, ...], check: bool, show_diff:
     The project must validate first (fix what `jcstate validate` reports), so
     formatting never changes what a file declares.
     """
+    # The loader, the cache and the formatter (pydantic, ruamel): imported here, not for --help.
+    from jcstate.project.cache import CANONICAL_FACT, file_digest
+    from jcstate.project.config import display_path, open_cache
+    from jcstate.project.files import write_file
+    from jcstate.project.fmt import format_file
+
     project = project_from_ctx(ctx)
     targets = _targets(project, files)
     cache = open_cache(project.root, project.config, use_cache_from_ctx(ctx))
@@ -86,15 +91,10 @@ def command(ctx: click.Context, files: tuple[Path, ...], check: bool, show_diff:
         click.echo(f"{len(changed)} of {plural(total, 'file')} reformatted", err=True)
 
 
-def _write(path: Path, text: str) -> None:
-    """Replace `path` with `text` (a temporary file renamed over it)."""
-    tmp = path.with_name(f".{path.name}.jcstate-fmt")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
 def _targets(project: Project, files: Sequence[Path]) -> tuple[Path, ...]:
     """The contacts files to format: all of them, or those named (jcstate.yaml: all)."""
+    from jcstate.project.config import display_path
+
     if not files:
         return project.contact_files
     known = {os.path.realpath(path): path for path in project.contact_files}

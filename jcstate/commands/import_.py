@@ -5,7 +5,6 @@ Named `import_` because `import` is a Python keyword; the command is `jcstate im
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from jcstate.core.safe import json_text
+from jcstate.core.text import plural
 from jcstate.errors import JcstateError
 
 if TYPE_CHECKING:
@@ -80,10 +81,6 @@ def _summary(result: SourceResult, skip_invalid: bool, wrote: bool) -> str:
     )
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
 @dataclass(frozen=True)
 class _Run:
     """What an import did or would do (for the JSON document and the text lines)."""
@@ -141,16 +138,16 @@ def _echo_text(run: _Run, skip_invalid: bool) -> None:
         click.echo(_summary(result, skip_invalid, run.wrote))
     for shown, count in run.taken_over.items():
         verb = "Took over" if run.wrote else "Would take over"
-        click.echo(f"{verb} {_plural(count, 'contact')} from {shown}.")
+        click.echo(f"{verb} {plural(count, 'contact')} from {shown}.")
     if run.problems and not skip_invalid:
         click.echo(
-            f"{_plural(len(run.problems), 'problem')} found: nothing written "
+            f"{plural(len(run.problems), 'problem')} found: nothing written "
             "(fix the rows, translate the values, or pass --skip-invalid)",
             err=True,
         )
     if run.refused:
         click.echo(
-            f"{_plural(len(run.claims), 'phone')} already declared in another contacts file: "
+            f"{plural(len(run.claims), 'phone')} already declared in another contacts file: "
             "nothing written (a contact has one owner: remove those entries, or pass "
             "--take-over to move them from the hand-written files into the generated ones)",
             err=True,
@@ -300,7 +297,7 @@ def command(
         take_over=take_over,
     )
     if output_format == "json":
-        click.echo(json.dumps(_document(run), indent=2, ensure_ascii=False))
+        click.echo(json_text(_document(run), indent=2))
     else:
         if not sources:
             click.echo("No sources declared in jcstate.yaml: nothing to import.")

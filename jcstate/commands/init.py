@@ -9,15 +9,13 @@ import click
 
 from jcstate.errors import RefuseOverwriteError
 from jcstate.project.files import write_files
-from jcstate.project.schema import json_schema
-from jcstate.project.yamlio import SCHEMA_COMMENT_PREFIX
 
 PROJECT_SCHEMA = "schemas/jcstate.schema.json"
 CONTACTS_SCHEMA = "schemas/contacts.schema.json"
 GITIGNORE_ENTRY = ".jcstate/"
 
-PROJECT_TEMPLATE = f"""\
-{SCHEMA_COMMENT_PREFIX}{PROJECT_SCHEMA}
+#: After the yaml-language-server line that names the schema (see `project_files`).
+PROJECT_TEMPLATE = """\
 # The jcstate project file. Contacts live in the files the `contacts` globs match.
 version: 1
 api:
@@ -28,16 +26,15 @@ api:
 default_region: US            # for phones written without +country
 contacts: ["contacts/*.yaml"] # globs, relative to this file
 custom_fields:                # the account's custom-field definitions
-  lead_source: {{type: enum, values: [Website, Referral, Event]}}
-  seats: {{type: integer}}
+  lead_source: {type: enum, values: [Website, Referral, Event]}
+  seats: {type: integer}
 safety:
   max_delete_percent: 10      # a plan deleting more is refused without --force
   max_update_percent: 30
   min_existing: 10
 """
 
-EXAMPLE_TEMPLATE = f"""\
-{SCHEMA_COMMENT_PREFIX}../{CONTACTS_SCHEMA}
+EXAMPLE_TEMPLATE = """\
 # Each contact is identified by its phone (stored as E.164). A field you leave
 # out is not managed; `null` means "must be empty".
 version: 1
@@ -62,9 +59,13 @@ contacts:
 
 def project_files() -> dict[str, str]:
     """What `init` writes, by path relative to the project directory."""
+    # pydantic (the models behind both) is imported when init runs, not for `--help`.
+    from jcstate.project.schema import json_schema
+    from jcstate.project.yamlio import SCHEMA_COMMENT_PREFIX
+
     return {
-        "jcstate.yaml": PROJECT_TEMPLATE,
-        "contacts/example.yaml": EXAMPLE_TEMPLATE,
+        "jcstate.yaml": f"{SCHEMA_COMMENT_PREFIX}{PROJECT_SCHEMA}\n{PROJECT_TEMPLATE}",
+        "contacts/example.yaml": f"{SCHEMA_COMMENT_PREFIX}../{CONTACTS_SCHEMA}\n{EXAMPLE_TEMPLATE}",
         PROJECT_SCHEMA: json.dumps(json_schema("project"), indent=2) + "\n",
         CONTACTS_SCHEMA: json.dumps(json_schema("contacts"), indent=2) + "\n",
     }

@@ -1,6 +1,6 @@
 """`jcstate plan`: fetch the remote contacts and show what apply would change.
 
-A thin shell: load the project, fetch and diff (`jcstate.remote.pipeline`), render
+A thin shell: load the project, make the plan run (`jcstate.runs.plan`), render
 (`jcstate.render`), optionally save the plan file, and pick the exit code:
 0 ok, 1 error, 2 changes (with --detailed-exitcode).
 """
@@ -23,17 +23,16 @@ from jcstate.commands._options import (
     listing_progress,
     mask_options,
     plan_format_option,
-    target_phones,
     warn_undeclared_targets,
 )
 
 if TYPE_CHECKING:
-    from jcstate.commands._changed import ChangedScope
     from jcstate.core.changeset import ChangedSince
     from jcstate.core.model import Project
     from jcstate.core.plan import Plan, PlanOptions
     from jcstate.remote.client import ClientSettings
     from jcstate.remote.pipeline import PlanRun
+    from jcstate.runs.plan import ChangedScope
 
 EXIT_CHANGES = 2
 
@@ -47,26 +46,16 @@ async def _plan(
     parse_seconds: float,
     scope: ChangedScope | None = None,
 ) -> PlanRun:
-    from jcstate.commands._changed import plan_scope
     from jcstate.remote.client import JustCallClient
-    from jcstate.remote.pipeline import make_plan
+    from jcstate.runs.plan import plan_project
 
     async with JustCallClient(settings) as client:
-        if scope is not None:
-            return await plan_scope(
-                project,
-                scope,
-                client,
-                options,
-                refresh=refresh,
-                progress=listing_progress(),
-                parse_seconds=parse_seconds,
-            )
-        return await make_plan(
+        return await plan_project(
             project,
             client,
             options,
             refresh=refresh,
+            scope=scope,
             progress=listing_progress(),
             parse_seconds=parse_seconds,
         )
@@ -152,9 +141,8 @@ def command(
     `Plan: N to create, N to update, N to delete, N unchanged.` Read-only.
     Exit code 0 ok, 1 error, 2 changes with --detailed-exitcode.
     """
-    from jcstate.commands._project import project_from_ctx
-    from jcstate.commands._rules import with_rules_run
-    from jcstate.remote.pipeline import options_for
+    from jcstate.commands._project import project_from_ctx, use_cache_from_ctx
+    from jcstate.runs.plan import changed_scope, plan_options
 
     check_mask_options(output_format, mask_pii, mask_pii_json)
     check_changed_since(changed_since, targets)
@@ -162,24 +150,14 @@ def command(
     started = time.perf_counter()
     project = project_from_ctx(ctx)
     parse_seconds = time.perf_counter() - started
-    options = options_for(
-        project,
-        prune=prune,
-        targets=target_phones(targets, project.config.default_region),
-    )
+    options = plan_options(project, prune=prune, targets=targets)
     warn_undeclared_targets(targets, project, prune=prune)
     settings = client_settings(ctx, project, api_url, insecure_http)
-    scope = None
-    if changed_since is not None:
-        from jcstate.commands._changed import changed_scope
-        from jcstate.commands._project import use_cache_from_ctx
-
-        scope = changed_scope(project, changed_since, use_cache=use_cache_from_ctx(ctx))
-    record = scope.record if scope is not None else None
+    scope = changed_scope(project, changed_since, use_cache=use_cache_from_ctx(ctx))
     run = asyncio.run(
         _plan(project, options, settings, refresh=refresh, parse_seconds=parse_seconds, scope=scope)
     )
-    run = with_rules_run(project, run)
+    record = run.changed_since
     started = time.perf_counter()
     text = render(
         run.plan,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
+from jcstate.core.text import plural
 from jcstate.errors import JcstateError
-from jcstate.render import plural
 
 DEFAULT_DB = Path(".jcstate/sandbox.db")
 

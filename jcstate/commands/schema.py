@@ -6,8 +6,6 @@ import json
 
 import click
 
-from jcstate.project.schema import json_schema
-
 
 @click.command("schema")
 @click.option(
@@ -23,4 +21,6 @@ def command(kind: str) -> None:
     Point yaml-language-server at it with a first line such as
     `# yaml-language-server: $schema=schemas/contacts.schema.json`.
     """
+    from jcstate.project.schema import json_schema  # pydantic: not for `--help`
+
     click.echo(json.dumps(json_schema("contacts" if kind == "contacts" else "project"), indent=2))

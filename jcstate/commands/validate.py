@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import click
 
 from jcstate.commands._project import project_from_ctx
-from jcstate.core.model import Project, RuleViolation
-from jcstate.core.rules import check_contacts, project_rules
+from jcstate.core.text import plural
 from jcstate.errors import ConfigError, Diagnostic
-from jcstate.render.rules import violation_text, violations_summary
 
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
+if TYPE_CHECKING:
+    from jcstate.core.model import Project, RuleViolation
 
 
 def _escape_data(text: str) -> str:
@@ -35,7 +33,7 @@ def github_annotation(diagnostic: Diagnostic) -> str:
 
 
 def render_failure(diagnostics: Sequence[Diagnostic], output_format: str) -> str:
-    summary = f"{_plural(len(diagnostics), 'error')} found"
+    summary = f"{plural(len(diagnostics), 'error')} found"
     if output_format == "json":
         errors = [
             {"file": d.file, "line": d.line, "col": d.col, "message": d.message}
@@ -50,7 +48,7 @@ def render_failure(diagnostics: Sequence[Diagnostic], output_format: str) -> str
 def render_success(contacts: int, files: int, output_format: str) -> str:
     if output_format == "json":
         return json.dumps({"valid": True, "errors": [], "contacts": contacts, "files": files})
-    return f"OK: {_plural(contacts, 'contact')} in {_plural(files, 'file')}"
+    return f"OK: {plural(contacts, 'contact')} in {plural(files, 'file')}"
 
 
 @click.command("validate")
@@ -81,6 +79,8 @@ def command(ctx: click.Context, output_format: str) -> None:
 
 
 def _rule_annotation(violation: RuleViolation) -> str:
+    from jcstate.render.rules import violation_text
+
     source = violation.source
     where = (
         f"file={_escape_property(source.file)},line={source.line},col={source.col},"
@@ -94,6 +94,10 @@ def _rule_annotation(violation: RuleViolation) -> str:
 
 def _report_rules(project: Project, output_format: str) -> int:
     """The contact rules' verdict on every declared contact: exit 1 on an error rule."""
+    # The rules engine and the models load when validate runs, not for `--help`.
+    from jcstate.core.rules import check_contacts, project_rules
+    from jcstate.render.rules import violation_text, violations_summary
+
     violations = check_contacts(project_rules(project), project.desired.contacts)
     errors = sum(1 for v in violations if v.is_error)
     contacts, files = len(project.desired.contacts), len(project.contact_files)

@@ -3,7 +3,7 @@
 Pure functions. Each ``*_problem`` returns None for an acceptable value, or
 what is wrong with it (a phrase to put after the field's name). The seed API
 documentation states no limits, so these are jcstate's, chosen to be what a
-contacts API stores safely and documented in the README:
+contacts API stores safely and documented in docs/guide/project-files.md:
 
 - text (names, e-mail, company, string and enum custom values): at most
   `MAX_TEXT_LENGTH` characters after stripping, valid Unicode (no lone

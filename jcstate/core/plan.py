@@ -46,6 +46,7 @@ from jcstate.core.model import (
 )
 from jcstate.core.normalize import normalize_custom_value, normalize_field, normalize_text
 from jcstate.core.normalize import try_normalize_phone as _try_phone
+from jcstate.core.text import plural
 from jcstate.errors import PlanError
 
 MAX_BULK_BATCH = MAX_BULK
@@ -527,10 +528,6 @@ def _percent(part: int, whole: int) -> float:
     return 100.0 * part / whole if whole else 0.0
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
 def _conflicts(
     by_phone: Mapping[str, Sequence[RemoteContact]],
     given: Iterable[Conflict],
@@ -566,14 +563,14 @@ def safety_reasons(
         delete_share = _percent(deletes, in_scope)
         if delete_share > desired.safety.max_delete_percent:
             unsafe.append(
-                f"{_plural(deletes, 'delete')} would remove {delete_share:.1f}% of the "
+                f"{plural(deletes, 'delete')} would remove {delete_share:.1f}% of the "
                 f"{in_scope} in-scope remote contacts "
                 f"(safety.max_delete_percent: {desired.safety.max_delete_percent:g})"
             )
         update_share = _percent(updates, in_scope)
         if update_share > desired.safety.max_update_percent:
             unsafe.append(
-                f"{_plural(updates, 'update')} would change {update_share:.1f}% of the "
+                f"{plural(updates, 'update')} would change {update_share:.1f}% of the "
                 f"{in_scope} in-scope remote contacts "
                 f"(safety.max_update_percent: {desired.safety.max_update_percent:g})"
             )
@@ -584,7 +581,7 @@ def not_declared_note(count: int) -> str:
     """The note of a plan without --prune that leaves undeclared remote contacts alone."""
     one = count == 1
     return (
-        f"{_plural(count, 'remote contact')} {'is' if one else 'are'} not "
+        f"{plural(count, 'remote contact')} {'is' if one else 'are'} not "
         f"declared (use --prune to delete {'it' if one else 'them'})"
     )
 
@@ -834,7 +831,7 @@ def _prune(
         # A targeted refresh never sees the contacts that are not declared, so the
         # count above cannot be given; say so rather than imply there are none.
         notes.append(
-            f"the account holds {_plural(remote.total, 'contact')}; only the declared phones were "
+            f"the account holds {plural(remote.total, 'contact')}; only the declared phones were "
             "looked up (targeted refresh), so contacts that are not declared are not "
             "counted here (use --refresh full to count them)"
         )

@@ -49,7 +49,7 @@ def _plain(value: Any) -> Any:
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
-    """The JSON form of a plan (schema in README, "plan" section). Stable key order.
+    """The JSON form of a plan (schema in docs/reference/json-formats.md). Stable key order.
 
     `rule_violations` (after `summary`) only when the project has `rules:`.
     """

@@ -49,10 +49,10 @@ from jcstate.execute.authority import (
     refused_message,
     unsafe_message,
 )
+from jcstate.execute.journal import NO_JOURNAL, EventSink
 from jcstate.execute.recheck import Recheck
 
 if TYPE_CHECKING:
-    from jcstate.execute.journal import Journal
     from jcstate.remote.client import BulkResult, JustCallClient
 
 T = TypeVar("T")
@@ -78,6 +78,27 @@ class ExecutionResult:
     aborted: str | None = None
     #: writes not sent because their target changed after the plan (also in `items`)
     skipped_changed: tuple[ItemResult, ...] = ()
+
+
+@dataclass(frozen=True)
+class ApplySettings:
+    """The choices of one apply: how the plan runs (not what it runs against)."""
+
+    #: the plan came from a file: it is only a request, checked against a fresh plan
+    saved: bool = False
+    #: the options the saved plan was made with (its re-derivation uses them)
+    saved_options: PlanOptions | None = None
+    #: a saved plan: leave the contacts changed since it alone and apply the rest
+    skip_stale: bool = False
+    #: apply what the safety rules mark unsafe
+    force: bool = False
+    #: creates per bulk request
+    batch_size: int = MAX_BULK_BATCH
+    #: requests in flight at once
+    concurrency: int = 4
+
+
+DEFAULT_SETTINGS = ApplySettings()
 
 
 @dataclass(frozen=True)
@@ -292,7 +313,7 @@ class _Run:
 
     def __init__(
         self,
-        journal: Journal | None,
+        journal: EventSink,
         on_item: Callable[[ItemResult], None] | None,
     ) -> None:
         self.journal = journal
@@ -302,16 +323,14 @@ class _Run:
         self.changed: list[ItemResult] = []
 
     def record(self, item: ItemResult) -> ItemResult:
-        if self.journal is not None:
-            self.journal.record_item(item)
+        self.journal.record_item(item)
         if self.on_item is not None:
             self.on_item(item)
         return item
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
-        if self.journal is not None:
-            self.journal.event("warning", message=message)
+        self.journal.event("warning", message=message)
 
     def skip_changed(self, change: Change, reason: str) -> ItemResult:
         item = ItemResult(change.action, change.phone, change.id, Outcome.SKIPPED, reason)
@@ -344,7 +363,7 @@ async def execute_plan(
     changes: Sequence[Change] | None = None,
     batch_size: int = MAX_BULK_BATCH,
     concurrency: int = 4,
-    journal: Journal | None = None,
+    journal: EventSink = NO_JOURNAL,
     on_item: Callable[[ItemResult], None] | None = None,
     recheck: Recheck | None = None,
 ) -> ExecutionResult:
@@ -366,8 +385,7 @@ async def execute_plan(
     todo = plan.changes if changes is None else changes
 
     for number, (action, phase) in enumerate(plan_phases(todo), start=1):
-        if journal is not None:
-            journal.event("phase", number=number, action=action.value, count=len(phase))
+        journal.event("phase", number=number, action=action.value, count=len(phase))
         if action is Action.CREATE:
             chunks = batches(phase, batch_size)
             jobs: list[Awaitable[list[ItemResult]]] = [
@@ -555,20 +573,59 @@ def _stats_dict(client: JustCallClient) -> dict[str, int]:
     return client.stats.as_dict()
 
 
+@dataclass(frozen=True)
+class _Judged:
+    """What of a saved plan may run now, the account it is checked against, what is skipped."""
+
+    plan: Plan
+    view: RemoteState | None
+    skipped: tuple[ItemResult, ...]
+    skipped_stale: int
+
+
+async def _judge_saved(
+    plan: Plan,
+    client: JustCallClient,
+    desired: DesiredState,
+    settings: ApplySettings,
+    recheck: Callable[[], Awaitable[FreshPlan]],
+) -> _Judged:
+    """The saved plan checked against a fresh one; raises before anything is sent."""
+    check = await recheck_saved_plan(
+        plan, settings.saved_options or PlanOptions(), client, desired, recheck
+    )
+    if check.refused:
+        raise PlanFileError(refused_message(check.refused))
+    if check.stale and not settings.skip_stale:
+        raise StalePlanError(stale_message(check.stale))
+    if check.unsafe_reasons and not settings.force:
+        raise UnsafePlanError(unsafe_message(check.unsafe_reasons))
+    skipped = [
+        ItemResult(stale.action, stale.phone, stale.id, Outcome.SKIPPED, stale.reason)
+        for stale in check.stale
+    ]
+    skipped += [
+        ItemResult(
+            change.action,
+            change.phone,
+            change.id,
+            Outcome.SKIPPED,
+            "already as declared (applied earlier)",
+        )
+        for change in check.already_applied
+    ]
+    return _Judged(replace(plan, changes=check.apply), check.view, tuple(skipped), len(check.stale))
+
+
 async def apply_plan(
     plan: Plan,
     client: JustCallClient,
     desired: DesiredState,
     *,
     fetch_touched: Callable[[frozenset[str]], Awaitable[RemoteState]],
-    saved: bool = False,
-    saved_options: PlanOptions | None = None,
+    settings: ApplySettings = DEFAULT_SETTINGS,
     recheck: Callable[[], Awaitable[FreshPlan]] | None = None,
-    skip_stale: bool = False,
-    force: bool = False,
-    batch_size: int = MAX_BULK_BATCH,
-    concurrency: int = 4,
-    journal: Journal | None = None,
+    journal: EventSink = NO_JOURNAL,
     on_item: Callable[[ItemResult], None] | None = None,
     requests_before: Mapping[str, int] | None = None,
     replan: Callable[[DesiredState, RemoteState, PlanOptions], Plan] | None = None,
@@ -583,12 +640,14 @@ async def apply_plan(
     was made from it (a saved plan's comes from its re-derivation). A target
     that changed is skipped and reported (`skipped_changed`), never written.
 
-    A `saved` plan is only a request: `recheck` makes the plan again from the
+    `settings` holds the run's choices (`ApplySettings`). A saved plan
+    (`settings.saved`) is only a request: `recheck` makes the plan again from the
     files and the account as they are now (see jcstate.execute.authority), and
     only the saved entries that fresh plan justifies run. Raises PlanFileError
     for entries the files never justified, StalePlanError for contacts that
-    changed since the plan (unless `skip_stale`), UnsafePlanError when what
-    would run is unsafe now (unless `force`); all before anything is sent.
+    changed since the plan (unless `settings.skip_stale`), UnsafePlanError when
+    what would run is unsafe now (unless `settings.force`); all before anything
+    is sent. The `journal` gets each stage, item and warning (`NO_JOURNAL`: none).
 
     `requests_before` is the stage breakdown of requests already spent (the
     refresh of a fresh plan); the report adds "staleness", "recheck", "apply",
@@ -601,55 +660,28 @@ async def apply_plan(
     skipped: list[ItemResult] = []
     skipped_stale = 0
     changes: Sequence[Change] = plan.changes
-    if saved:
+    if settings.saved:
         if recheck is None:
             raise ValueError("a saved plan needs `recheck` (the fresh plan to check it against)")
-        if journal is not None:
-            journal.event("stage", name="staleness", contacts=len(plan.changes))
-        check = await recheck_saved_plan(
-            plan, saved_options or PlanOptions(), client, desired, recheck
-        )
+        journal.event("stage", name="staleness", contacts=len(plan.changes))
+        judged = await _judge_saved(plan, client, desired, settings, recheck)
         stages["staleness"] = client.stats.total - mark
         mark = client.stats.total
-        if check.refused:
-            raise PlanFileError(refused_message(check.refused))
-        if check.stale and not skip_stale:
-            raise StalePlanError(stale_message(check.stale))
-        if check.unsafe_reasons and not force:
-            raise UnsafePlanError(unsafe_message(check.unsafe_reasons))
-        changes = check.apply
-        plan = replace(plan, changes=check.apply)
-        view = check.view
-        skipped_stale = len(check.stale)
-        for stale in check.stale:
-            skipped.append(
-                ItemResult(stale.action, stale.phone, stale.id, Outcome.SKIPPED, stale.reason)
-            )
-        for change in check.already_applied:
-            skipped.append(
-                ItemResult(
-                    change.action,
-                    change.phone,
-                    change.id,
-                    Outcome.SKIPPED,
-                    "already as declared (applied earlier)",
-                )
-            )
+        plan, changes, view = judged.plan, judged.plan.changes, judged.view
+        skipped, skipped_stale = list(judged.skipped), judged.skipped_stale
         for item in skipped:
-            if journal is not None:
-                journal.record_item(item)
+            journal.record_item(item)
             if on_item is not None:
                 on_item(item)
 
-    if journal is not None:
-        journal.event("stage", name="apply", changes=len(changes))
+    journal.event("stage", name="apply", changes=len(changes))
     guard = Recheck(client, desired, view, changes)
     execution = await execute_plan(
         plan,
         client,
         changes=changes,
-        batch_size=batch_size,
-        concurrency=concurrency,
+        batch_size=settings.batch_size,
+        concurrency=settings.concurrency,
         journal=journal,
         on_item=on_item,
         recheck=guard,
@@ -662,8 +694,7 @@ async def apply_plan(
         unsent = {(item.action, item.id) for item in execution.skipped_changed}
         changes = [c for c in changes if (c.action, c.id) not in unsent]
 
-    if journal is not None:
-        journal.event("stage", name="verify")
+    journal.event("stage", name="verify")
     if execution.aborted is not None:
         # Nothing more can be sent (bad credentials, no budget): report what is known.
         verification = Verification(converged=False)
@@ -673,8 +704,7 @@ async def apply_plan(
         except JcstateError as exc:
             # The writes are done: the report must survive a check that could not run.
             verification = Verification(converged=False, error=convergence_error(exc))
-            if journal is not None:
-                journal.event("warning", message=f"convergence check failed: {verification.error}")
+            journal.event("warning", message=f"convergence check failed: {verification.error}")
     stages["verify"] = client.stats.total - mark
 
     report = build_report(
@@ -686,13 +716,12 @@ async def apply_plan(
         duration_s=time.monotonic() - started,
         skipped_stale=skipped_stale,
     )
-    if journal is not None:
-        journal.event(
-            "finished",
-            summary=report.summary,
-            converged=report.converged,
-            remaining=len(report.remaining),
-            requests=dict(report.requests),
-            convergence_error=report.convergence_error,
-        )
+    journal.event(
+        "finished",
+        summary=report.summary,
+        converged=report.converged,
+        remaining=len(report.remaining),
+        requests=dict(report.requests),
+        convergence_error=report.convergence_error,
+    )
     return report

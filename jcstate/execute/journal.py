@@ -136,6 +136,32 @@ class Journal:
         self.close()
 
 
+class NoJournal:
+    """The journal of a run that keeps none (a library call, a test): every record is dropped.
+
+    The executor always has a journal to write to; without a file it is this one.
+    """
+
+    def event(self, kind: str, **fields: Any) -> None:
+        return None
+
+    def record_request(self, record: RequestRecordLike) -> None:
+        return None
+
+    def record_item(self, item: ItemResult) -> None:
+        return None
+
+
+class EventSink(Protocol):
+    """What the executor writes to: a `Journal`, or `NoJournal`."""
+
+    def event(self, kind: str, **fields: Any) -> None: ...
+    def record_item(self, item: ItemResult) -> None: ...
+
+
+NO_JOURNAL = NoJournal()
+
+
 def read_journal(path: Path) -> list[dict[str, Any]]:
     """The journal's events; a last line cut short by a crash is ignored."""
     events: list[dict[str, Any]] = []

@@ -25,9 +25,11 @@ from jcstate.core import limits
 from jcstate.core.model import DesiredContact, Project, ProjectConfig
 from jcstate.errors import ConfigError, Diagnostic, ProjectNotFoundError
 from jcstate.project.cache import CANONICAL_FACT, MeaningCache, file_digest
+from jcstate.project.files import leads_out
 from jcstate.project.paths import glob_segments, leaves_project
 from jcstate.project.rules import check_rules
 from jcstate.project.validate import (
+    SANDBOX_SCHEME,
     ContactsDoc,
     Issue,
     KnownFile,
@@ -226,6 +228,24 @@ def _source_issues(data: Any, file: str) -> list[Issue]:
     return check_sources(data, file)
 
 
+def _sandbox_link_issues(config: ProjectConfig, root: Path, file: str) -> list[Issue]:
+    """`api.url: sandbox://PATH` with a committed symlink on the way that leads out.
+
+    The client creates the database's folder and SQLite opens the file through
+    any link, so a branch could make jcstate write a database anywhere. (A
+    PATH written outside the project is refused by `check_project_config`;
+    `--api-url` is the user's own and is not checked.)
+    """
+    url = config.api.url
+    if not url.startswith(SANDBOX_SCHEME) or leaves_project(url[len(SANDBOX_SCHEME) :]):
+        return []
+    reason = leads_out(root / url[len(SANDBOX_SCHEME) :], root)
+    if reason is None:
+        return []
+    message = f"api.url {url!r}: {reason}; remove the link, or name the database with --api-url"
+    return [Issue(file, ("api", "url"), message)]
+
+
 def meaning_inputs(config: ProjectConfig) -> dict[str, Any]:
     """The parts of `jcstate.yaml` that change what a contacts file means.
 
@@ -301,6 +321,7 @@ def _load_project(project_dir: Path | None, cwd: Path | None, use_cache: bool) -
     issues.extend(_source_issues(config_doc.data, config_name))
     if config is None:
         raise ConfigError(_diagnostics(issues, files))
+    issues.extend(_sandbox_link_issues(config, root, config_name))
 
     contact_paths, empty_globs = expand_globs(root, config.contacts, config_path)
     issues.extend(_empty_glob_issues(config, config_doc, config_name, empty_globs))
@@ -447,6 +468,8 @@ def load_config_only(
         raise ConfigError([Diagnostic(name, problem.line, problem.col, problem.message)]) from None
     config, issues = check_project_config(doc.data, name)
     issues.extend(_source_issues(doc.data, name))
+    if config is not None:
+        issues.extend(_sandbox_link_issues(config, config_path.parent, name))
     if config is None or issues:
         raise ConfigError(_diagnostics(issues, {name: config_path}))
     rule_problems = check_rules(raw, config, name)[1]

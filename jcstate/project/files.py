@@ -16,6 +16,9 @@ through this module:
   refused with `OutsideProjectError`. A symlink that stays inside the project
   is followed; a path the user named outside the project (`plan --out
   /tmp/plan.json`) is the user's choice and is written where it points.
+- `leads_out` says why a place inside the project leads out of it through a
+  link; what jcstate reads or opens from a branch's settings checks it too
+  (a source's `path:`, the sandbox database of `api.url`).
 - `open_state_file` opens the lock and the journal with ``O_NOFOLLOW``; each
   must be a regular file.
 """
@@ -53,19 +56,20 @@ def _within_project(path: Path, root: Path) -> bool:
     return _inside(lexical, os.path.normpath(root)) or _inside(lexical, os.path.realpath(root))
 
 
-def real_target(target: Path, root: Path) -> Path:
-    """Where a write of `target` lands: refused if a link on the way leads out of `root`.
+def leads_out(target: Path, root: Path) -> str | None:
+    """Why `target`, written as a place inside the project, leads out of it through a link.
 
     Every existing component of `target` from the project root down (folders
-    and the target itself) is resolved; if one is a symlink whose real path is
-    outside the project, `OutsideProjectError` names it. The answer is the
-    real folder joined with the real name (a symlink inside the project is
-    followed, so `fmt` on a linked contacts file formats the file it links to).
+    and the target itself) is resolved; the answer names the first symlink
+    whose real path is outside the project (`contacts/link is a symbolic link
+    that leads out of the project (to /elsewhere)`), or None when every link
+    on the way stays inside. A `target` written outside the project (a path
+    the user named) is not checked: None.
     """
     target = Path(os.path.abspath(target))
-    root_real = os.path.realpath(root)
     if not _within_project(target, root):
-        return Path(os.path.realpath(target))
+        return None
+    root_real = os.path.realpath(root)
     start = Path(os.path.normpath(root))
     if not _inside(os.path.normpath(target), str(start)):
         start = Path(root_real)
@@ -76,20 +80,36 @@ def real_target(target: Path, root: Path) -> Path:
         if os.path.islink(walked):
             real = os.path.realpath(walked)
             if not _inside(real, root_real):
-                raise OutsideProjectError(
-                    f"refusing to write {_shown(target, start)}: "
+                return (
                     f"{_shown(walked, start)} is a symbolic link that leads out of the project "
-                    f"(to {real}); remove the link and run the command again"
+                    f"(to {real})"
                 )
     # The walk above reads the path as written; the system resolves a link before a
     # `..` that follows it (contacts/link/../x.yaml), so the place itself is checked too.
     real = os.path.realpath(target)
     if not _inside(real, root_real):
+        return f"through symbolic links it leads out of the project (to {real})"
+    return None
+
+
+def real_target(target: Path, root: Path) -> Path:
+    """Where a write of `target` lands: refused if a link on the way leads out of `root`.
+
+    `OutsideProjectError` names the link (`leads_out`). The answer is the real
+    path (a symlink inside the project is followed, so `fmt` on a linked
+    contacts file formats the file it links to).
+    """
+    target = Path(os.path.abspath(target))
+    reason = leads_out(target, root)
+    if reason is not None:
+        start = Path(os.path.normpath(root))
+        if not _inside(os.path.normpath(target), str(start)):
+            start = Path(os.path.realpath(root))
         raise OutsideProjectError(
-            f"refusing to write {_shown(target, start)}: through symbolic links it leads out "
-            f"of the project (to {real}); remove the link and run the command again"
+            f"refusing to write {_shown(target, start)}: {reason}; remove the link and run "
+            "the command again"
         )
-    return Path(real)
+    return Path(os.path.realpath(target))
 
 
 def safe_folder(folder: Path, root: Path) -> Path:

@@ -53,7 +53,8 @@ from jcstate.project.yamlio import DocPath, Where
 
 CONTACTS_FILE_KEYS: tuple[str, ...] = ("version", "defaults", "contacts")
 DEFAULTS_KEYS: tuple[str, ...] = (*STANDARD_FIELDS, "custom_fields")
-URL_SCHEMES: tuple[str, ...] = ("https://", "http://", "sandbox://")
+SANDBOX_SCHEME = "sandbox://"
+URL_SCHEMES: tuple[str, ...] = ("https://", "http://", SANDBOX_SCHEME)
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +282,32 @@ def _binary_values(value: Any, file: str, path: DocPath) -> list[Issue]:
     return []
 
 
+def _api_url_issues(url: str, file: str) -> list[Issue]:
+    """`api.url` from a branch: no credentials in it, no sandbox database outside the project.
+
+    (`--api-url` and JCSTATE_API_URL are the user's own: the client checks
+    those, and a sandbox database the user names there may be anywhere.)
+    """
+    if url.startswith(SANDBOX_SCHEME):
+        if leaves_project(url[len(SANDBOX_SCHEME) :]):
+            message = (
+                f"api.url {url!r} puts the sandbox database outside the project: write "
+                "sandbox://PATH with PATH relative to jcstate.yaml, without a leading / or .. "
+                "(or name another database with --api-url)"
+            )
+            return [Issue(file, ("api", "url"), message)]
+        return []
+    if "@" in url:
+        # Nothing of the URL is shown: a password may hold "/" or "#".
+        message = (
+            "api.url holds a user name or password (an '@'): jcstate sends only "
+            "JUSTCALL_API_KEY and JUSTCALL_API_SECRET, in the JustCall header; remove it "
+            "from the URL"
+        )
+        return [Issue(file, ("api", "url"), message)]
+    return []
+
+
 def _project_value_issues(data: Mapping[str, Any], file: str) -> list[Issue]:
     issues: list[Issue] = []
     region = data.get("default_region", "US")
@@ -297,6 +324,8 @@ def _project_value_issues(data: Mapping[str, Any], file: str) -> list[Issue]:
             f"api.url must start with https://, http:// or sandbox:// (got {public_url(url)!r})"
         )
         issues.append(Issue(file, ("api", "url"), message))
+    elif isinstance(url, str):
+        issues.extend(_api_url_issues(url, file))
     globs = data.get("contacts", ["default"])
     if globs == []:
         issues.append(Issue(file, ("contacts",), "contacts must list at least one glob"))

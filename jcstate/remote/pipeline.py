@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
+from jcstate.core.changeset import ChangedSince
 from jcstate.core.model import DesiredContact, Project, RemoteState
 from jcstate.core.plan import Plan, PlanOptions, compute_plan, with_reads
 from jcstate.errors import NotFoundError
@@ -26,6 +27,8 @@ class PlanRun:
     plan: Plan
     remote: RemoteState
     timings: dict[str, float] = field(default_factory=dict)
+    #: what `--changed-since` planned (None: the plan covers what its options say)
+    changed_since: ChangedSince | None = None
 
 
 def options_for(

@@ -10,6 +10,7 @@ import json as _json  # `json` is also the name of the submodule render/json.py
 from typing import Any
 
 from jcstate.core.plan import Action, CostEstimate, FieldChange, Plan
+from jcstate.core.text import plural as plural
 
 
 def plan_summary_line(plan: Plan) -> str:
@@ -51,10 +52,6 @@ def format_duration(seconds: float) -> str:
     if hours:
         return f"{hours} h {minutes} min"
     return f"{minutes} min {secs} s" if secs else f"{minutes} min"
-
-
-def plural(count: int, word: str, many: str | None = None) -> str:
-    return f"{count} {word if count == 1 else (many or word + 's')}"
 
 
 def cost_line(cost: CostEstimate) -> str:

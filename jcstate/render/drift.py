@@ -2,7 +2,7 @@
 
 Pure functions `DriftReport -> str`. The text form ends with the line
 ``Drift: N changed, N missing, N unmanaged, N undeclared custom fields.``;
-the JSON schema is documented in README.md (section drift-export) and keeps
+the JSON schema is documented in docs/guide/drift-export-adopt.md and keeps
 its keys stable within a ``format_version``.
 """
 

@@ -1,4 +1,4 @@
-"""The plan as JSON: `plan_to_dict` (schema in README, section "plan"), pretty-printed.
+"""The plan as JSON: `plan_to_dict` (schema in docs/reference/json-formats.md), pretty-printed.
 
 Pure: `render_json(plan, mask_pii=False) -> str`. Masking JSON is a separate,
 explicit choice (`--mask-pii --mask-pii-json`): a masked plan no longer names

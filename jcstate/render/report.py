@@ -1,7 +1,7 @@
 """Apply report renderers (pure): ApplyReport -> text or JSON.
 
 The JSON keys `summary`, `requests` and `converged` are a stable contract for
-scripts (see README, "apply"); new keys may be added, none renamed.
+scripts (see docs/guide/apply.md); new keys may be added, none renamed.
 A server's messages are data: each text line is escaped (`core.safe.shown`),
 and the JSON has its control characters as `\\u` escapes.
 """

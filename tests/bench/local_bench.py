@@ -92,7 +92,7 @@ from jcstate.project.config import load_project
 root = Path(sys.argv[1])
 project = load_project(root, cwd=root)
 if sys.argv[2] == "changed":
-    from jcstate.commands._changed import changed_scope
+    from jcstate.runs.plan import changed_scope
     scope = changed_scope(project, "HEAD")
     assert scope.changes is not None, scope.record
 print(len(project.desired.contacts))

@@ -18,9 +18,10 @@ import tempfile
 from pathlib import Path
 
 from jcstate.core.model import DesiredContact, DesiredState, RemoteState
+from jcstate.core.outcome import ApplyReport
 from jcstate.core.plan import MAX_BULK_BATCH, Action, PlanOptions, compute_plan
 from jcstate.core.recheck import recheck_budget
-from jcstate.execute.apply import ApplyReport, apply_plan
+from jcstate.execute.apply import apply_plan
 from jcstate.remote.client import ClientSettings, JustCallClient, resolve_settings
 from jcstate.remote.listing import fetch_remote
 from jcstate.sandbox.seeddata import generated_contact

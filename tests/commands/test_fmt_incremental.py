@@ -123,7 +123,7 @@ def test_a_second_check_reads_no_file_it_knows_canonical(
     def refuse(*_args: Any, **_kwargs: Any) -> Any:
         raise AssertionError("formatted again")
 
-    monkeypatch.setattr("jcstate.commands.fmt.format_file", refuse)
+    monkeypatch.setattr(fmt_module, "format_file", refuse)
     result = run("-C", "proj", "fmt", "--check")
     assert result.exit_code == 0, result.output
     assert run("-C", "proj", "--no-cache", "fmt", "--check").exit_code == 1  # it did read
@@ -177,7 +177,7 @@ def test_a_file_the_load_read_in_canonical_form_is_not_scanned_again_by_fmt(
         formatted.append(text)
         return real(text, *args)
 
-    monkeypatch.setattr("jcstate.commands.fmt.format_file", recording)
+    monkeypatch.setattr(fmt_module, "format_file", recording)
     result = run("-C", "proj", "fmt", "--check")
     assert result.exit_code == 0, result.output
     # b.yaml has commented contacts (not the exact form): fmt looks at it; a.yaml not.

@@ -59,7 +59,7 @@ def make_project(tmp_path: Path, remote: Sequence[Mapping[str, Any]]) -> Path:
     return tmp_path
 
 
-REMOTE = [
+REMOTE: list[dict[str, Any]] = [
     # formatting differences only: no change
     {
         "phone": "+14155550101",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from hypothesis import given, settings
+import pytest
 from hypothesis import strategies as st
 
 from jcstate.core.model import (
@@ -19,6 +19,7 @@ from jcstate.core.model import (
 )
 from jcstate.core.plan import Action, Plan, PlanOptions, compute_plan
 from tests.support.plans import plan_of_a_valid_project
+from tests.support.properties import example_counts, run_property
 
 DEFS = {
     "tier": CustomFieldDef(type="enum", values=["Free", "Pro"]),
@@ -71,7 +72,9 @@ def remote_states(draw: st.DrawFn, ownership: bool) -> RemoteState:
             custom["legacy_key"] = "x"
         if ownership and draw(st.booleans()):
             custom[OWN.field] = OWN.value
-        fields = {name: None for name in ("first_name", "last_name", "email", "company")}
+        fields: dict[str, str | None] = dict.fromkeys(
+            ("first_name", "last_name", "email", "company")
+        )
         fields.update(draw(declared_fields()))
         contacts.append(
             RemoteContact(
@@ -154,24 +157,28 @@ def scenarios(draw: st.DrawFn) -> tuple[DesiredState, RemoteState, bool]:
     return desired, remote, draw(st.booleans())
 
 
-@settings(max_examples=150, deadline=None)
-@given(scenarios())
-def test_applying_a_plan_converges(scenario: tuple[DesiredState, RemoteState, bool]) -> None:
-    desired, remote, prune = scenario
-    options = PlanOptions(prune=prune)
-    plan = plan_of_a_valid_project(desired, remote, options)
-    after = apply_to_remote(remote, plan)
-    again = compute_plan(desired, after, options)
-    assert again.changes == (), again.changes
-    assert again.unchanged == len(desired.contacts)
+@pytest.mark.parametrize("examples", example_counts(150))
+def test_applying_a_plan_converges(examples: int) -> None:
+    def check(scenario: tuple[DesiredState, RemoteState, bool]) -> None:
+        desired, remote, prune = scenario
+        options = PlanOptions(prune=prune)
+        plan = plan_of_a_valid_project(desired, remote, options)
+        after = apply_to_remote(remote, plan)
+        again = compute_plan(desired, after, options)
+        assert again.changes == (), again.changes
+        assert again.unchanged == len(desired.contacts)
+
+    run_property(check, examples, scenarios())
 
 
-@settings(max_examples=150, deadline=None)
-@given(scenarios())
-def test_without_prune_nothing_is_deleted(scenario: tuple[DesiredState, RemoteState, bool]) -> None:
-    desired, remote, _ = scenario
-    plan = plan_of_a_valid_project(desired, remote, PlanOptions(prune=False))
-    assert plan.count(Action.DELETE) == 0
+@pytest.mark.parametrize("examples", example_counts(150))
+def test_without_prune_nothing_is_deleted(examples: int) -> None:
+    def check(scenario: tuple[DesiredState, RemoteState, bool]) -> None:
+        desired, remote, _ = scenario
+        plan = plan_of_a_valid_project(desired, remote, PlanOptions(prune=False))
+        assert plan.count(Action.DELETE) == 0
+
+    run_property(check, examples, scenarios())
 
 
 def _reformat(value: Any, key: str, draw: st.DrawFn) -> Any:
@@ -215,10 +222,12 @@ def reformatted(draw: st.DrawFn) -> tuple[DesiredState, RemoteState]:
     return desired, RemoteState(contacts=tuple(contacts))
 
 
-@settings(max_examples=150, deadline=None)
-@given(reformatted())
-def test_formatting_alone_is_never_a_change(scenario: tuple[DesiredState, RemoteState]) -> None:
-    desired, remote = scenario
-    plan = compute_plan(desired, remote, PlanOptions())
-    assert plan.changes == ()
-    assert plan.unchanged == len(desired.contacts)
+@pytest.mark.parametrize("examples", example_counts(150))
+def test_formatting_alone_is_never_a_change(examples: int) -> None:
+    def check(scenario: tuple[DesiredState, RemoteState]) -> None:
+        desired, remote = scenario
+        plan = compute_plan(desired, remote, PlanOptions())
+        assert plan.changes == ()
+        assert plan.unchanged == len(desired.contacts)
+
+    run_property(check, examples, reformatted())

@@ -57,6 +57,17 @@ def assert_refused(result: subprocess.CompletedProcess[str], *names: str) -> str
     return output
 
 
+def assert_refused_at_line(result: subprocess.CompletedProcess[str], start: str) -> str:
+    """A problem of jcstate.yaml: one `file:line:col: message` line, and the count."""
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "Traceback" not in output
+    lines = [line for line in output.splitlines() if line]
+    assert len(lines) == 2 and lines[1] == "1 error found", output
+    assert start in lines[0], output
+    return output
+
+
 BAD = [
     ("Zq9\r\nX-Inj: 1", ["Zq9", "X-Inj"]),
     ("Zq9\nX-Inj: 1", ["Zq9", "X-Inj"]),
@@ -121,6 +132,17 @@ def test_an_api_url_with_a_user_name_or_password_is_refused_before_any_request(
         else:
             root = project(tmp_path / "project")
             result = jcstate(root, {}, "plan", "--api-url", url)
-    output = assert_refused(result, where, "user name or password")
+    if where == "api.url":  # a branch's file: refused where the project is read, at its line
+        output = assert_refused_at_line(result, "jcstate.yaml:3:8: api.url holds a user name")
+    else:
+        output = assert_refused(result, where, "user name or password")
     assert server.requests == 0 and not server.authorizations
+    assert PASSWORD not in output
+
+
+def test_validate_flags_a_user_name_or_password_in_api_url_at_its_line(tmp_path: Path) -> None:
+    """Before any command that calls the API: `validate` (the pre-commit hook) names the place."""
+    root = project(tmp_path / "project", api_url=f"https://u:{PASSWORD}@api.justcall.io")
+    result = jcstate(root, {}, "validate")
+    output = assert_refused_at_line(result, "jcstate.yaml:3:8: api.url holds a user name")
     assert PASSWORD not in output

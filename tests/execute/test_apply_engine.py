@@ -16,14 +16,10 @@ import httpx
 import pytest
 
 from jcstate.core.model import DesiredContact, DesiredState, RemoteState
+from jcstate.core.outcome import ApplyReport, Outcome
 from jcstate.core.plan import Action, Change, Plan, PlanOptions, compute_plan
 from jcstate.errors import StalePlanError
-from jcstate.execute.apply import (
-    ApplyReport,
-    Outcome,
-    apply_plan,
-    execute_plan,
-)
+from jcstate.execute.apply import ApplySettings, apply_plan, execute_plan
 from jcstate.execute.authority import recheck_saved_plan
 from jcstate.execute.journal import Journal, read_journal
 from jcstate.remote.client import ClientSettings, JustCallClient
@@ -93,7 +89,7 @@ def test_creates_go_in_bulk_batches_and_updates_carry_only_the_patch(tmp_path: P
     async def scenario() -> None:
         async with sandbox_client(db) as client:
             first = desired(*(contact(n) for n in range(5)))
-            report = await full_apply(client, first, batch_size=2)
+            report = await full_apply(client, first, settings=ApplySettings(batch_size=2))
             assert report.summary["created"] == 5
             assert report.requests_by_stage["apply"] == 3  # ceil(5 / 2) bulk requests
             assert client.stats.bulk == 3
@@ -204,7 +200,9 @@ def test_faults_never_duplicate_and_a_second_run_converges(tmp_path: Path) -> No
         while runs < 2:
             runs += 1
             async with sandbox_client(db, fail_rate=0.1, ambiguous_rate=0.05) as client:
-                report = await full_apply(client, state, prune=True, batch_size=25)
+                report = await full_apply(
+                    client, state, prune=True, settings=ApplySettings(batch_size=25)
+                )
             if report.ok:
                 break
         assert report.ok, (runs, report.summary, report.remaining[:3])
@@ -250,7 +248,12 @@ def test_stale_saved_plan_is_refused_or_partly_applied(tmp_path: Path) -> None:
 
             with pytest.raises(StalePlanError) as refused:
                 await apply_plan(
-                    plan, client, state, fetch_touched=fetch_touched, saved=True, recheck=recheck
+                    plan,
+                    client,
+                    state,
+                    fetch_touched=fetch_touched,
+                    settings=ApplySettings(saved=True),
+                    recheck=recheck,
                 )
             message = str(refused.value)
             assert message.startswith("2 contacts changed since the plan was made:")
@@ -265,9 +268,8 @@ def test_stale_saved_plan_is_refused_or_partly_applied(tmp_path: Path) -> None:
                 client,
                 state,
                 fetch_touched=fetch_touched,
-                saved=True,
+                settings=ApplySettings(saved=True, skip_stale=True),
                 recheck=recheck,
-                skip_stale=True,
             )
             assert report.summary == {
                 "created": 0,
@@ -295,7 +297,10 @@ def test_journal_records_every_request_and_item_without_credentials(tmp_path: Pa
             with Journal.create(tmp_path, secrets=(DEFAULT_API_KEY, DEFAULT_API_SECRET)) as journal:
                 client.on_request = journal.record_request
                 report = await full_apply(
-                    client, desired(*(contact(n) for n in range(6))), journal=journal, batch_size=2
+                    client,
+                    desired(*(contact(n) for n in range(6))),
+                    journal=journal,
+                    settings=ApplySettings(batch_size=2),
                 )
                 assert report.ok
                 return journal.path

@@ -7,12 +7,10 @@ import json
 import pytest
 
 from jcstate.core.model import RemoteContact, fingerprint
+from jcstate.core.outcome import ApplyReport, ItemResult, Outcome
 from jcstate.core.plan import Action, Change, FieldChange
 from jcstate.execute.apply import (
-    ApplyReport,
     ExecutionResult,
-    ItemResult,
-    Outcome,
     Verification,
     batches,
     build_report,

@@ -11,8 +11,9 @@ import pytest
 from jcstate.core.model import DesiredState, Project, ProjectConfig
 from jcstate.core.plan import PlanOptions
 from jcstate.core.planjson import plan_to_dict
+from jcstate.core.urls import public_url
 from jcstate.errors import PlanFileError
-from jcstate.execute.planfile import load_plan, public_url, save_plan
+from jcstate.execute.planfile import load_plan, save_plan
 from tests.core.test_plan import sample_plan
 
 

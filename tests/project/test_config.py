@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -300,4 +301,95 @@ def test_custom_field_names_with_control_characters_are_refused(tmp_path: Path) 
     assert [str(d) for d in caught.value.diagnostics] == [
         "contacts/a.yaml:4:21: custom field name '\\x1b[32m' holds a control character "
         "(U+001B at character 1), which the API does not accept",
+    ]
+
+
+@pytest.mark.parametrize(
+    "database", ["../x.db", ".jcstate/../../x.db", "/tmp/jcstate-elsewhere.db", "C:/x.db"]
+)
+@pytest.mark.parametrize("load", [load_project, load_config_only])
+def test_a_sandbox_database_leaving_the_project_is_refused_at_its_place(
+    tmp_path: Path, database: str, load: Any
+) -> None:
+    """`api.url: sandbox://PATH` from a branch may not put the database outside the project."""
+    write(
+        tmp_path,
+        {
+            "jcstate.yaml": f'version: 1\napi:\n  url: "sandbox://{database}"\n'
+            'contacts: ["contacts/*.yaml"]\n',
+            "contacts/a.yaml": "version: 1\ncontacts: []\n",
+        },
+    )
+    with pytest.raises(ConfigError) as caught:
+        load(cwd=tmp_path)
+    assert [str(d) for d in caught.value.diagnostics] == [
+        f"jcstate.yaml:3:8: api.url 'sandbox://{database}' puts the sandbox database outside "
+        "the project: write sandbox://PATH with PATH relative to jcstate.yaml, without a "
+        "leading / or .. (or name another database with --api-url)"
+    ]
+
+
+@pytest.mark.parametrize("link", [".jcstate", ".jcstate/sandbox.db", "db/sandbox.db"])
+@pytest.mark.parametrize("load", [load_project, load_config_only])
+def test_a_sandbox_database_behind_a_link_out_of_the_project_is_refused_at_its_place(
+    tmp_path: Path, link: str, load: Any
+) -> None:
+    """A committed symlink on the way to the database, leading out: the database is not opened."""
+    root = tmp_path / "project"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "sandbox.db").write_bytes(b"precious")
+    url = "sandbox://db/sandbox.db" if link.startswith("db/") else "sandbox://.jcstate/sandbox.db"
+    write(
+        root,
+        {
+            "jcstate.yaml": f'version: 1\napi:\n  url: "{url}"\ncontacts: ["contacts/*.yaml"]\n',
+            "contacts/a.yaml": "version: 1\ncontacts: []\n",
+        },
+    )
+    (root / link).parent.mkdir(parents=True, exist_ok=True)
+    (root / link).symlink_to(outside if link == ".jcstate" else outside / "sandbox.db")
+    with pytest.raises(ConfigError) as caught:
+        load(cwd=root)
+    shown = [str(d) for d in caught.value.diagnostics]
+    assert shown == [
+        f"jcstate.yaml:3:8: api.url {url!r}: {link} is a symbolic link that leads out of the "
+        f"project (to {os.path.realpath(root / link)}); remove the link, or name the "
+        "database with --api-url"
+    ]
+    assert (outside / "sandbox.db").read_bytes() == b"precious"
+
+
+def test_a_sandbox_database_behind_a_link_inside_the_project_is_used(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "jcstate.yaml": 'version: 1\napi:\n  url: "sandbox://.jcstate/sandbox.db"\n'
+            'contacts: ["contacts/*.yaml"]\n',
+            "contacts/a.yaml": "version: 1\ncontacts: []\n",
+        },
+    )
+    (tmp_path / "state").mkdir()
+    (tmp_path / ".jcstate").symlink_to("state")
+    assert load_project(cwd=tmp_path).config.api.url == "sandbox://.jcstate/sandbox.db"
+
+
+@pytest.mark.parametrize("userinfo", ["u:pw-c0ffee42@", ":pw-c0ffee42@", "pw-c0ffee42@"])
+def test_an_api_url_with_a_user_name_or_password_is_refused_at_its_place(
+    tmp_path: Path, userinfo: str
+) -> None:
+    write(
+        tmp_path,
+        {
+            "jcstate.yaml": f'version: 1\napi:\n  url: "https://{userinfo}api.example.com"\n'
+            'contacts: ["contacts/*.yaml"]\n',
+            "contacts/a.yaml": "version: 1\ncontacts: []\n",
+        },
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_project(cwd=tmp_path)
+    assert [str(d) for d in caught.value.diagnostics] == [
+        "jcstate.yaml:3:8: api.url holds a user name or password (an '@'): jcstate sends "
+        "only JUSTCALL_API_KEY and JUSTCALL_API_SECRET, in the JustCall header; remove it "
+        "from the URL"
     ]

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from hypothesis import given, settings
+import pytest
 from hypothesis import strategies as st
 
 from jcstate.project.export import render_contacts_text
 from jcstate.project.yamlio import render_contacts_file
+from tests.support.properties import example_counts, run_property
 
 # Text that exercises quoting: YAML indicators, numbers, booleans, dates, unicode, spaces.
 tricky_text = st.one_of(
@@ -67,13 +68,18 @@ entry = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=120, deadline=None)
-@given(entries=st.lists(entry, max_size=6), company=st.one_of(st.none(), tricky_text))
-def test_fast_renderer_matches_the_canonical_one(
-    entries: list[dict[str, Any]], company: str | None
-) -> None:
-    defaults = {"company": company} if company else None
-    assert render_contacts_text(entries, defaults) == render_contacts_file(entries, defaults)
+@pytest.mark.parametrize("examples", example_counts(120))
+def test_fast_renderer_matches_the_canonical_one(examples: int) -> None:
+    def check(entries: list[dict[str, Any]], company: str | None) -> None:
+        defaults = {"company": company} if company else None
+        assert render_contacts_text(entries, defaults) == render_contacts_file(entries, defaults)
+
+    run_property(
+        check,
+        examples,
+        entries=st.lists(entry, max_size=6),
+        company=st.one_of(st.none(), tricky_text),
+    )
 
 
 def test_schema_line_and_empty_file() -> None:

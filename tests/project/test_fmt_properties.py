@@ -7,13 +7,14 @@ import json
 from typing import Any
 
 import phonenumbers
-from hypothesis import given, settings
+import pytest
 from hypothesis import strategies as st
 
 from jcstate.core.model import ProjectConfig
 from jcstate.project.fmt import format_contacts_text
 from jcstate.project.validate import ContactsDoc, check_contacts
 from jcstate.project.yamlio import parse_fast, render_contacts_file
+from tests.support.properties import example_counts, run_property
 
 CONFIG = ProjectConfig.model_validate(
     {
@@ -145,14 +146,16 @@ def _seen_ids(body: list[str]) -> set[int]:
     }
 
 
-@settings(max_examples=120, deadline=None)
-@given(messy_file())
-def test_fmt_is_idempotent_and_keeps_what_the_file_declares(text: str) -> None:
-    formatted = format_contacts_text(text, "US")
-    assert format_contacts_text(formatted, "US") == formatted
-    assert declared(formatted) == declared(text)
-    for marker in [part.split()[0] for part in text.split("# ")[1:]]:
-        assert f"# {marker}" in formatted
+@pytest.mark.parametrize("examples", example_counts(120))
+def test_fmt_is_idempotent_and_keeps_what_the_file_declares(examples: int) -> None:
+    def check(text: str) -> None:
+        formatted = format_contacts_text(text, "US")
+        assert format_contacts_text(formatted, "US") == formatted
+        assert declared(formatted) == declared(text)
+        for marker in [part.split()[0] for part in text.split("# ")[1:]]:
+            assert f"# {marker}" in formatted
+
+    run_property(check, examples, messy_file())
 
 
 def test_fmt_canonical_form() -> None:
@@ -206,18 +209,18 @@ def rendered_files(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, Any
     return entries, defaults
 
 
-@settings(max_examples=150, deadline=None)
-@given(rendered_files())
-def test_rendered_files_read_back_as_written_and_are_canonical(
-    case: tuple[list[dict[str, Any]], dict[str, Any] | None],
-) -> None:
-    entries, defaults = case
-    text = render_contacts_file(entries, defaults)
-    expected: dict[str, Any] = {"version": 1}
-    if defaults:
-        expected["defaults"] = defaults
-    expected["contacts"] = entries
-    assert parse_fast(text.encode()).data == expected
-    assert format_contacts_text(text, "US") == text
-    for entry_text in text.split("\n  - ")[1:]:
-        assert entry_text.startswith('phone: "+') or entry_text.startswith("id: ")
+@pytest.mark.parametrize("examples", example_counts(150))
+def test_rendered_files_read_back_as_written_and_are_canonical(examples: int) -> None:
+    def check(case: tuple[list[dict[str, Any]], dict[str, Any] | None]) -> None:
+        entries, defaults = case
+        text = render_contacts_file(entries, defaults)
+        expected: dict[str, Any] = {"version": 1}
+        if defaults:
+            expected["defaults"] = defaults
+        expected["contacts"] = entries
+        assert parse_fast(text.encode()).data == expected
+        assert format_contacts_text(text, "US") == text
+        for entry_text in text.split("\n  - ")[1:]:
+            assert entry_text.startswith('phone: "+') or entry_text.startswith("id: ")
+
+    run_property(check, examples, rendered_files())

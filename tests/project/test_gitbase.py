@@ -91,7 +91,7 @@ def test_the_base_of_a_changed_file_is_parsed_once_then_cached(
     )
     project = load_project(root, cwd=root)
     parsed: list[bytes] = []
-    real = gitbase.parse_canonical
+    real = gitbase.parse_canonical  # type: ignore[attr-defined]
 
     def counting(raw: bytes, *args: object) -> object:
         parsed.append(raw)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -54,11 +54,11 @@ def desired(phone: str, line: int, id: int | None = None, **kw: object) -> Desir
 
 
 def remote(
-    id: int, phone: str, custom: dict[str, object] | None = None, **kw: str
+    id: int, phone: str, custom: Mapping[str, object] | None = None, **kw: str
 ) -> RemoteContact:
     fields: dict[str, str | None] = dict.fromkeys(("first_name", "last_name", "email", "company"))
     fields.update(kw)
-    return RemoteContact(id=id, phone=phone, fields=fields, custom_fields=custom or {})
+    return RemoteContact(id=id, phone=phone, fields=fields, custom_fields=dict(custom or {}))
 
 
 def busy_plan() -> Plan:

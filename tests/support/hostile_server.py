@@ -109,7 +109,7 @@ def _handler(state: HostileServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(data)))
             for name, value in (headers or {}).items():
                 # Raw bytes: send_header would encode the value as latin-1.
-                self._headers_buffer.append(name.encode() + b": " + value + b"\r\n")
+                self._headers_buffer.append(name.encode() + b": " + value + b"\r\n")  # type: ignore[attr-defined]
             self.end_headers()
             self.wfile.write(data)
 

@@ -31,6 +31,7 @@ from urllib.parse import quote, unquote
 from urllib.request import pathname2url
 
 from jcstate.errors import SourceError
+from jcstate.project.files import leads_out
 from jcstate.project.sources.config import Source, query_problem
 
 if TYPE_CHECKING:
@@ -70,6 +71,25 @@ def _open_text(source: Source, path: Path, cwd: Path, encoding: str, errors: str
         ) from None
 
 
+def _source_path(source: Source, root: Path, cwd: Path) -> Path:
+    """The file of a CSV or JSONL source, refused if a link on its way leads out of the project.
+
+    jcstate runs on branches other people wrote: a `path:` committed as a
+    symlink to a file of the user's machine would copy it into generated
+    contacts (and from there to the account). A link that stays inside the
+    project is followed.
+    """
+    assert source.config.path is not None
+    path = root / source.config.path
+    reason = leads_out(path, root)
+    if reason is not None:
+        raise SourceError(
+            f"{source.name}: refusing to read {_display(path, cwd)} (sources.{source.name}.path): "
+            f"{reason}; remove the link, or copy the file into the project"
+        )
+    return path
+
+
 def _missing_columns(source: Source, have: Sequence[str], where: str) -> None:
     missing = [column for column in source.columns if column not in have]
     if missing:
@@ -92,8 +112,7 @@ def _cell(cells: list[str], index: int, width: int) -> str:
 def csv_rows(source: Source, root: Path, cwd: Path) -> Iterator[Row]:
     """A CSV as CRMs export it: BOM or not, CRLF, quoted commas and newlines, any column order."""
     config = source.config
-    assert config.path is not None
-    path = root / config.path
+    path = _source_path(source, root, cwd)
     encoding = _csv_encoding(config.encoding)
     shown = _display(path, cwd)
     encoding_name = config.encoding or "utf-8"
@@ -175,9 +194,7 @@ def _checked_row(
 
 def jsonl_rows(source: Source, root: Path, cwd: Path) -> Iterator[Row]:
     """One JSON object per line; blank lines are skipped (and counted)."""
-    config = source.config
-    assert config.path is not None
-    path = root / config.path
+    path = _source_path(source, root, cwd)
     shown = _display(path, cwd)
     columns = source.columns
     number = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -322,3 +323,32 @@ def test_yaml_booleans_and_numbers_in_skip_if_and_values_match_the_cells(
     (counts,) = json.loads(result.stdout)["sources"]
     assert counts["skipped_by_skip_if"] == 2 and counts["written"] == 2
     assert "seats: 12" in generated(project).decode()
+
+
+@pytest.mark.parametrize("link", ["exports/crm.csv", "exports"])
+def test_a_source_file_behind_a_link_out_of_the_project_is_not_read(
+    project: Path, run: Run, tmp_path: Path, link: str
+) -> None:
+    """A branch's `path:` may not read a file of the user's machine into generated contacts."""
+    outside = tmp_path / "private"
+    outside.mkdir()
+    (project / "exports" / "crm.csv").rename(outside / "crm.csv")
+    if link == "exports":
+        (project / "exports").rmdir()
+    (project / link).symlink_to(outside / "crm.csv" if link.endswith(".csv") else outside)
+    result = run("import")
+    assert result.exit_code == 1
+    real = os.path.realpath(project / link)
+    assert result.stderr == (
+        f"Error: crm: refusing to read exports/crm.csv (sources.crm.path): {link} is a "
+        f"symbolic link that leads out of the project (to {real}); remove the link, or copy "
+        "the file into the project\n"
+    )
+    assert not (project / "contacts" / "crm.yaml").exists()
+
+
+def test_a_source_file_behind_a_link_inside_the_project_is_read(project: Path, run: Run) -> None:
+    (project / "exports").rename(project / "data")
+    (project / "exports").symlink_to("data")
+    assert run("import").exit_code == 0
+    assert generated(project) == EXPECTED.encode()

@@ -160,3 +160,24 @@ def test_jsonl_typed_values_and_a_bad_line(project: Path, run: Run) -> None:
     text = (project / "contacts" / "db.yaml").read_text()
     assert '"+14155559876"\n    first_name: Jordan\n    custom_fields:\n      seats: 5' in text
     assert "seats: 6" in text
+
+
+def test_a_jsonl_file_behind_a_link_out_of_the_project_is_not_read(
+    project: Path, run: Run, tmp_path: Path
+) -> None:
+    set_project(
+        project,
+        SQL_PROJECT.replace("kind: sql", "kind: jsonl")
+        .replace('    url: "URL"\n', "    path: dump.jsonl\n")
+        .split("    query: >")[0]
+        + "    map: {phone: phone}\n    into: contacts/db.yaml\n",
+    )
+    secret = tmp_path / "elsewhere.jsonl"
+    secret.write_text(json.dumps({"phone": "+14155559876"}) + "\n")
+    (project / "dump.jsonl").symlink_to(secret)
+    result = run("import")
+    assert result.exit_code == 1
+    assert "Error: db: refusing to read dump.jsonl (sources.db.path): dump.jsonl is a " in (
+        result.stderr
+    )
+    assert not (project / "contacts" / "db.yaml").exists()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from jcstate.project.export import render_contacts_text
 from jcstate.project.sources.writer import compare, is_generated, render_generated
 
-ENTRIES = [
+ENTRIES: list[dict[str, Any]] = [
     {"phone": "+14155550101", "first_name": "Ada", "custom_fields": {"seats": 3}},
     {"phone": "+14155550102", "email": "a.b@example.com", "company": "Acme, Inc."},
     {"phone": "+14155550103", "custom_fields": {"renewal_on": dt.date(2026, 1, 31)}},
@@ -27,7 +28,7 @@ def test_the_text_is_the_export_writer_under_a_header() -> None:
 
 def test_counts_by_text_blocks_and_by_parse_agree() -> None:
     old = render_generated("crm", ENTRIES).encode()
-    new_entries = [
+    new_entries: list[dict[str, Any]] = [
         {**ENTRIES[0], "first_name": "Adah"},
         ENTRIES[1],
         {"phone": "+14155550104", "last_name": "New"},

@@ -14,10 +14,10 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jcstate.commands._rules import refuse_broken_rules, with_rules
 from jcstate.core.model import DesiredState, Project, ProjectConfig, RemoteState, RuleConfig
 from jcstate.core.plan import PlanOptions
 from jcstate.core.rules import compile_rules
+from jcstate.runs.rules import refuse_broken_rules, with_rules
 from tests.core.test_plan_properties import DEFS, desired_states, remote_states
 from tests.support.plans import plan_of_a_valid_project
 

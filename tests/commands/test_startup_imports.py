@@ -1,0 +1,59 @@
+"""`jcstate --help` and `jcstate plan --help` start without the heavy libraries.
+
+The command modules defer their imports of pydantic (the models), deepdiff
+(the plan engine) and FastAPI (the sandbox) to the code that runs a command,
+so asking for help, the first thing a newcomer types, answers at once. Each
+case runs in a fresh interpreter (a test process has them all imported
+already) and lists what `sys.modules` holds after the help was printed.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("deepdiff", "pydantic", "fastapi")
+
+_PROBE = """
+import json, sys
+from jcstate.cli import cli
+try:
+    cli.main(args=sys.argv[1:], prog_name="jcstate")
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+heavy = sorted(name for name in sys.modules if name.split(".")[0] in {heavy!r})
+print(json.dumps({{"code": code, "heavy": sorted(set(n.split(".")[0] for n in heavy))}}))
+"""
+
+
+def _loaded_after(*args: str) -> tuple[str, dict[str, object]]:
+    completed = subprocess.run(
+        [sys.executable, "-c", _PROBE.format(heavy=set(HEAVY)), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    help_text, _, last = completed.stdout.rstrip("\n").rpartition("\n")
+    return help_text, json.loads(last)
+
+
+@pytest.mark.parametrize("args", [("--help",), ("plan", "--help")], ids=" ".join)
+def test_help_loads_neither_deepdiff_pydantic_nor_fastapi(args: tuple[str, ...]) -> None:
+    help_text, outcome = _loaded_after(*args)
+    assert outcome["code"] == 0
+    assert "Usage: jcstate" in help_text
+    assert outcome["heavy"] == [], f"jcstate {' '.join(args)} imported {outcome['heavy']}"
+
+
+def test_the_probe_sees_a_heavy_import() -> None:
+    """The check can fail: a command that runs (schema) does load pydantic."""
+    _, outcome = _loaded_after("schema")
+    assert outcome["code"] == 0
+    heavy = outcome["heavy"]
+    assert isinstance(heavy, list) and "pydantic" in heavy
