@@ -15,8 +15,14 @@ How a plan is made:
    are deletes with ``prune`` (never protected phones, never on a partial view),
    else counted as ``not_declared``.
 4. Order: changes that free a phone another change needs first, then creates,
-   updates and deletes, each sorted by phone.
+   updates and deletes, each sorted by phone; warn of phone moves onto phones
+   that stay taken.
 5. Safety thresholds, warnings and the API cost estimate.
+
+Each step is its own function (`_match_pins`, `_diff_matched`, `_prune`,
+`_phone_move_warnings`, the reports); ordering, safety and cost are
+`finish_plan`, which `core.changeset.plan_changed` calls too. The JSON form of
+a plan is in `core.planjson`.
 """
 
 from __future__ import annotations
