@@ -721,39 +721,19 @@ def _match_pins(
     return pinned
 
 
-def _phone_match(
-    contact: DesiredContact, index: _PhoneIndex, claimed: set[int]
-) -> RemoteContact | None:
-    """The lowest-id unclaimed remote contact holding the contact's phone."""
-    match = index.first_holder.get(contact.phone)
-    if match is not None and match.id in claimed:
-        duplicates = index.duplicates.get(contact.phone, ())
-        match = next((r for r in duplicates if r.id not in claimed), None)
-    return match
+def _unclaimed_duplicate(phone: str, index: _PhoneIndex, claimed: set[int]) -> RemoteContact | None:
+    """The lowest-id unclaimed remote contact holding `phone` (its first holder is claimed)."""
+    return next((r for r in index.duplicates.get(phone, ()) if r.id not in claimed), None)
 
 
-def _plainly_unchanged(
-    contact: DesiredContact,
-    match: RemoteContact,
-    marker: tuple[str, str] | None,
-    numeric_keys: Sequence[str],
+def _bool_for_number(
+    contact: DesiredContact, remote_custom: Mapping[str, Any], numeric_keys: Sequence[str]
 ) -> bool:
-    """The fast path of the common "nothing changed" case: dict item views compare in C.
-
-    `True == 1` slips through that comparison, and a remote boolean never
-    normalises to a number, so integer and number keys get a type check.
-    """
-    remote_custom = match.custom_fields
-    if not (
-        contact.fields.items() <= match.fields.items()
-        and contact.custom_fields.items() <= remote_custom.items()
-        and (contact.id is None or contact.phone == match.phone)
-        and (marker is None or remote_custom.get(marker[0]) == marker[1])
-    ):
-        return False
-    return not any(
-        key in contact.custom_fields and type(remote_custom[key]) is bool for key in numeric_keys
-    )
+    """A remote boolean where an integer or number is declared (`True == 1` in Python)."""
+    for key in numeric_keys:
+        if key in contact.custom_fields and type(remote_custom[key]) is bool:
+            return True
+    return False
 
 
 def _diff_matched(
@@ -774,15 +754,28 @@ def _diff_matched(
     numeric_keys = tuple(key for key, d in defs.items() if d.type in ("integer", "number"))
     changes: list[Change] = []
     unchanged = 0
+    first_holder = index.first_holder
     for position, contact in enumerate(wanted):
         match = pinned.get(position) if pinned else None
         if match is None:
-            match = _phone_match(contact, index, claimed)
+            match = first_holder.get(contact.phone)
+            if match is not None and match.id in claimed:
+                match = _unclaimed_duplicate(contact.phone, index, claimed)
             if match is None:
                 changes.append(_create(contact, marker))
                 continue
         claimed.add(match.id)
-        if _plainly_unchanged(contact, match, marker, numeric_keys):
+        # The fast path of the common "nothing changed" case: dict item views compare
+        # in C. `True == 1` slips through that comparison, and a remote boolean never
+        # normalises to a number, so integer and number keys get a type check.
+        remote_custom = match.custom_fields
+        if (
+            contact.fields.items() <= match.fields.items()
+            and contact.custom_fields.items() <= remote_custom.items()
+            and (contact.id is None or contact.phone == match.phone)
+            and (marker is None or remote_custom.get(marker[0]) == marker[1])
+            and not (numeric_keys and _bool_for_number(contact, remote_custom, numeric_keys))
+        ):
             unchanged += 1
             continue
         update = _update(contact, match, defs, marker, region)
