@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -18,6 +18,7 @@ from jcstate.errors import RefuseOverwriteError
 
 if TYPE_CHECKING:
     from jcstate.core.model import Project, ProjectConfig
+    from jcstate.project.export import ExportPlan
     from jcstate.remote.client import ClientSettings
 
 #: warnings shown one by one before they are summarised
@@ -185,6 +186,20 @@ def command(
         texts[config_path] = project_text
     write_atomically(texts, root)
 
+    _report(plan, texts, config_path, directory, dead_globs, edited=project_text is not None)
+    _say_next(project_dir_from_ctx(ctx), _another_account(ctx, settings, api_url, insecure_http))
+
+
+def _report(
+    plan: ExportPlan,
+    texts: Mapping[Path, str],
+    config_path: Path,
+    directory: Path,
+    dead_globs: Sequence[str],
+    *,
+    edited: bool,
+) -> None:
+    """The warnings, then what was written and what changed in jcstate.yaml."""
     for warning in plan.warnings[:MAX_WARNINGS_SHOWN]:
         click.echo(shown(f"Warning: {warning}"), err=True)
     if len(plan.warnings) > MAX_WARNINGS_SHOWN:
@@ -203,9 +218,8 @@ def command(
             f"Removed the contacts glob {glob!r} from {config_name}: it matches no file "
             "(a glob that matches nothing is an error); add it back once it has files."
         )
-    if project_text is not None and not plan.new_definitions and not dead_globs:
+    if edited and not plan.new_definitions and not dead_globs:
         click.echo(f"Added a contacts glob to {config_name}.")
-    _say_next(project_dir_from_ctx(ctx), _another_account(ctx, settings, api_url, insecure_http))
 
 
 def _globs_left_empty(

@@ -133,7 +133,7 @@ def serve_command(
     refused: pass --api-key and --api-secret (or their variables).
     """
     from jcstate.remote.client import is_loopback_host
-    from jcstate.sandbox.app import (
+    from jcstate.sandbox.config import (
         DEFAULT_API_KEY,
         DEFAULT_API_SECRET,
         DEFAULT_MAX_BODY_BYTES,

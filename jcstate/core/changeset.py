@@ -34,18 +34,15 @@ from jcstate.core.model import (
 )
 from jcstate.core.normalize import try_normalize_phone
 from jcstate.core.plan import (
-    Action,
     Change,
     Plan,
     PlanOptions,
     compute_plan,
     delete_change,
-    estimate_cost,
+    finish_plan,
     not_declared_note,
-    order_changes,
-    remote_size,
-    safety_reasons,
 )
+from jcstate.core.planjson import typed
 from jcstate.errors import PlanFileError
 
 #: At most this many "no longer declared" notes; the rest are counted.
@@ -188,7 +185,6 @@ def plan_changed(
     lookups, or a full listing). Contacts outside the set are neither planned
     nor counted: a full listing read for cost reasons does not widen the plan.
     """
-    region = current.default_region
     safety = current.safety
     narrow = dataclasses.replace(
         current,
@@ -207,10 +203,53 @@ def plan_changed(
     not_declared = not_declared_note(base.not_declared)
     notes = [note for note in base.notes if note != not_declared]
     warnings = list(base.warnings)
-    unsafe: list[str] = []
 
-    # Delete candidates: the remote contacts of the contacts no longer declared,
-    # unless something still declared claims them.
+    deletes, left = _removed_deletes(current, changes, remote, base, options, warnings, notes)
+    notes.extend(left[:MAX_LISTED])
+    if len(left) > MAX_LISTED:
+        notes.append(
+            f"... and {len(left) - MAX_LISTED} more no longer declared; deleted only with --prune"
+        )
+
+    scope = _scope_count(base, remote, current, base_declared)
+    finish = finish_plan(
+        current,
+        [*base.changes, *deletes],
+        deletes=len(deletes),
+        in_scope=scope,
+        options=options,
+        remote=remote,
+    )
+    warnings.extend(w for w in finish.order_warnings if w not in warnings)
+    return dataclasses.replace(
+        base,
+        changes=finish.changes,
+        safe=not finish.unsafe_reasons,
+        unsafe_reasons=finish.unsafe_reasons,
+        warnings=tuple(warnings),
+        notes=tuple(notes),
+        not_declared=len(left),
+        cost=finish.cost,
+        in_scope=scope,
+    )
+
+
+def _removed_deletes(
+    current: DesiredState,
+    changes: ChangeSet,
+    remote: RemoteState,
+    base: Plan,
+    options: PlanOptions,
+    warnings: list[str],
+    notes: list[str],
+) -> tuple[list[Change], list[str]]:
+    """The deletes (with `prune`) of the contacts no longer declared, and the notes of
+    those left alone without it.
+
+    Delete candidates: the remote contacts of the contacts no longer declared,
+    unless something still declared claims them; never a contact outside the
+    ownership scope, never a protected phone.
+    """
     claimed = {c.id for c in base.changes if c.id is not None}
     declared_phones = {c.phone for c in current.contacts}
     declared_ids = {c.id for c in current.contacts if c.id is not None}
@@ -219,7 +258,7 @@ def plan_changed(
     for held in remote.contacts:  # sorted by id: the lowest id holds a shared phone
         by_phone.setdefault(held.phone, held)
     ownership = current.ownership
-    protected = {try_normalize_phone(p, region) for p in safety.protected}
+    protected = {try_normalize_phone(p, current.default_region) for p in current.safety.protected}
     deletes: list[Change] = []
     left: list[str] = []
     seen: set[int] = set()
@@ -244,47 +283,7 @@ def plan_changed(
             deletes.append(delete_change(found))
         else:
             left.append(f"{label}: no longer declared; deleted only with --prune")
-    notes.extend(left[:MAX_LISTED])
-    if len(left) > MAX_LISTED:
-        notes.append(
-            f"... and {len(left) - MAX_LISTED} more no longer declared; deleted only with --prune"
-        )
-
-    ordered, order_warnings = order_changes([*base.changes, *deletes])
-    warnings.extend(w for w in order_warnings if w not in warnings)
-
-    scope = _scope_count(base, remote, current, base_declared)
-    updates = sum(1 for c in ordered if c.action is Action.UPDATE)
-    unsafe.extend(
-        safety_reasons(
-            current,
-            prune=options.prune,
-            deletes=len(deletes),
-            updates=updates,
-            in_scope=scope,
-        )
-    )
-    creates = sum(1 for c in ordered if c.action is Action.CREATE)
-    cost = estimate_cost(
-        creates,
-        updates,
-        len(deletes),
-        batch_size=options.bulk_batch_size,
-        per_minute=options.per_minute,
-        per_hour=options.per_hour,
-        remote_total=remote_size(remote),
-    )
-    return dataclasses.replace(
-        base,
-        changes=ordered,
-        safe=not unsafe,
-        unsafe_reasons=tuple(unsafe),
-        warnings=tuple(warnings),
-        notes=tuple(notes),
-        not_declared=len(left),
-        cost=cost,
-        in_scope=scope,
-    )
+    return deletes, left
 
 
 # ---------------------------------------------------------------------------
@@ -350,25 +349,8 @@ def changed_since_from_dict(data: Any) -> ChangedSince | None:
         return None
     if not isinstance(data, Mapping):
         raise PlanFileError("'changed_since' must be an object")
-    try:
-        ref = data["ref"]
-        commit = data["commit"]
-        if not isinstance(ref, str) or not isinstance(commit, str):
-            raise TypeError("ref and commit must be strings")
-        widened = data.get("widened")
-        return ChangedSince(
-            ref=ref,
-            commit=commit,
-            contacts=int(data.get("contacts", 0)),
-            added=int(data.get("added", 0)),
-            changed=int(data.get("changed", 0)),
-            removed=int(data.get("removed", 0)),
-            declared=int(data.get("declared", 0)),
-            not_read=int(data.get("not_read", 0)),
-            widened=str(widened) if widened is not None else None,
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise PlanFileError(f"malformed 'changed_since' ({exc})") from None
+    record: ChangedSince = typed(ChangedSince, data, "'changed_since'")
+    return record
 
 
 def changed_since_record(

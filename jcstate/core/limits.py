@@ -23,6 +23,10 @@ import math
 import re
 from typing import Any
 
+#: The API's own limits (its documentation): contacts a listing page holds at most,
+#: and contacts one bulk import takes at most.
+MAX_PER_PAGE = 100
+MAX_BULK = 5000
 #: Characters a text field may hold, after stripping.
 MAX_TEXT_LENGTH = 255
 #: A 64-bit signed integer's range.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from jcstate.core.limits import MAX_INTEGER, MIN_INTEGER, number_problem
@@ -82,59 +82,85 @@ def normalize_custom_value(value: Any, definition: CustomFieldDef) -> CustomValu
         return None
     kind = definition.type
     if kind in ("string", "enum"):
-        text = str(value).strip() if not isinstance(value, bool) else str(value).lower()
-        if kind == "enum" and definition.values is not None and text not in definition.values:
-            allowed = ", ".join(definition.values)
-            raise ValueError(f"{text!r} is not one of the allowed values ({allowed})")
-        return text
-    if kind == "integer":
-        if isinstance(value, bool):
-            raise ValueError(f"expected an integer, got {value!r}")
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
+        return _text_value(value, definition)
+    coerce = _COERCE.get(kind)
+    if coerce is None:
+        raise ValueError(f"unknown custom field type {kind!r}")  # pragma: no cover
+    return coerce(value)
+
+
+def _text_value(value: Any, definition: CustomFieldDef) -> str:
+    text = str(value).strip() if not isinstance(value, bool) else str(value).lower()
+    if (
+        definition.type == "enum"
+        and definition.values is not None
+        and text not in definition.values
+    ):
+        allowed = ", ".join(definition.values)
+        raise ValueError(f"{text!r} is not one of the allowed values ({allowed})")
+    return text
+
+
+def _integer_value(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"expected an integer, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ValueError(f"expected an integer, got {value!r}") from None
+
+
+def _number_value(value: Any) -> int | float:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {value!r}")
+    if isinstance(value, int | float):
+        number = float(value)
+    else:
         try:
-            return int(str(value).strip())
+            number = float(str(value).strip())
         except ValueError:
-            raise ValueError(f"expected an integer, got {value!r}") from None
-    if kind == "number":
-        if isinstance(value, bool):
-            raise ValueError(f"expected a number, got {value!r}")
-        if isinstance(value, int | float):
-            number = float(value)
-        else:
-            try:
-                number = float(str(value).strip())
-            except ValueError:
-                raise ValueError(f"expected a number, got {value!r}") from None
-        problem = number_problem(number)
-        if problem is not None:
-            raise ValueError(problem)
-        # Whole numbers as integers, within the range the API keeps integers in.
-        return (
-            int(number) if number.is_integer() and MIN_INTEGER <= number <= MAX_INTEGER else number
-        )
-    if kind == "boolean":
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-        raise ValueError(f"expected a boolean (true/false), got {value!r}")
-    if kind == "date":
-        if isinstance(value, dt.datetime):
-            return value.date().isoformat()
-        if isinstance(value, dt.date):
-            return value.isoformat()
-        text = str(value).strip()
-        try:
-            return dt.date.fromisoformat(text[:10]).isoformat()
-        except ValueError:
-            raise ValueError(f"expected a date (YYYY-MM-DD), got {value!r}") from None
-    raise ValueError(f"unknown custom field type {kind!r}")  # pragma: no cover
+            raise ValueError(f"expected a number, got {value!r}") from None
+    problem = number_problem(number)
+    if problem is not None:
+        raise ValueError(problem)
+    # Whole numbers as integers, within the range the API keeps integers in.
+    return int(number) if number.is_integer() and MIN_INTEGER <= number <= MAX_INTEGER else number
+
+
+def _boolean_value(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"expected a boolean (true/false), got {value!r}")
+
+
+def _date_value(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = str(value).strip()
+    try:
+        return dt.date.fromisoformat(text[:10]).isoformat()
+    except ValueError:
+        raise ValueError(f"expected a date (YYYY-MM-DD), got {value!r}") from None
+
+
+#: How a value of each non-text custom field type is coerced (ValueError: it cannot be).
+_COERCE: dict[str, Callable[[Any], CustomValue]] = {
+    "integer": _integer_value,
+    "number": _number_value,
+    "boolean": _boolean_value,
+    "date": _date_value,
+}
 
 
 def normalize_remote_custom(

@@ -15,8 +15,14 @@ How a plan is made:
    are deletes with ``prune`` (never protected phones, never on a partial view),
    else counted as ``not_declared``.
 4. Order: changes that free a phone another change needs first, then creates,
-   updates and deletes, each sorted by phone.
+   updates and deletes, each sorted by phone; warn of phone moves onto phones
+   that stay taken.
 5. Safety thresholds, warnings and the API cost estimate.
+
+Each step is its own function (`_match_pins`, `_diff_matched`, `_prune`,
+`_phone_move_warnings`, the reports); ordering, safety and cost are
+`finish_plan`, which `core.changeset.plan_changed` calls too. The JSON form of
+a plan is in `core.planjson`.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
+from jcstate.core.limits import MAX_BULK
 from jcstate.core.model import (
     STANDARD_FIELDS,
     Conflict,
@@ -46,10 +53,9 @@ from jcstate.core.model import (
 from jcstate.core.normalize import normalize_custom_value, normalize_field, normalize_text
 from jcstate.core.normalize import try_normalize_phone as _try_phone
 from jcstate.core.text import plural
-from jcstate.errors import PlanError, PlanFileError
+from jcstate.errors import PlanError
 
-FORMAT_VERSION = 1
-MAX_BULK_BATCH = 5000
+MAX_BULK_BATCH = MAX_BULK
 
 #: Prefix of custom-field attribute names in `FieldChange.field`.
 CUSTOM_PREFIX = "custom_fields."
@@ -392,37 +398,10 @@ def order_changes(changes: Iterable[Change]) -> tuple[tuple[Change, ...], list[s
     is moved before the claimer; such freeing changes come first.
     """
     base = sorted(changes, key=_base_key)
-    claimers: dict[str, list[int]] = {}
-    for index, change in enumerate(base):
-        phone = _claimed_phone(change)
-        if phone is not None:
-            claimers.setdefault(phone, []).append(index)
-    if not claimers:
-        return tuple(base), []
-    successors: dict[int, list[int]] = {}
-    indegree = [0] * len(base)
-    freeing: set[int] = set()
-    for index, change in enumerate(base):
-        phone = _freed_phone(change)
-        if phone is None:
-            continue
-        for target in claimers.get(phone, ()):
-            if target != index:
-                successors.setdefault(index, []).append(target)
-                indegree[target] += 1
-                freeing.add(index)
+    successors, indegree, freeing = _phone_dependencies(base)
     if not freeing:
         return tuple(base), []
-    ready = [(0 if i in freeing else 1, i) for i in range(len(base)) if indegree[i] == 0]
-    heapq.heapify(ready)
-    ordered: list[int] = []
-    while ready:
-        _, index = heapq.heappop(ready)
-        ordered.append(index)
-        for target in successors.get(index, ()):
-            indegree[target] -= 1
-            if indegree[target] == 0:
-                heapq.heappush(ready, (0 if target in freeing else 1, target))
+    ordered = _freeing_first(len(base), successors, indegree, freeing)
     warnings: list[str] = []
     if len(ordered) < len(base):
         done = set(ordered)
@@ -434,6 +413,52 @@ def order_changes(changes: Iterable[Change]) -> tuple[tuple[Change, ...], list[s
         )
         ordered.extend(stuck)
     return tuple(base[i] for i in ordered), warnings
+
+
+def _phone_dependencies(
+    base: Sequence[Change],
+) -> tuple[dict[int, list[int]], list[int], set[int]]:
+    """Which change (by index) must come before which: (successors, indegree, freeing)."""
+    claimers: dict[str, list[int]] = {}
+    for index, change in enumerate(base):
+        phone = _claimed_phone(change)
+        if phone is not None:
+            claimers.setdefault(phone, []).append(index)
+    successors: dict[int, list[int]] = {}
+    indegree = [0] * len(base)
+    freeing: set[int] = set()
+    if not claimers:
+        return successors, indegree, freeing
+    for index, change in enumerate(base):
+        phone = _freed_phone(change)
+        if phone is None:
+            continue
+        for target in claimers.get(phone, ()):
+            if target != index:
+                successors.setdefault(index, []).append(target)
+                indegree[target] += 1
+                freeing.add(index)
+    return successors, indegree, freeing
+
+
+def _freeing_first(
+    size: int, successors: Mapping[int, list[int]], indegree: list[int], freeing: set[int]
+) -> list[int]:
+    """A topological order of the indexes, freeing changes first, else in base order.
+
+    The indexes on a cycle are left out.
+    """
+    ready = [(0 if i in freeing else 1, i) for i in range(size) if indegree[i] == 0]
+    heapq.heapify(ready)
+    ordered: list[int] = []
+    while ready:
+        _, index = heapq.heappop(ready)
+        ordered.append(index)
+        for target in successors.get(index, ()):
+            indegree[target] -= 1
+            if indegree[target] == 0:
+                heapq.heappush(ready, (0 if target in freeing else 1, target))
+    return ordered
 
 
 # ---------------------------------------------------------------------------
@@ -531,16 +556,6 @@ def _conflicts(
     )
 
 
-def _holders(
-    phone: str,
-    first_holder: Mapping[str, RemoteContact],
-    duplicates: Mapping[str, Sequence[RemoteContact]],
-) -> Sequence[RemoteContact]:
-    if phone in duplicates:
-        return duplicates[phone]
-    return [first_holder[phone]] if phone in first_holder else []
-
-
 def safety_reasons(
     desired: DesiredState, *, prune: bool, deletes: int, updates: int, in_scope: int
 ) -> list[str]:
@@ -608,44 +623,92 @@ def remote_size(remote: RemoteState) -> int | None:
     return len(remote.contacts) if remote.complete else None
 
 
-def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOptions) -> Plan:
-    """The changes that make `remote` match `desired`. Pure."""
-    defs = desired.custom_field_defs
-    region = desired.default_region
-    targets = options.targets
-    ownership = desired.ownership
-    marker = (ownership.field, ownership.value) if ownership is not None else None
-    warnings: list[str] = []
-    notes: list[str] = []
-    unsafe: list[str] = []
+@dataclass(frozen=True)
+class Finish:
+    """The shared last step of a plan (`finish_plan`): order, safety and cost."""
 
-    # Remote duplicates are rare: index the first holder of each phone, and
-    # keep full (id-sorted) lists only for the phones held more than once.
-    contacts = remote.contacts
+    changes: tuple[Change, ...]
+    #: phone moves that cannot be ordered
+    order_warnings: tuple[str, ...]
+    unsafe_reasons: tuple[str, ...]
+    cost: CostEstimate
+
+
+def finish_plan(
+    desired: DesiredState,
+    changes: Iterable[Change],
+    *,
+    deletes: int,
+    in_scope: int,
+    options: PlanOptions,
+    remote: RemoteState,
+) -> Finish:
+    """Order the changes, check the safety thresholds and estimate the cost. Pure.
+
+    The one finishing step of a whole plan (`compute_plan`) and of a changed
+    set's plan (`core.changeset.plan_changed`): `deletes` and `in_scope` are
+    what the thresholds count.
+    """
+    ordered, order_warnings = order_changes(changes)
+    updates = sum(1 for c in ordered if c.action is Action.UPDATE)
+    unsafe = safety_reasons(
+        desired, prune=options.prune, deletes=deletes, updates=updates, in_scope=in_scope
+    )
+    creates = sum(1 for c in ordered if c.action is Action.CREATE)
+    cost = estimate_cost(
+        creates,
+        updates,
+        deletes,
+        batch_size=options.bulk_batch_size,
+        per_minute=options.per_minute,
+        per_hour=options.per_hour,
+        remote_total=remote_size(remote),
+    )
+    return Finish(ordered, tuple(order_warnings), tuple(unsafe), cost)
+
+
+@dataclass(frozen=True)
+class _PhoneIndex:
+    """The remote contacts by phone: the lowest-id holder of each phone, and the full
+    id-sorted lists of the phones held more than once (remote duplicates are rare)."""
+
+    first_holder: dict[str, RemoteContact]
+    duplicates: dict[str, list[RemoteContact]]
+
+    def holders(self, phone: str) -> Sequence[RemoteContact]:
+        if phone in self.duplicates:
+            return self.duplicates[phone]
+        return [self.first_holder[phone]] if phone in self.first_holder else []
+
+
+def _index_by_phone(contacts: Sequence[RemoteContact]) -> _PhoneIndex:
     # Later holders of a phone lose to earlier ones in a reversed comprehension.
     first_holder: dict[str, RemoteContact] = {r.phone: r for r in reversed(contacts)}
-    by_phone: dict[str, list[RemoteContact]] = {}
+    duplicates: dict[str, list[RemoteContact]] = {}
     if len(first_holder) != len(contacts):
         for held in contacts:
             if first_holder[held.phone] is not held:
-                by_phone.setdefault(held.phone, [first_holder[held.phone]]).append(held)
-    for phone, same_phone in by_phone.items():
+                duplicates.setdefault(held.phone, [first_holder[held.phone]]).append(held)
+    for phone, same_phone in duplicates.items():
         same_phone.sort(key=lambda r: r.id)
         first_holder[phone] = same_phone[0]
+    return _PhoneIndex(first_holder, duplicates)
 
-    wanted: Sequence[DesiredContact] = desired.contacts
-    if targets is not None:
-        wanted = [d for d in desired.contacts if d.phone in targets]
-    has_pins = any(d.id is not None for d in wanted)
-    by_id: dict[int, RemoteContact] = {r.id: r for r in contacts} if has_pins else {}
 
-    # 1. Matching: id pins claim their remote contact before any phone match.
-    claimed: set[int] = set()
+def _match_pins(
+    wanted: Sequence[DesiredContact],
+    desired: DesiredState,
+    contacts: Sequence[RemoteContact],
+    warnings: list[str],
+) -> dict[int, RemoteContact]:
+    """Step 1: the id pins claim their remote contacts (by position in `wanted`)."""
     pinned: dict[int, RemoteContact] = {}
-    declared_phones: dict[str, DesiredContact] = (
-        {d.phone: d for d in desired.contacts} if has_pins else {}
-    )
-    for index, contact in enumerate(wanted if has_pins else ()):
+    if not any(d.id is not None for d in wanted):
+        return pinned
+    by_id = {r.id: r for r in contacts}
+    declared_phones = {d.phone: d for d in desired.contacts}
+    claimed: set[int] = set()
+    for index, contact in enumerate(wanted):
         if contact.id is None:
             continue
         found = by_id.get(contact.id)
@@ -659,56 +722,101 @@ def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOption
             _refuse_a_second_owner(contact, found, declared_phones)
         claimed.add(found.id)
         pinned[index] = found
+    return pinned
 
-    # 2. Creates and updates. The fast path is the common "nothing changed"
-    # case: dict item views compare in C. `True == 1` slips through that
-    # comparison, and a remote boolean never normalises to a number, so
-    # integer and number keys get a type check.
+
+def _unclaimed_duplicate(phone: str, index: _PhoneIndex, claimed: set[int]) -> RemoteContact | None:
+    """The lowest-id unclaimed remote contact holding `phone` (its first holder is claimed)."""
+    return next((r for r in index.duplicates.get(phone, ()) if r.id not in claimed), None)
+
+
+def _bool_for_number(
+    contact: DesiredContact, remote_custom: Mapping[str, Any], numeric_keys: Sequence[str]
+) -> bool:
+    """A remote boolean where an integer or number is declared (`True == 1` in Python)."""
+    for key in numeric_keys:
+        if key in contact.custom_fields and type(remote_custom[key]) is bool:
+            return True
+    return False
+
+
+def _diff_matched(
+    wanted: Sequence[DesiredContact],
+    desired: DesiredState,
+    pinned: Mapping[int, RemoteContact],
+    index: _PhoneIndex,
+    marker: tuple[str, str] | None,
+    claimed: set[int],
+) -> tuple[list[Change], int]:
+    """Step 2: creates and updates, and how many matched contacts are unchanged.
+
+    Adds the id of every matched remote contact to `claimed`.
+    """
+    defs = desired.custom_field_defs
+    region = desired.default_region
+    claimed.update(r.id for r in pinned.values())
     numeric_keys = tuple(key for key, d in defs.items() if d.type in ("integer", "number"))
     changes: list[Change] = []
     unchanged = 0
-    for index, contact in enumerate(wanted):
-        match = pinned.get(index) if pinned else None
+    first_holder = index.first_holder
+    for position, contact in enumerate(wanted):
+        match = pinned.get(position) if pinned else None
         if match is None:
             match = first_holder.get(contact.phone)
             if match is not None and match.id in claimed:
-                match = next(
-                    (r for r in by_phone.get(contact.phone, ()) if r.id not in claimed), None
-                )
+                match = _unclaimed_duplicate(contact.phone, index, claimed)
             if match is None:
                 changes.append(_create(contact, marker))
                 continue
         claimed.add(match.id)
+        # The fast path of the common "nothing changed" case: dict item views compare
+        # in C. `True == 1` slips through that comparison, and a remote boolean never
+        # normalises to a number, so integer and number keys get a type check.
         remote_custom = match.custom_fields
         if (
             contact.fields.items() <= match.fields.items()
             and contact.custom_fields.items() <= remote_custom.items()
             and (contact.id is None or contact.phone == match.phone)
             and (marker is None or remote_custom.get(marker[0]) == marker[1])
+            and not (numeric_keys and _bool_for_number(contact, remote_custom, numeric_keys))
         ):
-            same_types = True
-            for key in numeric_keys:
-                if key in contact.custom_fields and type(remote_custom[key]) is bool:
-                    same_types = False
-                    break
-            if same_types:
-                unchanged += 1
-                continue
+            unchanged += 1
+            continue
         update = _update(contact, match, defs, marker, region)
         if update is None:
             unchanged += 1
         else:
             changes.append(update)
+    return changes, unchanged
 
-    # 3. Scope, not-declared remote contacts and prune.
+
+@dataclass(frozen=True)
+class _Scope:
+    """Step 3's result: the in-scope and not declared remote contacts, and the deletes."""
+
+    in_scope: int
+    undeclared: int
+    deletes: list[Change]
+
+
+def _prune(
+    desired: DesiredState,
+    remote: RemoteState,
+    options: PlanOptions,
+    marker: tuple[str, str] | None,
+    claimed: set[int],
+    warnings: list[str],
+    notes: list[str],
+) -> _Scope:
+    """Step 3: scope, the not-declared remote contacts, and prune."""
+    targets = options.targets
     if marker is not None:
         in_scope = [r for r in remote.contacts if _marker_value(r, marker[0]) == marker[1]]
     else:
-        in_scope = list(contacts)
+        in_scope = list(remote.contacts)
     undeclared = [
         r for r in in_scope if r.id not in claimed and (targets is None or r.phone in targets)
     ]
-    protected = {_try_phone(phone, region) for phone in desired.safety.protected}
     deletes: list[Change] = []
     if options.prune and not remote.complete:
         warnings.append(
@@ -716,15 +824,10 @@ def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOption
             "use --refresh full to prune"
         )
     elif options.prune:
-        for extra in sorted(undeclared, key=lambda r: (r.phone, r.id)):
-            if extra.phone in protected:
-                warnings.append(
-                    f"{extra.phone} (id {extra.id}) is protected and not declared; "
-                    "it is not deleted"
-                )
-                continue
-            deletes.append(delete_change(extra))
-        changes.extend(deletes)
+        protected = {
+            _try_phone(phone, desired.default_region) for phone in desired.safety.protected
+        }
+        deletes = _prune_deletes(undeclared, protected, warnings)
     elif undeclared:
         notes.append(not_declared_note(len(undeclared)))
     if not remote.complete and not options.prune and remote.total is not None:
@@ -735,248 +838,113 @@ def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOption
             "looked up (targeted refresh), so contacts that are not declared are not "
             "counted here (use --refresh full to count them)"
         )
+    return _Scope(len(in_scope), len(undeclared), deletes)
 
-    # 4. Order, and phone moves onto phones that stay taken.
-    ordered, order_warnings = order_changes(changes)
-    warnings.extend(order_warnings)
+
+def _prune_deletes(
+    undeclared: Sequence[RemoteContact], protected: set[str], warnings: list[str]
+) -> list[Change]:
+    """The deletes of `--prune`, by phone: every not-declared contact but the protected."""
+    deletes: list[Change] = []
+    for extra in sorted(undeclared, key=lambda r: (r.phone, r.id)):
+        if extra.phone in protected:
+            warnings.append(
+                f"{extra.phone} (id {extra.id}) is protected and not declared; it is not deleted"
+            )
+            continue
+        deletes.append(delete_change(extra))
+    return deletes
+
+
+def _phone_move_warnings(
+    ordered: Iterable[Change], index: _PhoneIndex, deletes: Sequence[Change], claimed: set[int]
+) -> list[str]:
+    """Step 4: phone moves onto phones that stay taken."""
     deleted_ids = {c.id for c in deletes}
+    warnings: list[str] = []
     for change in ordered:
-        if change.action is Action.UPDATE and "phone" in change.body:
-            new_phone = str(change.body["phone"])
-            holder_ids = [
-                r.id
-                for r in _holders(new_phone, first_holder, by_phone)
-                if r.id != change.id and r.id not in deleted_ids and r.id not in claimed
-            ]
-            if holder_ids:
-                warnings.append(
-                    f"{new_phone}: contact id {change.id} moves to this phone, which remote "
-                    f"contact id {holder_ids[0]} still holds; the update may be refused"
-                )
+        if change.action is not Action.UPDATE or "phone" not in change.body:
+            continue
+        new_phone = str(change.body["phone"])
+        holder_ids = [
+            r.id
+            for r in index.holders(new_phone)
+            if r.id != change.id and r.id not in deleted_ids and r.id not in claimed
+        ]
+        if holder_ids:
+            warnings.append(
+                f"{new_phone}: contact id {change.id} moves to this phone, which remote "
+                f"contact id {holder_ids[0]} still holds; the update may be refused"
+            )
+    return warnings
 
-    # 5. Safety.
-    scope_count = len(in_scope)
-    update_count = sum(1 for c in ordered if c.action is Action.UPDATE)
-    unsafe.extend(
-        safety_reasons(
-            desired,
-            prune=options.prune,
-            deletes=len(deletes),
-            updates=update_count,
-            in_scope=scope_count,
-        )
-    )
 
-    # 6. Reports.
+def _undeclared_keys(
+    desired: DesiredState,
+    remote: RemoteState,
+    targets: frozenset[str] | None,
+    marker: tuple[str, str] | None,
+) -> tuple[str, ...]:
+    """Step 5 (reports): the remote custom-field keys the project does not declare."""
     skip = {marker[0]} if marker is not None else set()
     seen_keys: set[str] = set()
     for held in remote.contacts:
         if targets is None or held.phone in targets:
             seen_keys.update(held.custom_fields)
-    undeclared_keys = tuple(sorted(k for k in seen_keys if k not in defs and k not in skip))
-    conflicts = _conflicts(by_phone, remote.conflicts, targets)
-    for conflict in conflicts:
-        ids = ", ".join(str(i) for i in conflict.ids)
-        warnings.append(
-            f"{conflict.phone}: {len(conflict.ids)} remote contacts share this phone "
-            f"(ids {ids}); the lowest id is the match"
-        )
+    defs = desired.custom_field_defs
+    return tuple(sorted(k for k in seen_keys if k not in defs and k not in skip))
 
-    creates = sum(1 for c in ordered if c.action is Action.CREATE)
-    cost = estimate_cost(
-        creates,
-        update_count,
-        len(deletes),
-        batch_size=options.bulk_batch_size,
-        per_minute=options.per_minute,
-        per_hour=options.per_hour,
-        remote_total=remote_size(remote),
+
+def _conflict_warning(conflict: Conflict) -> str:
+    ids = ", ".join(str(i) for i in conflict.ids)
+    return (
+        f"{conflict.phone}: {len(conflict.ids)} remote contacts share this phone "
+        f"(ids {ids}); the lowest id is the match"
     )
+
+
+def compute_plan(desired: DesiredState, remote: RemoteState, options: PlanOptions) -> Plan:
+    """The changes that make `remote` match `desired`. Pure.
+
+    The steps of the module docstring, each its own function, then
+    `finish_plan` (order, safety, cost).
+    """
+    targets = options.targets
+    ownership = desired.ownership
+    marker = (ownership.field, ownership.value) if ownership is not None else None
+    warnings: list[str] = []
+    notes: list[str] = []
+    index = _index_by_phone(remote.contacts)
+    wanted: Sequence[DesiredContact] = desired.contacts
+    if targets is not None:
+        wanted = [d for d in desired.contacts if d.phone in targets]
+
+    pinned = _match_pins(wanted, desired, remote.contacts, warnings)
+    claimed: set[int] = set()
+    changes, unchanged = _diff_matched(wanted, desired, pinned, index, marker, claimed)
+    scope = _prune(desired, remote, options, marker, claimed, warnings, notes)
+    finish = finish_plan(
+        desired,
+        [*changes, *scope.deletes],
+        deletes=len(scope.deletes),
+        in_scope=scope.in_scope,
+        options=options,
+        remote=remote,
+    )
+    warnings.extend(finish.order_warnings)
+    warnings.extend(_phone_move_warnings(finish.changes, index, scope.deletes, claimed))
+    conflicts = _conflicts(index.duplicates, remote.conflicts, targets)
+    warnings.extend(_conflict_warning(conflict) for conflict in conflicts)
     return Plan(
-        changes=ordered,
+        changes=finish.changes,
         unchanged=unchanged,
-        safe=not unsafe,
-        unsafe_reasons=tuple(unsafe),
+        safe=not finish.unsafe_reasons,
+        unsafe_reasons=finish.unsafe_reasons,
         warnings=tuple(warnings),
         conflicts=conflicts,
-        undeclared_custom_fields=undeclared_keys,
-        not_declared=len(undeclared),
-        cost=cost,
+        undeclared_custom_fields=_undeclared_keys(desired, remote, targets, marker),
+        not_declared=scope.undeclared,
+        cost=finish.cost,
         notes=tuple(notes),
-        in_scope=scope_count,
+        in_scope=scope.in_scope,
     )
-
-
-# ---------------------------------------------------------------------------
-# The JSON form
-# ---------------------------------------------------------------------------
-
-
-def _source_to_dict(source: SourceRef | None) -> dict[str, Any] | None:
-    if source is None:
-        return None
-    return {"file": source.file, "line": source.line, "col": source.col}
-
-
-def change_to_dict(change: Change) -> dict[str, Any]:
-    """One change in the JSON form (stable key order)."""
-    out: dict[str, Any] = {"action": change.action.value, "phone": change.phone, "id": change.id}
-    if change.action is Action.UPDATE:
-        out["patch"] = _plain(change.body)
-        out["adopt"] = change.adopt
-    elif change.action is Action.CREATE:
-        out["body"] = _plain(change.body)
-    out["fields"] = [{"field": c.field, "old": c.old, "new": c.new} for c in change.changes]
-    out["fingerprint"] = change.fingerprint
-    out["source"] = _source_to_dict(change.source)
-    return out
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
-
-
-def plan_to_dict(plan: Plan) -> dict[str, Any]:
-    """The JSON form of a plan (schema in docs/reference/json-formats.md). Stable key order.
-
-    `rule_violations` (after `summary`) only when the project has `rules:`.
-    """
-    head: dict[str, Any] = {"format_version": FORMAT_VERSION, "summary": plan.summary}
-    if plan.rule_violations is not None:
-        head["rule_violations"] = [v.to_dict() for v in plan.rule_violations]
-    return {
-        **head,
-        "safe": plan.safe,
-        "unsafe_reasons": list(plan.unsafe_reasons),
-        "warnings": list(plan.warnings),
-        "notes": list(plan.notes),
-        "not_declared": plan.not_declared,
-        "in_scope": plan.in_scope,
-        "conflicts": [{"phone": c.phone, "ids": list(c.ids)} for c in plan.conflicts],
-        "undeclared_custom_fields": list(plan.undeclared_custom_fields),
-        "cost": {
-            "bulk": plan.cost.bulk,
-            "put": plan.cost.put,
-            "delete": plan.cost.delete,
-            "writes": plan.cost.writes,
-            "reads": plan.cost.reads,
-            "rechecks": plan.cost.rechecks,
-            "convergence": plan.cost.convergence,
-            "total": plan.cost.total,
-            "seconds": plan.cost.seconds,
-        },
-        "changes": [change_to_dict(change) for change in plan.changes],
-    }
-
-
-def _require(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
-    if key not in data:
-        raise PlanFileError(f"{where}: missing key {key!r}")
-    value = data[key]
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise PlanFileError(f"{where}: {key!r} has the wrong type")
-    return value
-
-
-def _change_from_dict(item: Any, where: str) -> Change:
-    if not isinstance(item, Mapping):
-        raise PlanFileError(f"{where}: a change must be an object")
-    try:
-        action = Action(_require(item, "action", str, where))
-    except ValueError:
-        raise PlanFileError(f"{where}: unknown action {item.get('action')!r}") from None
-    phone = _require(item, "phone", str, where)
-    remote_id = item.get("id")
-    if remote_id is not None and (not isinstance(remote_id, int) or isinstance(remote_id, bool)):
-        raise PlanFileError(f"{where}: 'id' must be an integer or null")
-    if action is not Action.CREATE and remote_id is None:
-        raise PlanFileError(f"{where}: a {action.value} needs a remote id")
-    if action is Action.UPDATE:
-        body = _require(item, "patch", Mapping, where)
-    elif action is Action.CREATE:
-        body = _require(item, "body", Mapping, where)
-    else:
-        body = {}
-    fields = item.get("fields", [])
-    if not isinstance(fields, list) or not all(
-        isinstance(f, Mapping) and isinstance(f.get("field"), str) for f in fields
-    ):
-        raise PlanFileError(f"{where}: 'fields' must be a list of {{field, old, new}}")
-    source_raw = item.get("source")
-    source = None
-    if source_raw is not None:
-        if not isinstance(source_raw, Mapping):
-            raise PlanFileError(f"{where}: 'source' must be an object or null")
-        source = SourceRef(
-            str(source_raw.get("file", "")),
-            int(source_raw.get("line", 0)),
-            int(source_raw.get("col", 1)),
-        )
-    fp = item.get("fingerprint")
-    return Change(
-        action=action,
-        phone=phone,
-        id=remote_id,
-        body=dict(body),
-        changes=tuple(FieldChange(f["field"], f.get("old"), f.get("new")) for f in fields),
-        fingerprint=str(fp) if fp is not None else None,
-        source=source,
-        adopt=bool(item.get("adopt", False)),
-    )
-
-
-def plan_from_dict(data: Any) -> Plan:
-    """Rebuild a Plan from its JSON form; raises PlanFileError when it is not one."""
-    where = "plan"
-    if not isinstance(data, Mapping):
-        raise PlanFileError("plan: expected a JSON object")
-    version = data.get("format_version")
-    if version != FORMAT_VERSION:
-        raise PlanFileError(
-            f"plan: unsupported format_version {version!r} (this jcstate reads {FORMAT_VERSION})"
-        )
-    summary = _require(data, "summary", Mapping, where)
-    raw_changes = _require(data, "changes", list, where)
-    changes = tuple(
-        _change_from_dict(item, f"plan: changes[{i}]") for i, item in enumerate(raw_changes)
-    )
-    cost_raw = data.get("cost") or {}
-    conflicts_raw = data.get("conflicts") or []
-    try:
-        cost = CostEstimate(
-            bulk=int(cost_raw.get("bulk", 0)),
-            put=int(cost_raw.get("put", 0)),
-            delete=int(cost_raw.get("delete", 0)),
-            seconds=float(cost_raw.get("seconds", 0.0)),
-            reads=int(cost_raw.get("reads", 0)),
-            rechecks=int(cost_raw.get("rechecks", 0)),
-            convergence=int(cost_raw.get("convergence", 0)),
-        )
-        conflicts = tuple(
-            Conflict(str(c["phone"]), tuple(int(i) for i in c["ids"])) for c in conflicts_raw
-        )
-        unchanged = int(summary.get("unchanged", 0))
-    except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        raise PlanFileError(f"plan: malformed summary, cost or conflicts ({exc})") from None
-    plan = Plan(
-        changes=changes,
-        unchanged=unchanged,
-        safe=bool(_require(data, "safe", bool, where)),
-        unsafe_reasons=tuple(str(r) for r in data.get("unsafe_reasons", [])),
-        warnings=tuple(str(w) for w in data.get("warnings", [])),
-        conflicts=conflicts,
-        undeclared_custom_fields=tuple(str(k) for k in data.get("undeclared_custom_fields", [])),
-        not_declared=int(data.get("not_declared", 0)),
-        cost=cost,
-        notes=tuple(str(n) for n in data.get("notes", [])),
-        in_scope=int(data.get("in_scope", 0)),
-    )
-    for action in Action:
-        if summary.get(action.value) != plan.count(action):
-            raise PlanFileError(
-                f"plan: summary says {summary.get(action.value)!r} to {action.value} "
-                f"but the changes hold {plan.count(action)}"
-            )
-    return plan

@@ -119,32 +119,41 @@ def _unknown_selects(
         for m in _TOKEN.finditer(expression)
         if m.lastgroup != "space"
     ]
-    found: list[tuple[int, int, str]] = []
+    out = []
     for i, (kind, text, _start) in enumerate(tokens):
         if kind != "ident" or text != variable or (i and tokens[i - 1][0] == "dot"):
             continue
-        if i + 2 >= len(tokens) or tokens[i + 1][0] != "dot" or tokens[i + 2][0] != "ident":
-            continue
-        key, at = tokens[i + 2][1], tokens[i + 2][2]
-        if i + 3 < len(tokens) and tokens[i + 3][1] == "(":
-            continue  # a method call such as contact.size()
-        known = ", ".join(sorted(allowed_set))
-        if key not in allowed_set:
-            found.append((at, len(key), f"{variable} has no field {key!r} (it has: {known})"))
-            continue
-        deeper = i + 4 < len(tokens) and tokens[i + 3][0] == "dot" and tokens[i + 4][0] == "ident"
-        if key == "custom_fields" and custom_set is not None and deeper:
-            name, at = tokens[i + 4][1], tokens[i + 4][2]
-            if name not in custom_set:
-                declared = ", ".join(sorted(custom_set)) or "none"
-                message = f"custom field {name!r} is not declared (declared: {declared})"
-                found.append((at, len(name), message))
-    out = []
-    for at, _length, message in found:
-        line = expression.count("\n", 0, at) + 1
-        col = at - (expression.rfind("\n", 0, at) + 1) + 1
-        out.append((line, col, message))
+        problem = _select_problem(tokens[i + 1 : i + 5], variable, allowed_set, custom_set)
+        if problem is not None:
+            at, message = problem
+            line = expression.count("\n", 0, at) + 1
+            col = at - (expression.rfind("\n", 0, at) + 1) + 1
+            out.append((line, col, message))
     return out
+
+
+def _select_problem(
+    after: Sequence[tuple[str | None, str, int]],
+    variable: str,
+    allowed: set[str],
+    custom: set[str] | None,
+) -> tuple[int, str] | None:
+    """What is wrong with the selection of the tokens `after` the variable (offset, message)."""
+    if len(after) < 2 or after[0][0] != "dot" or after[1][0] != "ident":
+        return None
+    key, at = after[1][1], after[1][2]
+    if len(after) > 2 and after[2][1] == "(":
+        return None  # a method call such as contact.size()
+    if key not in allowed:
+        known = ", ".join(sorted(allowed))
+        return at, f"{variable} has no field {key!r} (it has: {known})"
+    deeper = len(after) > 3 and after[2][0] == "dot" and after[3][0] == "ident"
+    if key == "custom_fields" and custom is not None and deeper:
+        name, at = after[3][1], after[3][2]
+        if name not in custom:
+            declared = ", ".join(sorted(custom)) or "none"
+            return at, f"custom field {name!r} is not declared (declared: {declared})"
+    return None
 
 
 def _sample_custom(defs: Mapping[str, CustomFieldDef]) -> dict[str, Any]:

@@ -213,37 +213,15 @@ def reconcile(
             wanted.add(key)
             continue
         if change.action is Action.CREATE:
-            held = holders.get(change.phone, ())
-            if not _declared(change.phone, desired, options) or not held:
-                refused.append(
-                    RefusedEntry(change, _create_reason(change, fresh, desired, options))
-                )
-            elif change.phone in fresh_phones:
-                stale.append(StaleContact.created_since(change, held))
-            else:
-                already.append(change)
-            continue
-        assert change.id is not None  # plan_from_dict refuses updates and deletes without one
-        now = current.get(change.id)
-        if now is None:
-            if change.action is Action.DELETE:
-                already.append(change)
-            else:
-                stale.append(
-                    StaleContact(change.action, change.phone, change.id, "deleted since the plan")
-                )
-        elif fingerprint(now) != change.fingerprint:
-            same_phone = try_normalize_phone(now.phone, desired.default_region) == change.phone
-            if change.action is Action.UPDATE and change.id not in fresh_ids and same_phone:
-                already.append(change)
-            else:
-                stale.append(
-                    StaleContact(change.action, change.phone, change.id, "changed since the plan")
-                )
-        elif change.action is Action.DELETE:
-            refused.append(RefusedEntry(change, _delete_reason(change, now, desired, options)))
+            verdict = _judge_create(change, holders, fresh, fresh_phones, desired, options)
         else:
-            refused.append(RefusedEntry(change, _update_reason(change, now, desired, options)))
+            verdict = _judge_write(change, current, fresh_ids, desired, options)
+        if isinstance(verdict, StaleContact):
+            stale.append(verdict)
+        elif isinstance(verdict, RefusedEntry):
+            refused.append(verdict)
+        else:
+            already.append(verdict)
 
     applied = tuple(change for change in fresh.changes if entry_key(change) in wanted)
     reasons = safety_reasons(
@@ -260,6 +238,48 @@ def reconcile(
         refused=tuple(refused),
         unsafe_reasons=tuple(reasons),
     )
+
+
+def _judge_create(
+    change: Change,
+    holders: Mapping[str, Sequence[RemoteContact]],
+    fresh: Plan,
+    fresh_phones: set[str],
+    desired: DesiredState,
+    options: PlanOptions,
+) -> StaleContact | RefusedEntry | Change:
+    """A saved create the fresh plan does not hold: stale, refused, or already applied."""
+    held = holders.get(change.phone, ())
+    if not _declared(change.phone, desired, options) or not held:
+        return RefusedEntry(change, _create_reason(change, fresh, desired, options))
+    if change.phone in fresh_phones:
+        return StaleContact.created_since(change, held)
+    return change
+
+
+def _judge_write(
+    change: Change,
+    current: Mapping[int, RemoteContact | None],
+    fresh_ids: set[int],
+    desired: DesiredState,
+    options: PlanOptions,
+) -> StaleContact | RefusedEntry | Change:
+    """A saved update or delete the fresh plan does not hold: stale, refused, or already
+    applied."""
+    assert change.id is not None  # plan_from_dict refuses updates and deletes without one
+    now = current.get(change.id)
+    if now is None:
+        if change.action is Action.DELETE:
+            return change
+        return StaleContact(change.action, change.phone, change.id, "deleted since the plan")
+    if fingerprint(now) != change.fingerprint:
+        same_phone = try_normalize_phone(now.phone, desired.default_region) == change.phone
+        if change.action is Action.UPDATE and change.id not in fresh_ids and same_phone:
+            return change
+        return StaleContact(change.action, change.phone, change.id, "changed since the plan")
+    if change.action is Action.DELETE:
+        return RefusedEntry(change, _delete_reason(change, now, desired, options))
+    return RefusedEntry(change, _update_reason(change, now, desired, options))
 
 
 async def recheck_saved_plan(

@@ -24,6 +24,7 @@ A plan made with `--changed-since REF` also holds its `changed_since` record
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -35,14 +36,8 @@ from typing import Any
 from jcstate import __version__
 from jcstate.core.changeset import ChangedSince, changed_since_from_dict
 from jcstate.core.model import Project
-from jcstate.core.plan import (
-    FORMAT_VERSION,
-    MAX_BULK_BATCH,
-    Plan,
-    PlanOptions,
-    plan_from_dict,
-    plan_to_dict,
-)
+from jcstate.core.plan import Plan, PlanOptions
+from jcstate.core.planjson import FORMAT_VERSION, plan_from_dict, plan_to_dict, typed
 from jcstate.core.urls import public_url
 from jcstate.errors import PlanFileError, WriteError
 from jcstate.project.files import write_file
@@ -107,17 +102,18 @@ def options_from_dict(data: Any, where: str) -> PlanOptions:
         return PlanOptions()
     if not isinstance(data, Mapping):
         raise PlanFileError(f"{where}: 'options' must be an object")
-    targets = data.get("targets")
+    options: PlanOptions = _typed(PlanOptions, data, "'options'", where)
+    # A rate of 0 is no limit, as when the plan was made.
+    return dataclasses.replace(
+        options, per_minute=options.per_minute or None, per_hour=options.per_hour or None
+    )
+
+
+def _typed(kind: Any, value: Any, what: str, where: str) -> Any:
     try:
-        return PlanOptions(
-            prune=bool(data.get("prune", False)),
-            targets=frozenset(str(t) for t in targets) if targets is not None else None,
-            bulk_batch_size=int(data.get("bulk_batch_size", MAX_BULK_BATCH)),
-            per_minute=int(data["per_minute"]) if data.get("per_minute") else None,
-            per_hour=int(data["per_hour"]) if data.get("per_hour") else None,
-        )
-    except (TypeError, ValueError) as exc:
-        raise PlanFileError(f"{where}: malformed 'options' ({exc})") from None
+        return typed(kind, value, what)
+    except PlanFileError as exc:
+        raise PlanFileError(f"{where}: {exc}") from None
 
 
 def touched_fingerprints(plan: Plan) -> dict[str, str]:
@@ -196,46 +192,41 @@ def saved_plan_from_dict(data: Any, where: str) -> SavedPlan:
     digest = data.get("config_digest")
     if not isinstance(digest, str) or not digest:
         raise PlanFileError(f"{where}: missing 'config_digest'")
-    api_url = data.get("api_url")
-    if api_url is not None and not isinstance(api_url, str):
-        raise PlanFileError(f"{where}: 'api_url' must be a string")
-    raw_prints = data.get("fingerprints") or {}
-    if not isinstance(raw_prints, Mapping):
-        raise PlanFileError(f"{where}: 'fingerprints' must be an object")
-    try:
-        fingerprints = {int(k): str(v) for k, v in raw_prints.items()}
-    except ValueError:
-        raise PlanFileError(f"{where}: 'fingerprints' keys must be remote ids") from None
+    header: _Header = _typed(_Header, data, "plan file", where)
     try:
         plan = plan_from_dict(data.get("plan"))
+        changed_since = changed_since_from_dict(data.get("changed_since"))
     except PlanFileError as exc:
         raise PlanFileError(f"{where}: {exc}") from None
+    fingerprints = header.fingerprints or {}
     for change in plan.changes:
         if change.id is not None and change.fingerprint != fingerprints.get(change.id):
             raise PlanFileError(
                 f"{where}: the fingerprint of contact id {change.id} does not match the plan; "
                 "the file was edited"
             )
-    raw_files = data.get("files") or {}
-    if not isinstance(raw_files, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in raw_files.items()
-    ):
-        raise PlanFileError(f"{where}: 'files' must map file names to digests")
-    created = data.get("created_at")
-    try:
-        changed_since = changed_since_from_dict(data.get("changed_since"))
-    except PlanFileError as exc:
-        raise PlanFileError(f"{where}: {exc}") from None
     return SavedPlan(
         plan=plan,
         config_digest=digest,
-        api_url=api_url,
+        api_url=header.api_url,
         options=options_from_dict(data.get("options"), where),
-        created_at=str(created) if created is not None else None,
+        created_at=header.created_at,
         fingerprints=fingerprints,
         changed_since=changed_since,
-        files=dict(raw_files),
+        files=header.files or {},
     )
+
+
+@dataclass(frozen=True)
+class _Header:
+    """The plain keys of a plan file (what pydantic checks; the plan is read apart)."""
+
+    api_url: str | None = None
+    created_at: str | None = None
+    #: remote id (a JSON object's key) -> fingerprint
+    fingerprints: dict[int, str] | None = None
+    #: file name -> sha256
+    files: dict[str, str] | None = None
 
 
 def load_plan(path: Path) -> SavedPlan:

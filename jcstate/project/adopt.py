@@ -398,7 +398,6 @@ def adopt_deletes(project: Project, report: DriftReport) -> AdoptResult:
     result = AdoptResult()
     if not report.missing:
         return result
-    region = project.config.default_region
     gone = {item.phone for item in report.missing}
     hinted = {
         Path(os.path.abspath(item.source.file)).resolve()
@@ -410,39 +409,53 @@ def adopt_deletes(project: Project, report: DriftReport) -> AdoptResult:
     texts: dict[Path, str] = {}
     found: set[str] = set()
     for path in paths:
-        raw = read_limited(path)
-        owner = generated_by(raw)
-
-        def pick(entry: Mapping[str, Any]) -> bool:
-            phone = entry.get("phone")
-            return phone is not None and try_normalize_phone(str(phone), region) in gone
-
-        try:
-            data = parse_fast(raw, index_key="contacts").data
-            listed = data.get("contacts") if isinstance(data, Mapping) else None
-            here = [
-                try_normalize_phone(str(entry["phone"]), region)
-                for entry in (listed if isinstance(listed, list) else ())
-                if isinstance(entry, Mapping) and pick(entry)
-            ]
-            if not here:
-                continue
-            found.update(here)
-            if owner is not None:
-                result.skipped.extend(generated_note(phone, owner) for phone in here)
-                continue
-            removal = remove_entries(raw, pick)
-        except YamlProblem as exc:
-            where = _relative(path, project.root)
-            raise JcstateError(str(Diagnostic(where, exc.line, exc.col, exc.message))) from None
-        if removal is not None:
-            texts[path] = removal.text
-            result.deleted += len(removal.lines)
+        _remove_gone(path, project, gone, result, texts, found)
     for phone in sorted(gone - found):
         result.skipped.append(f"{phone}: its entry was not found in the contacts files")
     write_atomically(texts, project.root)
     result.files = sorted(_relative(path, project.root) for path in texts)
     return result
+
+
+def _remove_gone(
+    path: Path,
+    project: Project,
+    gone: set[str],
+    result: AdoptResult,
+    texts: dict[Path, str],
+    found: set[str],
+) -> None:
+    """Remove the entries of the `gone` phones from one file (its new text into `texts`);
+    a generated file's entries are reported in `result` instead."""
+    region = project.config.default_region
+    raw = read_limited(path)
+    owner = generated_by(raw)
+
+    def pick(entry: Mapping[str, Any]) -> bool:
+        phone = entry.get("phone")
+        return phone is not None and try_normalize_phone(str(phone), region) in gone
+
+    try:
+        data = parse_fast(raw, index_key="contacts").data
+        listed = data.get("contacts") if isinstance(data, Mapping) else None
+        here = [
+            try_normalize_phone(str(entry["phone"]), region)
+            for entry in (listed if isinstance(listed, list) else ())
+            if isinstance(entry, Mapping) and pick(entry)
+        ]
+        if not here:
+            return
+        found.update(here)
+        if owner is not None:
+            result.skipped.extend(generated_note(phone, owner) for phone in here)
+            return
+        removal = remove_entries(raw, pick)
+    except YamlProblem as exc:
+        where = _relative(path, project.root)
+        raise JcstateError(str(Diagnostic(where, exc.line, exc.col, exc.message))) from None
+    if removal is not None:
+        texts[path] = removal.text
+        result.deleted += len(removal.lines)
 
 
 def adopt_unmanaged(project: Project, report: DriftReport, target: Path) -> AdoptResult:

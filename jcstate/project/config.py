@@ -19,6 +19,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ruamel.yaml import YAML
+
 from jcstate.core import limits
 from jcstate.core.model import DesiredContact, Project, ProjectConfig
 from jcstate.errors import ConfigError, Diagnostic, ProjectNotFoundError
@@ -36,6 +38,7 @@ from jcstate.project.validate import (
     check_project_config,
 )
 from jcstate.project.yamlio import (
+    FastDoc,
     YamlProblem,
     compose_node,
     fast_yaml,
@@ -310,15 +313,7 @@ def _load_project(project_dir: Path | None, cwd: Path | None, use_cache: bool) -
     yaml = fast_yaml()
     digest = hashlib.sha256()
 
-    try:
-        raw = read_limited(config_path)
-        config_doc = parse_fast(raw, index_key="contacts", yaml=yaml)
-    except YamlProblem as problem:
-        raise ConfigError(
-            [Diagnostic(config_name, problem.line, problem.col, problem.message)]
-        ) from None
-    except OSError as exc:
-        raise ConfigError([Diagnostic(config_name, 1, 1, f"cannot read: {exc.strerror}")]) from None
+    raw, config_doc = _read_config(config_path, config_name, yaml)
     digest.update(b"jcstate.yaml\0" + raw + b"\0")
     config_raw, raw = raw, b""
 
@@ -329,10 +324,7 @@ def _load_project(project_dir: Path | None, cwd: Path | None, use_cache: bool) -
     issues.extend(_sandbox_link_issues(config, root, config_name))
 
     contact_paths, empty_globs = expand_globs(root, config.contacts, config_path)
-    for index in empty_globs:
-        mark = config_doc.item_marks[index] if index < len(config_doc.item_marks) else None
-        message = f"contacts glob {config.contacts[index]!r} matches no file"
-        issues.append(Issue(config_name, ("contacts", index), message, "item", mark))
+    issues.extend(_empty_glob_issues(config, config_doc, config_name, empty_globs))
 
     cache = open_cache(root, config, use_cache)
     diagnostics: list[Diagnostic] = []
@@ -345,24 +337,9 @@ def _load_project(project_dir: Path | None, cwd: Path | None, use_cache: bool) -
         files[name] = path
         try:
             raw = read_limited(path)
-            known = None
-            content = ""
-            if cache is not None:
-                content = file_digest(raw)
-                known = cache.contacts(content, name)
-            if known is not None:
-                docs.append(KnownFile(name, known))
-            else:
-                parsed = parse_canonical(raw, yaml) or parse_fast(
-                    raw, index_key="contacts", yaml=yaml
-                )
-                if parsed.canonical_items:
-                    exact[len(docs)] = (content or file_digest(raw), parsed.canonical_items)
-                if cache is not None:
-                    digests[len(docs)] = content
-                    if parsed.canonical_shape:
-                        shaped.add(len(docs))
-                docs.append(ContactsDoc(name, parsed.data, parsed.item_marks))
+            doc, content, canonical, items = _contacts_doc(raw, name, cache, yaml)
+            _note_parsed(len(docs), content, canonical, items, digests, shaped, exact)
+            docs.append(doc)
         except YamlProblem as problem:
             diagnostics.append(Diagnostic(name, problem.line, problem.col, problem.message))
             continue
@@ -380,12 +357,7 @@ def _load_project(project_dir: Path | None, cwd: Path | None, use_cache: bool) -
     known_phones = cache.known_phones() if digests and cache is not None else None
     contacts, contact_issues, clean = check_contacts_files(config, docs, known_phones)
     if cache is not None and digests:
-        for index, content in digests.items():
-            if index in clean:
-                cache.put_contacts(content, clean[index])
-                doc = docs[index]
-                if index in shaped and isinstance(doc, ContactsDoc):
-                    _remember_canonical(cache, content, doc, clean[index])
+        _store_meanings(cache, docs, digests, shaped, clean)
         if clean and not contact_issues and not diagnostics:
             cache.put_phones((contact.phone for contact in contacts), known_phones)
     issues.extend(contact_issues)
@@ -432,6 +404,88 @@ def _canonical_lines(
         )
         out[doc.file] = (content, lines)
     return out
+
+
+def _note_parsed(
+    index: int,
+    content: str | None,
+    canonical: bool,
+    items: tuple[str, frozenset[int]] | None,
+    digests: dict[int, str],
+    shaped: set[int],
+    exact: dict[int, tuple[str, frozenset[int]]],
+) -> None:
+    """Record what the load keeps of the file at `index` of the docs (see `_contacts_doc`)."""
+    if items is not None:
+        exact[index] = items
+    if content is not None:
+        digests[index] = content
+        if canonical:
+            shaped.add(index)
+
+
+def _contacts_doc(
+    raw: bytes, name: str, cache: MeaningCache | None, yaml: YAML
+) -> tuple[ContactsDoc | KnownFile, str | None, bool, tuple[str, frozenset[int]] | None]:
+    """A contacts file as parsed, or as the cache knows it.
+
+    With it: the digest to cache a parsed one under (None: no cache, or known),
+    whether it is in the exact form fmt writes, and the sha256 and numbers of
+    the contacts the line reader took in canonical form (None: none).
+    """
+    content = None
+    if cache is not None:
+        content = file_digest(raw)
+        known = cache.contacts(content, name)
+        if known is not None:
+            return KnownFile(name, known), None, False, None
+    parsed = parse_canonical(raw, yaml) or parse_fast(raw, index_key="contacts", yaml=yaml)
+    doc = ContactsDoc(name, parsed.data, parsed.item_marks)
+    items = (
+        (content or file_digest(raw), parsed.canonical_items) if parsed.canonical_items else None
+    )
+    return doc, content, content is not None and parsed.canonical_shape, items
+
+
+def _read_config(config_path: Path, config_name: str, yaml: YAML) -> tuple[bytes, FastDoc]:
+    """jcstate.yaml's bytes and its parse; a ConfigError naming the place when it has none."""
+    try:
+        raw = read_limited(config_path)
+        return raw, parse_fast(raw, index_key="contacts", yaml=yaml)
+    except YamlProblem as problem:
+        raise ConfigError(
+            [Diagnostic(config_name, problem.line, problem.col, problem.message)]
+        ) from None
+    except OSError as exc:
+        raise ConfigError([Diagnostic(config_name, 1, 1, f"cannot read: {exc.strerror}")]) from None
+
+
+def _empty_glob_issues(
+    config: ProjectConfig, config_doc: FastDoc, config_name: str, empty_globs: Iterable[int]
+) -> list[Issue]:
+    """A contacts glob that matches no file is an error, at its line."""
+    issues: list[Issue] = []
+    for index in empty_globs:
+        mark = config_doc.item_marks[index] if index < len(config_doc.item_marks) else None
+        message = f"contacts glob {config.contacts[index]!r} matches no file"
+        issues.append(Issue(config_name, ("contacts", index), message, "item", mark))
+    return issues
+
+
+def _store_meanings(
+    cache: MeaningCache,
+    docs: Sequence[ContactsDoc | KnownFile],
+    digests: Mapping[int, str],
+    shaped: set[int],
+    clean: Mapping[int, tuple[DesiredContact, ...]],
+) -> None:
+    """Cache what each parsed file that checked clean means (and its canonical form)."""
+    for index, content in digests.items():
+        if index in clean:
+            cache.put_contacts(content, clean[index])
+            doc = docs[index]
+            if index in shaped and isinstance(doc, ContactsDoc):
+                _remember_canonical(cache, content, doc, clean[index])
 
 
 def _remember_canonical(

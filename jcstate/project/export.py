@@ -183,6 +183,46 @@ def build_export(
     update of the same contact).
     """
     warnings: list[str] = []
+    chosen = _choose(contacts, ownership, skip_phones, region, warnings)
+    marker = ownership.field if ownership is not None else None
+    new_definitions = (
+        _new_definitions(chosen.values(), defs, marker, warnings) if add_definitions else {}
+    )
+    all_defs: dict[str, CustomFieldDef] = dict(defs)
+    all_defs.update({key: CustomFieldDef(type=kind) for key, kind in new_definitions.items()})
+
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    companies: dict[str, set[str | None]] = defaultdict(set)
+    for phone in sorted(chosen):
+        contact = chosen[phone]
+        entry = remote_entry(phone, contact, all_defs, marker, warnings)
+        if pins:
+            entry = {"id": contact.id, **entry}
+        if split_by == "company":
+            company = entry.get("company")
+            name = f"{slugify(company)}.yaml"
+            companies[name].add(company)
+        else:
+            name = file_name
+        groups[name].append(entry)
+
+    if not groups and split_by == "none":
+        groups[file_name] = []
+    files = [
+        _export_file(name, groups[name], companies.get(name, set()), split_by)
+        for name in sorted(groups)
+    ]
+    return ExportPlan(files=tuple(files), new_definitions=new_definitions, warnings=tuple(warnings))
+
+
+def _choose(
+    contacts: Sequence[RemoteContact],
+    ownership: Ownership | None,
+    skip_phones: frozenset[str],
+    region: str,
+    warnings: list[str],
+) -> dict[str, RemoteContact]:
+    """The contact exported for each phone: marked, not skipped, the lowest id of duplicates."""
     chosen: dict[str, RemoteContact] = {}
     for contact in contacts:
         if not is_marked(contact, ownership):
@@ -204,11 +244,19 @@ def build_export(
             chosen[phone] = keep
         else:
             chosen[phone] = contact
+    return chosen
 
-    marker = ownership.field if ownership is not None else None
+
+def _new_definitions(
+    chosen: Iterable[RemoteContact],
+    defs: Mapping[str, CustomFieldDef],
+    marker: str | None,
+    warnings: list[str],
+) -> dict[str, CustomFieldType]:
+    """The remote custom keys `defs` does not declare, with their inferred types."""
     remote_values: dict[str, list[Any]] = defaultdict(list)
     refused_keys: dict[str, str] = {}
-    for contact in chosen.values() if add_definitions else ():
+    for contact in chosen:
         for key, value in contact.custom_fields.items():
             if key == marker or key in defs or key in refused_keys:
                 continue
@@ -222,41 +270,20 @@ def build_export(
         f"custom field {key!r} left out: its name {problem}"
         for key, problem in sorted(refused_keys.items())
     )
-    new_definitions: dict[str, CustomFieldType] = {
-        key: infer_type(values) for key, values in sorted(remote_values.items())
-    }
-    all_defs: dict[str, CustomFieldDef] = dict(defs)
-    all_defs.update({key: CustomFieldDef(type=kind) for key, kind in new_definitions.items()})
+    return {key: infer_type(values) for key, values in sorted(remote_values.items())}
 
-    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    companies: dict[str, set[str | None]] = defaultdict(set)
-    for phone in sorted(chosen):
-        contact = chosen[phone]
-        entry = remote_entry(phone, contact, all_defs, marker, warnings)
-        if pins:
-            entry = {"id": contact.id, **entry}
-        if split_by == "company":
-            company = entry.get("company")
-            name = f"{slugify(company)}.yaml"
-            companies[name].add(company)
-        else:
-            name = file_name
-        groups[name].append(entry)
 
-    files: list[ExportFile] = []
-    if not groups and split_by == "none":
-        groups[file_name] = []
-    for name in sorted(groups):
-        entries = groups[name]
-        defaults: dict[str, Any] = {}
-        company_set = companies.get(name, set())
-        if split_by == "company" and len(company_set) == 1:
-            (company,) = company_set
-            if company is not None and len(entries) > 1:
-                defaults = {"company": company}
-                entries = [{k: v for k, v in e.items() if k != "company"} for e in entries]
-        files.append(ExportFile(name=name, entries=tuple(entries), defaults=defaults))
-    return ExportPlan(files=tuple(files), new_definitions=new_definitions, warnings=tuple(warnings))
+def _export_file(
+    name: str, entries: list[dict[str, Any]], company_set: set[str | None], split_by: SplitBy
+) -> ExportFile:
+    """One file; a file of one company (split by company) states it once, as a default."""
+    defaults: dict[str, Any] = {}
+    if split_by == "company" and len(company_set) == 1:
+        (company,) = company_set
+        if company is not None and len(entries) > 1:
+            defaults = {"company": company}
+            entries = [{k: v for k, v in e.items() if k != "company"} for e in entries]
+    return ExportFile(name=name, entries=tuple(entries), defaults=defaults)
 
 
 def remote_entry(

@@ -20,9 +20,11 @@ import os
 import re
 import subprocess
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from ruamel.yaml import YAML
 
 from jcstate.core.model import DesiredContact, Project, ProjectConfig
 from jcstate.errors import (
@@ -31,7 +33,7 @@ from jcstate.errors import (
     ShallowCloneError,
     UnknownRefError,
 )
-from jcstate.project.cache import file_digest
+from jcstate.project.cache import MeaningCache, file_digest
 from jcstate.project.config import PROJECT_FILE, display_path, open_cache
 from jcstate.project.validate import (
     ContactsDoc,
@@ -285,30 +287,7 @@ def load_base(
         if config is None:
             return _invalid(ref, commit, f"{name}: {issues[0].message if issues else 'invalid'}")
 
-        files = sorted(
-            path[len(prefix) :]
-            for path in tree
-            if path.startswith(prefix)
-            and path[len(prefix) :] != PROJECT_FILE
-            and any(glob_matches(pattern, path[len(prefix) :]) for pattern in config.contacts)
-        )
-        same_meaning = (
-            config.custom_fields == project.config.custom_fields
-            and config.default_region == project.config.default_region
-        )
-        current = {
-            rel: path
-            for path in project.contact_files
-            if (rel := _relative(path, project.root)) is not None
-        }
-        unchanged: set[str] = set()
-        to_read: list[str] = []
-        for rel in files:
-            path = current.get(rel)
-            if same_meaning and path is not None and _blob_of(path) == tree[prefix + rel]:
-                unchanged.add(display_path(path, here))
-            else:
-                to_read.append(rel)
+        unchanged, to_read = _unchanged_or_to_read(project, config, tree, prefix, here)
         contents = catfile.read([tree[prefix + rel] for rel in to_read])
     finally:
         catfile.close()
@@ -317,22 +296,10 @@ def load_base(
     # (keyed by its bytes, as for the working tree; the base of a pull request
     # was usually read before, on the base branch).
     cache = open_cache(project.root, config, use_cache)
-    docs: list[ContactsDoc | KnownFile] = []
-    digests: dict[int, str] = {}
-    for rel, raw in zip(to_read, contents, strict=True):
-        name = f"{short}:{prefix}{rel}"
-        content = file_digest(raw) if cache is not None else ""
-        known = cache.contacts(content, name) if cache is not None else None
-        if known is not None:
-            docs.append(KnownFile(name, known))
-            continue
-        try:
-            parsed = parse_canonical(raw, yaml) or parse_fast(raw, index_key="contacts", yaml=yaml)
-        except YamlProblem as problem:
-            return _invalid(ref, commit, f"{name}:{problem.line}: {problem.message}")
-        if cache is not None:
-            digests[len(docs)] = content
-        docs.append(ContactsDoc(name, parsed.data, parsed.item_marks))
+    read = _read_changed(to_read, contents, f"{short}:{prefix}", cache, yaml)
+    if isinstance(read, str):
+        return _invalid(ref, commit, read)
+    docs, digests = read
     contacts, issues, clean = check_contacts_files(config, docs)
     if cache is not None:
         for index, content in digests.items():
@@ -352,6 +319,70 @@ def load_base(
         unchanged_files=frozenset(unchanged),
         declared=len(contacts) + in_unchanged,
     )
+
+
+def _unchanged_or_to_read(
+    project: Project, config: ProjectConfig, tree: Mapping[str, str], prefix: str, here: Path
+) -> tuple[set[str], list[str]]:
+    """The base's contacts files: those whose blob is the working tree's (shown as the
+    working tree shows them; not read), and those to read (relative to the project)."""
+    files = sorted(
+        path[len(prefix) :]
+        for path in tree
+        if path.startswith(prefix)
+        and path[len(prefix) :] != PROJECT_FILE
+        and any(glob_matches(pattern, path[len(prefix) :]) for pattern in config.contacts)
+    )
+    same_meaning = (
+        config.custom_fields == project.config.custom_fields
+        and config.default_region == project.config.default_region
+    )
+    current = {
+        rel: path
+        for path in project.contact_files
+        if (rel := _relative(path, project.root)) is not None
+    }
+    unchanged: set[str] = set()
+    to_read: list[str] = []
+    for rel in files:
+        path = current.get(rel)
+        if same_meaning and path is not None and _blob_of(path) == tree[prefix + rel]:
+            unchanged.add(display_path(path, here))
+        else:
+            to_read.append(rel)
+    return unchanged, to_read
+
+
+def _read_changed(
+    to_read: Sequence[str],
+    contents: Sequence[bytes],
+    label: str,
+    cache: MeaningCache | None,
+    yaml: YAML,
+) -> tuple[list[ContactsDoc | KnownFile], dict[int, str]] | str:
+    """The files that differ from the working tree, parsed or known from the cache (with
+    the digest of each parsed one, by position), or the first YAML problem's message.
+
+    What each means may be cached (keyed by its bytes, as for the working tree;
+    the base of a pull request was usually read before, on the base branch).
+    """
+    docs: list[ContactsDoc | KnownFile] = []
+    digests: dict[int, str] = {}
+    for rel, raw in zip(to_read, contents, strict=True):
+        name = f"{label}{rel}"
+        content = file_digest(raw) if cache is not None else ""
+        known = cache.contacts(content, name) if cache is not None else None
+        if known is not None:
+            docs.append(KnownFile(name, known))
+            continue
+        try:
+            parsed = parse_canonical(raw, yaml) or parse_fast(raw, index_key="contacts", yaml=yaml)
+        except YamlProblem as problem:
+            return f"{name}:{problem.line}: {problem.message}"
+        if cache is not None:
+            digests[len(docs)] = content
+        docs.append(ContactsDoc(name, parsed.data, parsed.item_marks))
+    return docs, digests
 
 
 def _blob_of(path: Path) -> str | None:

@@ -338,6 +338,16 @@ def _project_value_issues(data: Mapping[str, Any], file: str) -> list[Issue]:
             issues.append(Issue(file, ("contacts", index), message, "item"))
     custom = data.get("custom_fields")
     definitions = custom if isinstance(custom, Mapping) else {}
+    issues += _definition_issues(definitions, file)
+    issues += _ownership_issues(data.get("ownership"), definitions, file)
+    if region_ok:
+        issues += _protected_issues(data.get("safety"), region, file)
+    return issues
+
+
+def _definition_issues(definitions: Mapping[Any, Any], file: str) -> list[Issue]:
+    """The problems of the `custom_fields:` definitions: names, enum values."""
+    issues: list[Issue] = []
     for key, definition in definitions.items():
         key_issue = key_problem(key) if isinstance(key, str) else None
         if key_issue is not None:
@@ -353,7 +363,12 @@ def _project_value_issues(data: Mapping[str, Any], file: str) -> list[Issue]:
         elif kind != "enum" and values is not None:
             message = f"custom field '{key}': values is only allowed with type enum"
             issues.append(Issue(file, ("custom_fields", key, "values"), message, "key"))
-    ownership = data.get("ownership")
+    return issues
+
+
+def _ownership_issues(ownership: Any, definitions: Mapping[Any, Any], file: str) -> list[Issue]:
+    """The ownership marker against its custom field's definition."""
+    issues: list[Issue] = []
     # Only a text field can name a definition (a list or a mapping is not even hashable).
     if (
         isinstance(ownership, Mapping)
@@ -375,9 +390,14 @@ def _project_value_issues(data: Mapping[str, Any], file: str) -> list[Issue]:
                 f"of custom field '{field}'"
             )
             issues.append(Issue(file, ("ownership", "value"), message))
-    safety = data.get("safety")
+    return issues
+
+
+def _protected_issues(safety: Any, region: str, file: str) -> list[Issue]:
+    """The `safety.protected` phones that are not phones of `region`."""
+    issues: list[Issue] = []
     protected = safety.get("protected") if isinstance(safety, Mapping) else None
-    if region_ok and isinstance(protected, list):
+    if isinstance(protected, list):
         for index, written in enumerate(protected):
             if not isinstance(written, str):
                 continue  # the model reports the type

@@ -55,6 +55,8 @@ import phonenumbers
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from jcstate import __version__
+from jcstate.core.limits import MAX_BULK
+from jcstate.core.limits import MAX_PER_PAGE as MAX_PER_PAGE
 from jcstate.core.model import STANDARD_FIELDS, Project, RemoteContact
 from jcstate.core.normalize import normalize_field, try_normalize_phone
 from jcstate.core.urls import public_url
@@ -87,6 +89,7 @@ from jcstate.remote.pacing import (
     full_jitter,
     retry_status_line,
 )
+from jcstate.sandbox.config import DEFAULT_API_KEY, DEFAULT_API_SECRET
 
 DEFAULT_API_URL = "https://api.justcall.io"
 SANDBOX_SCHEME = "sandbox://"
@@ -94,16 +97,10 @@ SANDBOX_BASE_URL = "http://sandbox"
 KEY_ENV = "JUSTCALL_API_KEY"
 SECRET_ENV = "JUSTCALL_API_SECRET"
 URL_ENV = "JCSTATE_API_URL"
-#: the sandbox's default credentials (jcstate.sandbox.app.DEFAULT_API_KEY/SECRET); the
-#: in-process sandbox is always started with the credentials the client sends.
-SANDBOX_API_KEY = "sandbox-key"
-SANDBOX_API_SECRET = "sandbox-secret"
 
 #: JustCall's smallest published plan limits (30/minute burst, 1,800/hour): safe on any plan.
 DEFAULT_PER_MINUTE = 30
 DEFAULT_PER_HOUR = 1800
-MAX_PER_PAGE = 100
-MAX_BULK = 5000
 DEFAULT_MAX_ATTEMPTS = 6
 
 #: The largest decoded body read from one answer. A page of 100 contacts is
@@ -316,8 +313,8 @@ def resolve_settings(
             declared = (*declared, ownership.field)
         return ClientSettings(
             api_url=url,
-            api_key=key or SANDBOX_API_KEY,
-            api_secret=secret or SANDBOX_API_SECRET,
+            api_key=key or DEFAULT_API_KEY,
+            api_secret=secret or DEFAULT_API_SECRET,
             sandbox_db=(root / raw_path).resolve(),
             sandbox_custom_fields=declared or None,
             per_minute=per_minute,
@@ -733,7 +730,8 @@ class JustCallClient:
     @staticmethod
     def _sandbox_transport(settings: ClientSettings) -> httpx.AsyncBaseTransport:
         # Imported here: FastAPI and the sandbox load only when a sandbox:// URL is used.
-        from jcstate.sandbox.app import SandboxConfig, create_app
+        from jcstate.sandbox.app import create_app
+        from jcstate.sandbox.config import SandboxConfig
 
         assert settings.sandbox_db is not None
         ensure_state_dir(settings.sandbox_db.parent)

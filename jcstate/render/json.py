@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from jcstate.core.changeset import ChangedSince
-from jcstate.core.plan import Plan, change_to_dict, plan_to_dict
+from jcstate.core.plan import Plan
+from jcstate.core.planjson import change_to_dict, plan_to_dict
 from jcstate.core.safe import json_safe
 from jcstate.errors import JcstateError
 from jcstate.render.mask import mask_text

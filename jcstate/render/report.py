@@ -98,6 +98,15 @@ def render_report_text(report: ApplyReport, *, limit: int = 50) -> str:
     lines = [headline + counts]
     if report.aborted:
         lines += ["", f"Stopped early: {report.aborted}"]
+    lines += _outcome_lines(report, limit)
+    lines += _convergence_lines(report, limit)
+    lines += _request_lines(report)
+    return "\n".join(shown(line) for line in lines) + "\n"
+
+
+def _outcome_lines(report: ApplyReport, limit: int) -> list[str]:
+    """What failed or was skipped, and the warnings."""
+    lines: list[str] = []
     failed = [_item_line(i) for i in report.items if i.outcome is Outcome.FAILED]
     changed = set(report.skipped_changed)
     skipped = [
@@ -113,6 +122,12 @@ def render_report_text(report: ApplyReport, *, limit: int = 50) -> str:
         if len(changed) > limit:
             lines.append(f"... and {len(changed) - limit} more (see --format json or the journal)")
     lines += _listed("Warnings:", [f"  - {w}" for w in report.warnings], limit)
+    return lines
+
+
+def _convergence_lines(report: ApplyReport, limit: int) -> list[str]:
+    """What is not converged: stale or changed contacts, changes still needed."""
+    lines: list[str] = []
     if report.skipped_stale:
         stale = report.skipped_stale
         lines += [
@@ -147,6 +162,11 @@ def render_report_text(report: ApplyReport, *, limit: int = 50) -> str:
             remaining,
             limit,
         )
+    return lines
+
+
+def _request_lines(report: ApplyReport) -> list[str]:
+    lines: list[str] = []
     requests = report.requests
     kinds = ", ".join(
         f"{key} {int(requests.get(key, 0))}" for key in ("bulk", "put", "delete", "get")
@@ -158,4 +178,4 @@ def render_report_text(report: ApplyReport, *, limit: int = 50) -> str:
         f"{'retry' if retries == 1 else 'retries'}) in {report.duration_s:.1f} s.",
         f"Converged: {_converged_word(report)}.",
     ]
-    return "\n".join(shown(line) for line in lines) + "\n"
+    return lines

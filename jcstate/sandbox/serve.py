@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 import uvicorn
 
-from jcstate.sandbox.app import SandboxConfig, create_app
+from jcstate.sandbox.app import create_app
+from jcstate.sandbox.config import SandboxConfig
 from jcstate.sandbox.faults import ConnectionDropped
 
 

@@ -24,9 +24,8 @@ from jcstate.core.plan import (
     PlanOptions,
     compute_plan,
     estimate_cost,
-    plan_from_dict,
-    plan_to_dict,
 )
+from jcstate.core.planjson import plan_from_dict, plan_to_dict
 from jcstate.errors import PlanError, PlanFileError
 
 DEFS = {
@@ -450,6 +449,12 @@ def test_json_round_trip_gives_the_same_plan() -> None:
         (lambda d: d["changes"][0].update(action="upsert"), "unknown action"),
         (lambda d: d["changes"][1].pop("patch"), "patch"),
         (lambda d: d["summary"].update(delete=9), "summary says 9"),
+        # Each part of the wrong type is a PlanFileError naming it, never a crash.
+        (lambda d: d.update(unsafe_reasons=None), r"malformed .*unsafe_reasons"),
+        (lambda d: d.update(warnings=5), r"malformed .*warnings"),
+        (lambda d: d["changes"][0].update(source={"file": "a", "line": "x"}), r"'source'.*line"),
+        (lambda d: d["changes"][0]["fields"][0].update(field=3), r"'fields'.*field"),
+        (lambda d: d["cost"].update(put="many"), r"malformed .*cost.*put"),
     ],
 )
 def test_plan_from_dict_rejects_bad_data(mutate: Any, message: str) -> None:

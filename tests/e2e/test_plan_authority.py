@@ -14,7 +14,8 @@ from typing import Any
 import httpx
 
 from jcstate.core.model import fingerprint
-from jcstate.core.plan import Action, Change, change_to_dict
+from jcstate.core.plan import Action, Change
+from jcstate.core.planjson import change_to_dict
 from jcstate.remote.client import parse_contact
 from tests.e2e.test_apply_e2e import jcstate, people, remote_by_phone, write_project
 from tests.support.sandbox_server import SandboxServer

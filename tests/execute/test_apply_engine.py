@@ -24,7 +24,8 @@ from jcstate.execute.authority import recheck_saved_plan
 from jcstate.execute.journal import Journal, read_journal
 from jcstate.remote.client import ClientSettings, JustCallClient
 from jcstate.remote.listing import fetch_remote
-from jcstate.sandbox.app import DEFAULT_API_KEY, DEFAULT_API_SECRET, SandboxConfig, create_app
+from jcstate.sandbox.app import create_app
+from jcstate.sandbox.config import DEFAULT_API_KEY, DEFAULT_API_SECRET, SandboxConfig
 
 T = TypeVar("T")
 

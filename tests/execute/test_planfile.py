@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from jcstate.core.model import DesiredState, Project, ProjectConfig
-from jcstate.core.plan import PlanOptions, plan_to_dict
+from jcstate.core.plan import PlanOptions
+from jcstate.core.planjson import plan_to_dict
 from jcstate.core.urls import public_url
 from jcstate.errors import PlanFileError
 from jcstate.execute.planfile import load_plan, save_plan
@@ -89,6 +90,11 @@ def test_not_json_names_the_place(tmp_path: Path) -> None:
         (lambda d: d["plan"].update(format_version=2), "unsupported format_version 2"),
         (lambda d: d["plan"]["changes"][1].update(id="x"), "'id' must be an integer"),
         (lambda d: d["fingerprints"].update({"1": "0000"}), "the file was edited"),
+        (lambda d: d.update(fingerprints={"one": "0000"}), r"malformed plan file .*fingerprints"),
+        (lambda d: d.update(files={"a.yaml": 1}), r"malformed plan file .*files"),
+        (lambda d: d.update(options={"targets": 5}), "malformed 'options'"),
+        (lambda d: d.update(changed_since={"ref": "main"}), "malformed 'changed_since'"),
+        (lambda d: d["plan"]["changes"][0].update(source={"file": "a", "line": "x"}), "'source'"),
     ],
 )
 def test_bad_plan_files_are_refused(tmp_path: Path, edit: object, message: str) -> None:

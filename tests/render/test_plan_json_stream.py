@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from jcstate.core.changeset import ChangedSince
 from jcstate.core.model import DesiredState, RemoteState
-from jcstate.core.plan import Action, Change, Plan, plan_to_dict
+from jcstate.core.plan import Action, Change, Plan
+from jcstate.core.planjson import plan_to_dict
 from jcstate.core.safe import json_text
 from jcstate.errors import JcstateError
 from jcstate.render.json import iter_json, render_json

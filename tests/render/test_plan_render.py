@@ -24,7 +24,8 @@ from jcstate.core.model import (
     Safety,
     SourceRef,
 )
-from jcstate.core.plan import Plan, PlanOptions, compute_plan, plan_from_dict
+from jcstate.core.plan import Plan, PlanOptions, compute_plan
+from jcstate.core.planjson import plan_from_dict
 from jcstate.render.json import render_json
 from jcstate.render.markdown import MARKDOWN_LIMIT, render_markdown
 from jcstate.render.text import render_text

@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from jcstate.sandbox.app import SandboxConfig, create_app
+from jcstate.sandbox.app import create_app
+from jcstate.sandbox.config import SandboxConfig
 
 AUTH = {"Authorization": "sandbox-key:sandbox-secret"}
 Check = Callable[[httpx.AsyncClient], Awaitable[None]]

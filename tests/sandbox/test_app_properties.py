@@ -11,7 +11,8 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jcstate.sandbox.app import SandboxConfig, create_app
+from jcstate.sandbox.app import create_app
+from jcstate.sandbox.config import SandboxConfig
 
 AUTH = {"Authorization": "sandbox-key:sandbox-secret"}
 

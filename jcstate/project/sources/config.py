@@ -251,6 +251,16 @@ def _source_issues(
         problem = query_problem(source.query)
         if problem is not None:
             issues.append(Issue(file, (*base, "query"), f"{where}.query: {problem}"))
+    issues += _map_issues(where, source, file, base, declared, marker)
+    issues += _path_issues(where, source, file, base, globs)
+    return issues
+
+
+def _map_issues(
+    where: str, source: SourceConfig, file: str, base: DocPath, declared: list[str], marker: Any
+) -> list[Issue]:
+    """The problems of a source's `map:` and `values:`."""
+    issues: list[Issue] = []
     for target, mapped in source.map.items():
         if isinstance(mapped, list) and (not mapped or not all(mapped)):
             message = (
@@ -286,6 +296,14 @@ def _source_issues(
         if target not in source.map:
             message = f"{where}.values: '{target}' is not a field of map"
             issues.append(Issue(file, (*base, "values", target), message, "key"))
+    return issues
+
+
+def _path_issues(
+    where: str, source: SourceConfig, file: str, base: DocPath, globs: list[str]
+) -> list[Issue]:
+    """The problems of a source's `path:` and `into:`."""
+    issues: list[Issue] = []
     if source.path is not None and project_path(source.path) in (None, ""):
         message = (
             f"{where}.path: {source.path!r} leaves the project: write it relative to "

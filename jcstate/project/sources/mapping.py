@@ -100,6 +100,14 @@ def _as_text(value: Any) -> str | None:
     return None
 
 
+def _translated(cell: Any, table: Mapping[str, Any]) -> Any:
+    """A cell through its `values:` table (unchanged when the table has no such key)."""
+    if isinstance(cell, Mapping | list):
+        return cell
+    key = cell.strip() if isinstance(cell, str) else _scalar_text(cell)
+    return table.get(key, cell)
+
+
 class RowMapper:
     """Maps the rows of one source to contacts; `feed` gathers every problem."""
 
@@ -158,16 +166,9 @@ class RowMapper:
         for target, column, table, custom_key, fallbacks in self.plan:
             cell = values.get(column)
             if fallbacks and _is_blank(cell):
-                for fallback in fallbacks:
-                    other = values.get(fallback)
-                    if not _is_blank(other):
-                        cell, column = other, fallback
-                        self.fallbacks[(number, target)] = fallback
-                        break
-            if table is not None and cell is not None and not isinstance(cell, Mapping | list):
-                key = cell.strip() if isinstance(cell, str) else _scalar_text(cell)
-                if key in table:
-                    cell = table[key]
+                cell, column = self._fallback(number, target, values, fallbacks, cell, column)
+            if table is not None and cell is not None:
+                cell = _translated(cell, table)
             if type(cell) is str:
                 if cell and not cell.isspace():  # an empty cell is "not set"
                     if custom_key is not None:
@@ -189,16 +190,36 @@ class RowMapper:
                 continue
             entry[target] = text
         if "phone" not in entry and ok:
-            if len(self.phone_columns) == 1:
-                why = "the cell is empty"
-            else:
-                names = [f'"{name}"' for name in self.phone_columns]
-                why = f"the cells of {', '.join(names[:-1])} and {names[-1]} are empty"
-            self._problem(number, self.phone_column, f"missing phone ({why})")
+            self._missing_phone(number)
             return None
         if custom:
             entry["custom_fields"] = custom
         return entry if ok else None
+
+    def _fallback(
+        self,
+        number: int,
+        target: str,
+        values: Mapping[str, Any],
+        fallbacks: Sequence[str],
+        cell: Any,
+        column: str,
+    ) -> tuple[Any, str]:
+        """The first non-blank cell of the fallback columns (noted), else the blank one."""
+        for fallback in fallbacks:
+            other = values.get(fallback)
+            if not _is_blank(other):
+                self.fallbacks[(number, target)] = fallback
+                return other, fallback
+        return cell, column
+
+    def _missing_phone(self, number: int) -> None:
+        if len(self.phone_columns) == 1:
+            why = "the cell is empty"
+        else:
+            names = [f'"{name}"' for name in self.phone_columns]
+            why = f"the cells of {', '.join(names[:-1])} and {names[-1]} are empty"
+        self._problem(number, self.phone_column, f"missing phone ({why})")
 
     # -- all rows -------------------------------------------------------------------
 

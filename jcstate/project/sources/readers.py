@@ -113,9 +113,7 @@ def csv_rows(source: Source, root: Path, cwd: Path) -> Iterator[Row]:
     """A CSV as CRMs export it: BOM or not, CRLF, quoted commas and newlines, any column order."""
     config = source.config
     path = _source_path(source, root, cwd)
-    encoding = config.encoding or "utf-8"
-    if codecs.lookup(encoding).name == "utf-8":
-        encoding = "utf-8-sig"  # a BOM (Excel, HubSpot) is not part of the first column's name
+    encoding = _csv_encoding(config.encoding)
     shown = _display(path, cwd)
     encoding_name = config.encoding or "utf-8"
     row = 0  # the last row read: the header is row 1
@@ -131,11 +129,7 @@ def csv_rows(source: Source, root: Path, cwd: Path) -> Iterator[Row]:
                 raise SourceError(
                     f"{source.name}: {shown} is empty (expected a header row)"
                 ) from None
-            index: dict[str, int] = {}
-            for position, name in enumerate(header):
-                index.setdefault(name, position)
-            _missing_columns(source, header, shown)
-            picks = [(column, index[column]) for column in source.columns]
+            picks = _column_picks(source, header, shown)
             columns = [column for column, _ in picks]
             take = operator.itemgetter(*(i for _, i in picks)) if len(picks) > 1 else None
             full = max((i for _, i in picks), default=-1) + 1
@@ -151,13 +145,7 @@ def csv_rows(source: Source, root: Path, cwd: Path) -> Iterator[Row]:
                     if "\r" not in joined and (joined.isascii() or not _UNDECODED.search(joined)):
                         yield row, dict(zip(columns, taken, strict=True))
                         continue
-                values = {c: _cell(cells, i, width) for c, i in picks}
-                if any(_UNDECODED.search(value) for value in values.values()):
-                    raise SourceError(
-                        f"{source.name}: {shown}: row {row}: not valid {encoding_name} text "
-                        f"(set sources.{source.name}.encoding, e.g. cp1252)"
-                    )
-                yield row, values
+                yield row, _checked_row(source, shown, encoding_name, row, cells, picks)
         except UnicodeError:  # bytes no handler can keep, or utf-16 with no BOM
             raise SourceError(
                 f"{source.name}: {shown}: cannot be read as {encoding_name} text from row "
@@ -165,6 +153,43 @@ def csv_rows(source: Source, root: Path, cwd: Path) -> Iterator[Row]:
             ) from None
         except csv.Error as exc:
             raise SourceError(f"{source.name}: {shown}: row {row + 1}: {exc}") from None
+
+
+def _csv_encoding(declared: str | None) -> str:
+    """The codec a CSV is read with: utf-8 by default, where a BOM (Excel, HubSpot) is not
+    part of the first column's name."""
+    encoding = declared or "utf-8"
+    return "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+
+
+def _column_picks(source: Source, header: list[str], shown: str) -> list[tuple[str, int]]:
+    """Each mapped column and its position (the first of a repeated name); a mapped
+    column missing from the header is a SourceError."""
+    index: dict[str, int] = {}
+    for position, name in enumerate(header):
+        index.setdefault(name, position)
+    _missing_columns(source, header, shown)
+    return [(column, index[column]) for column in source.columns]
+
+
+def _checked_row(
+    source: Source,
+    shown: str,
+    encoding_name: str,
+    row: int,
+    cells: list[str],
+    picks: list[tuple[str, int]],
+) -> dict[str, str]:
+    """The mapped cells of a row off the fast path (short, or with a line end or an
+    undecodable byte in a cell); undecodable bytes are a SourceError naming the row."""
+    width = len(cells)
+    values = {c: _cell(cells, i, width) for c, i in picks}
+    if any(_UNDECODED.search(value) for value in values.values()):
+        raise SourceError(
+            f"{source.name}: {shown}: row {row}: not valid {encoding_name} text "
+            f"(set sources.{source.name}.encoding, e.g. cp1252)"
+        )
+    return values
 
 
 def jsonl_rows(source: Source, root: Path, cwd: Path) -> Iterator[Row]:
