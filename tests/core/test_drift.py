@@ -14,9 +14,10 @@ from jcstate.core.model import (
     Ownership,
     RemoteContact,
     RemoteState,
-    SourceRef,
 )
 from jcstate.errors import IncompleteListingError
+from tests.support import builders
+from tests.support.builders import declared
 
 DEFS = {
     "plan_tier": CustomFieldDef(type="enum", values=["Free", "Pro", "Enterprise"]),
@@ -24,40 +25,10 @@ DEFS = {
 }
 
 
-def declared(
-    phone: str,
-    line: int = 1,
-    *,
-    id: int | None = None,
-    custom: dict[str, Any] | None = None,
-    **fields: str | None,
-) -> DesiredContact:
-    return DesiredContact(
-        phone=phone,
-        fields=fields,
-        custom_fields=custom or {},
-        id=id,
-        source=SourceRef("contacts/team.yaml", line),
-    )
-
-
 def remote(
     id: int, phone: str, *, custom: dict[str, Any] | None = None, **fields: str | None
 ) -> RemoteContact:
-    base: dict[str, str | None] = {
-        "first_name": None,
-        "last_name": None,
-        "email": None,
-        "company": None,
-    }
-    base.update(fields)
-    return RemoteContact(
-        id=id,
-        phone=phone,
-        fields=base,
-        custom_fields=custom or {},
-        updated_at=f"2026-03-1{id % 10}T10:00:00Z",
-    )
+    return builders.remote(id, phone, custom, updated_at=f"2026-03-1{id % 10}T10:00:00Z", **fields)
 
 
 def state(*contacts: DesiredContact, ownership: Ownership | None = None) -> DesiredState:

@@ -27,6 +27,8 @@ from jcstate.core.plan import (
 )
 from jcstate.core.planjson import plan_from_dict, plan_to_dict
 from jcstate.errors import PlanError, PlanFileError
+from tests.support.builders import declared
+from tests.support.builders import remote as have
 
 DEFS = {
     "lead_source": CustomFieldDef(type="enum", values=["Website", "Referral", "Event"]),
@@ -45,19 +47,7 @@ def want(
     custom: dict[str, Any] | None = None,
     **fields: str | None,
 ) -> DesiredContact:
-    return DesiredContact(
-        phone=phone,
-        fields=fields,
-        custom_fields=custom or {},
-        id=id,
-        source=SourceRef("contacts/team.yaml", 3),
-    )
-
-
-def have(id: int, phone: str, custom: dict[str, Any] | None = None, **fields: Any) -> RemoteContact:
-    full = {"first_name": None, "last_name": None, "email": None, "company": None}
-    full.update(fields)
-    return RemoteContact(id=id, phone=phone, fields=full, custom_fields=custom or {})
+    return declared(phone, 3, id=id, custom=custom, **fields)
 
 
 def state(*contacts: DesiredContact, **kwargs: Any) -> DesiredState:

@@ -20,16 +20,13 @@ from jcstate.core.model import Project, RemoteContact, RemoteState
 from jcstate.core.plan import Action, PlanOptions, compute_plan
 from jcstate.project.adopt import adopt_changed, adopt_unmanaged
 from jcstate.project.config import load_project
+from tests.support.builders import remote
 
 DATA = Path(__file__).parents[1] / "data" / "adopt"
 
 
 def contact(id: int, phone: str, custom: dict[str, Any], **fields: str | None) -> RemoteContact:
-    values: dict[str, str | None] = dict.fromkeys(("first_name", "last_name", "email", "company"))
-    values.update(fields)
-    return RemoteContact(
-        id=id, phone=phone, fields=values, custom_fields=custom, updated_at="2026-03-12T14:30:00Z"
-    )
+    return remote(id, phone, custom, updated_at="2026-03-12T14:30:00Z", **fields)
 
 
 REMOTE = RemoteState(

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from jcstate.core.model import CustomFieldDef, Ownership, RemoteContact
+from jcstate.core.model import CustomFieldDef, Ownership
 from jcstate.errors import RefuseOverwriteError
 from jcstate.project.export import (
     build_export,
@@ -20,14 +20,7 @@ from jcstate.project.export import (
     slugify,
 )
 from jcstate.project.yamlio import render_contacts_file
-
-
-def remote(
-    id: int, phone: str, custom: dict[str, Any] | None = None, **fields: Any
-) -> RemoteContact:
-    values: dict[str, Any] = dict.fromkeys(("first_name", "last_name", "email", "company"))
-    values.update(fields)
-    return RemoteContact(id=id, phone=phone, fields=values, custom_fields=custom or {})
+from tests.support.builders import remote
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from jcstate.core.model import (
 )
 from jcstate.render.drift import MARKDOWN_LIMIT, render_json, render_markdown, render_text
 from jcstate.render.mask import mask_text
+from tests.support.builders import remote
 
 GOLDEN = Path(__file__).parents[1] / "data" / "drift"
 OWNER = Ownership(field="managed_by", value="sales-ops")
@@ -31,14 +32,8 @@ MARK = {"managed_by": "sales-ops"}
 
 
 def _remote(id: int, phone: str, custom: dict[str, object], **fields: str) -> RemoteContact:
-    values: dict[str, str | None] = dict.fromkeys(("first_name", "last_name", "email", "company"))
-    values.update(fields)
-    return RemoteContact(
-        id=id,
-        phone=phone,
-        fields=values,
-        custom_fields={**MARK, **custom},
-        updated_at=f"2026-03-{10 + id:02d}T09:30:00Z",
+    return remote(
+        id, phone, {**MARK, **custom}, updated_at=f"2026-03-{10 + id:02d}T09:30:00Z", **fields
     )
 
 

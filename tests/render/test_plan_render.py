@@ -19,16 +19,15 @@ from jcstate.core.model import (
     DesiredContact,
     DesiredState,
     Ownership,
-    RemoteContact,
     RemoteState,
     Safety,
-    SourceRef,
 )
 from jcstate.core.plan import Plan, PlanOptions, compute_plan
 from jcstate.core.planjson import plan_from_dict
 from jcstate.render.json import render_json
 from jcstate.render.markdown import MARKDOWN_LIMIT, render_markdown
 from jcstate.render.text import render_text
+from tests.support.builders import declared, remote
 
 GOLDEN = Path(__file__).parent / "golden"
 DEFS = {
@@ -41,24 +40,14 @@ OWN = Ownership(field="managed_by", value="sales-ops")
 MARK = {"managed_by": "sales-ops"}
 
 
-def desired(phone: str, line: int, id: int | None = None, **kw: object) -> DesiredContact:
-    custom = kw.pop("custom", {})
-    assert isinstance(custom, dict)
-    return DesiredContact(
-        phone=phone,
-        fields={k: v for k, v in kw.items() if isinstance(v, str) or v is None},
-        custom_fields=custom,
-        id=id,
-        source=SourceRef("contacts/sales.yaml", line),
-    )
-
-
-def remote(
-    id: int, phone: str, custom: Mapping[str, object] | None = None, **kw: str
-) -> RemoteContact:
-    fields: dict[str, str | None] = dict.fromkeys(("first_name", "last_name", "email", "company"))
-    fields.update(kw)
-    return RemoteContact(id=id, phone=phone, fields=fields, custom_fields=dict(custom or {}))
+def desired(
+    phone: str,
+    line: int,
+    id: int | None = None,
+    custom: Mapping[str, object] | None = None,
+    **fields: str | None,
+) -> DesiredContact:
+    return declared(phone, line, id=id, custom=custom, path="contacts/sales.yaml", **fields)
 
 
 def busy_plan() -> Plan:
