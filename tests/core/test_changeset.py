@@ -32,6 +32,7 @@ from jcstate.core.model import (
 from jcstate.core.plan import Action, PlanOptions
 from jcstate.errors import PlanFileError
 from jcstate.project.validate import ContactsDoc, build_desired_state, check_contacts
+from tests.support import builders
 
 CONFIG: dict[str, Any] = {
     "version": 1,
@@ -146,19 +147,11 @@ def test_widening_reasons() -> None:
 
 
 def remote(contact_id: int, phone: str, **custom: Any) -> RemoteContact:
-    return RemoteContact(
-        id=contact_id,
-        phone=phone,
-        fields={"first_name": "Old", "last_name": None, "email": None, "company": None},
-        custom_fields=custom,
-    )
+    return builders.remote(contact_id, phone, custom, first_name="Old")
 
 
 def state(*contacts: DesiredContact, **safety: Any) -> DesiredState:
-    return DesiredState(
-        contacts=contacts,
-        safety=Safety(min_existing=0, **safety),
-    )
+    return builders.state(*contacts, min_existing=0, **safety)
 
 
 def contact(phone: str, name: str = "Old") -> DesiredContact:

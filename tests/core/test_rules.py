@@ -13,6 +13,7 @@ from jcstate.core.model import (
 )
 from jcstate.core.plan import PlanOptions, compute_plan
 from jcstate.core.rules import RuleSet, check_contacts, check_plan, compile_rules, contact_value
+from tests.support.builders import phone, remote
 
 ENTERPRISE_EMAIL = RuleConfig(
     name="enterprise-has-email",
@@ -110,12 +111,7 @@ def test_every_contact_of_a_large_set_is_checked_past_the_fast_path() -> None:
 
 
 def _remote(i: int, tier: str) -> RemoteContact:
-    return RemoteContact(
-        id=i,
-        phone=f"+1415555{i:04d}",
-        fields={"first_name": f"P{i}", "last_name": None, "email": None, "company": None},
-        custom_fields={"plan_tier": tier},
-    )
+    return remote(i, phone(i), {"plan_tier": tier}, first_name=f"P{i}")
 
 
 def test_plan_rules_see_counts_and_the_contact_before_a_delete() -> None:

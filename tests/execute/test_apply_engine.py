@@ -26,12 +26,9 @@ from jcstate.remote.client import ClientSettings, JustCallClient
 from jcstate.remote.listing import fetch_remote
 from jcstate.sandbox.app import create_app
 from jcstate.sandbox.config import DEFAULT_API_KEY, DEFAULT_API_SECRET, SandboxConfig
+from tests.support.builders import phone
 
 T = TypeVar("T")
-
-
-def phone(n: int) -> str:
-    return f"+1415555{n:04d}"
 
 
 def contact(n: int, **fields: str | None) -> DesiredContact:

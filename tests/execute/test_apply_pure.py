@@ -22,6 +22,7 @@ from jcstate.execute.apply import (
 )
 from jcstate.remote.client import BulkItemError, BulkResult
 from jcstate.render.report import render_report_json, render_report_text
+from tests.support import builders
 
 
 def create(phone: str) -> Change:
@@ -37,12 +38,7 @@ def delete(phone: str, contact_id: int, fp: str | None = None) -> Change:
 
 
 def remote(contact_id: int, phone: str, first_name: str = "A") -> RemoteContact:
-    return RemoteContact(
-        id=contact_id,
-        phone=phone,
-        fields={"first_name": first_name, "last_name": None, "email": None, "company": None},
-        custom_fields={},
-    )
+    return builders.remote(contact_id, phone, first_name=first_name)
 
 
 def test_phases_follow_the_plan_order_and_group_runs() -> None:

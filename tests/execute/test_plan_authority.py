@@ -16,7 +16,6 @@ from jcstate.core.model import (
     Ownership,
     RemoteContact,
     RemoteState,
-    Safety,
     fingerprint,
 )
 from jcstate.core.plan import Action, Change, Plan, PlanOptions, compute_plan
@@ -27,12 +26,8 @@ from jcstate.execute.authority import (
     reconcile,
     refused_message,
 )
-
-FIELDS = ("first_name", "last_name", "email", "company")
-
-
-def phone(n: int) -> str:
-    return f"+1415555{n:04d}"
+from tests.support import builders
+from tests.support.builders import account, phone, state
 
 
 def declared(n: int, **fields: str | None) -> DesiredContact:
@@ -42,22 +37,8 @@ def declared(n: int, **fields: str | None) -> DesiredContact:
 
 
 def remote(n: int, contact_id: int | None = None, **custom: Any) -> RemoteContact:
-    values: dict[str, str | None] = dict.fromkeys(FIELDS)
-    values["first_name"] = f"First{n}"
-    return RemoteContact(
-        id=contact_id if contact_id is not None else 100 + n,
-        phone=phone(n),
-        fields=values,
-        custom_fields=custom,
-    )
-
-
-def state(*contacts: DesiredContact, **safety: Any) -> DesiredState:
-    return DesiredState(contacts=contacts, safety=Safety(**safety))
-
-
-def account(*contacts: RemoteContact) -> RemoteState:
-    return RemoteState(contacts=contacts, complete=True)
+    contact_id = contact_id if contact_id is not None else 100 + n
+    return builders.remote(contact_id, phone(n), custom, first_name=f"First{n}")
 
 
 def forged_delete(contact: RemoteContact) -> Change:

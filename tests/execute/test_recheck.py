@@ -25,18 +25,16 @@ from jcstate.core.recheck import (
 from jcstate.execute.apply import apply_plan
 from jcstate.remote.listing import fetch_remote
 from jcstate.render.report import render_report_json, render_report_text
-from tests.execute.test_apply_engine import contact, desired, phone, run, sandbox_client
+from tests.execute.test_apply_engine import contact, desired, run, sandbox_client
+from tests.support import builders
+from tests.support.builders import account, phone
 
 OWNED = Ownership(field="managed_by", value="ops")
 
 
 def remote(n: int, contact_id: int, **custom: str) -> RemoteContact:
-    return RemoteContact(
-        id=contact_id,
-        phone=phone(n),
-        fields={"first_name": f"First{n}", "last_name": None, "email": None, "company": None},
-        custom_fields={"managed_by": "ops", **custom},
-    )
+    marked = {"managed_by": "ops", **custom}
+    return builders.remote(contact_id, phone(n), marked, first_name=f"First{n}")
 
 
 def owned(*contacts: DesiredContact, protected: tuple[str, ...] = ()) -> DesiredState:
@@ -88,17 +86,13 @@ def test_a_deleted_update_target_is_reported() -> None:
     before = remote(1, 7)
     plan = compute_plan(
         owned(DesiredContact(phone(1), {"first_name": "New"}, {})),
-        _state(before),
+        account(before),
         PlanOptions(),
     )
     (change,) = plan.changes
     assert recheck_verdict(change, before, None, owned()) == (
         "changed in JustCall after the plan: deleted"
     )
-
-
-def _state(*contacts: RemoteContact) -> RemoteState:
-    return RemoteState(contacts=contacts)
 
 
 def test_the_budget_is_min_of_writes_and_the_listing() -> None:
