@@ -64,7 +64,13 @@ _MEANING_MODULES = (
     "jcstate.core.normalize",
     "jcstate.core.phones",
     "jcstate.project.validate",
-    "jcstate.project.yamlio",
+    "jcstate.project.yamlio.loader",
+    "jcstate.project.yamlio.limits",
+    "jcstate.project.yamlio.events",
+    "jcstate.project.yamlio.fast",
+    "jcstate.project.yamlio.roundtrip",
+    "jcstate.project.yamlio.canonical",
+    "jcstate.project.yamlio.linereader",
     "jcstate.project.cache",
 )
 

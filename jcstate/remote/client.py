@@ -30,46 +30,37 @@ The credentials travel only in the Authorization header: no message, log
 line or record carries them. A key or secret that cannot be a header value
 (a control or non-ASCII character) and an API URL with a user name or
 password are refused before any request, without showing their value.
+
+The settings, the values returned and the tolerant parsing of answers live in
+`settings`, `values` and `tolerant`; their names are re-exported here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import logging
-import math
 import random
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
-from dataclasses import dataclass, field
-from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import httpx
-import phonenumbers
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from jcstate import __version__
-from jcstate.core.limits import MAX_BULK
-from jcstate.core.limits import MAX_PER_PAGE as MAX_PER_PAGE
-from jcstate.core.model import STANDARD_FIELDS, Project, RemoteContact
-from jcstate.core.normalize import normalize_field, try_normalize_phone
-from jcstate.core.urls import public_url
+from jcstate.core.limits import MAX_BULK, MAX_PER_PAGE
+from jcstate.core.model import RemoteContact
+from jcstate.core.normalize import try_normalize_phone
 from jcstate.errors import (
     ApiError,
     ApiUnavailableError,
-    ApiUrlError,
     ApiValidationError,
     AuthError,
     BudgetExhaustedError,
-    CredentialsError,
-    InsecureUrlError,
-    JcstateError,
     NotFoundError,
     ProtocolError,
     RateLimitedError,
@@ -80,7 +71,6 @@ from jcstate.errors import (
     ensure_state_dir,
 )
 from jcstate.remote.pacing import (
-    DEFAULT_MAX_OUTAGE_S,
     Clock,
     OutageBreaker,
     Pacer,
@@ -89,517 +79,89 @@ from jcstate.remote.pacing import (
     full_jitter,
     retry_status_line,
 )
-from jcstate.sandbox.config import DEFAULT_API_KEY, DEFAULT_API_SECRET
+from jcstate.remote.settings import (
+    DEFAULT_API_URL,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_CONTACTS,
+    DEFAULT_PER_HOUR,
+    DEFAULT_PER_MINUTE,
+    DEFAULT_REQUEST_DEADLINE_S,
+    KEY_ENV,
+    MAX_BODY_ENV,
+    MAX_CONTACTS_ENV,
+    REQUEST_DEADLINE_ENV,
+    SANDBOX_BASE_URL,
+    SANDBOX_SCHEME,
+    SECRET_ENV,
+    URL_ENV,
+    ClientSettings,
+    check_credential,
+    credential_problem,
+    host_port,
+    is_loopback_host,
+    resolve_settings,
+    size_text,
+)
+from jcstate.remote.tolerant import (
+    _describe_body,
+    _server_message,
+    _strict_int,
+    normalize_remote_phone,
+    parse_contact,
+)
+from jcstate.remote.values import (
+    BulkItemError,
+    BulkResult,
+    ConnectionFailedError,
+    ContactPage,
+    RequestRecord,
+    RequestStats,
+)
 
-DEFAULT_API_URL = "https://api.justcall.io"
-SANDBOX_SCHEME = "sandbox://"
-SANDBOX_BASE_URL = "http://sandbox"
-KEY_ENV = "JUSTCALL_API_KEY"
-SECRET_ENV = "JUSTCALL_API_SECRET"
-URL_ENV = "JCSTATE_API_URL"
-
-#: JustCall's smallest published plan limits (30/minute burst, 1,800/hour): safe on any plan.
-DEFAULT_PER_MINUTE = 30
-DEFAULT_PER_HOUR = 1800
-DEFAULT_MAX_ATTEMPTS = 6
-
-#: The largest decoded body read from one answer. A page of 100 contacts is
-#: usually well under 100 KB and a bulk answer lists at most 5,000 errors: 16 MiB
-#: leaves room for 160 KB a contact. Counted while the answer streams in, after
-#: decompression (a gzip bomb stops here).
-DEFAULT_MAX_BODY_BYTES = 16 << 20
-MAX_BODY_ENV = "JCSTATE_MAX_RESPONSE_BYTES"
-#: Wall-clock seconds one attempt may take, from connecting to the last byte of
-#: the answer (the read timeout is per read: a server sending a byte every few
-#: seconds never trips it). A missed deadline counts towards --max-outage.
-DEFAULT_REQUEST_DEADLINE_S = 120.0
-REQUEST_DEADLINE_ENV = "JCSTATE_REQUEST_DEADLINE"
-#: The most contacts a listing reads (jcstate.remote.listing enforces it).
-DEFAULT_MAX_CONTACTS = 1_000_000
-MAX_CONTACTS_ENV = "JCSTATE_MAX_CONTACTS"
+#: What the client offers, with the settings, values and parsing it re-exports
+#: (their modules: `settings`, `values`, `tolerant`).
+__all__ = [
+    "BULK_PATH",
+    "CONTACTS_PATH",
+    "DEFAULT_API_URL",
+    "DEFAULT_MAX_ATTEMPTS",
+    "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_MAX_CONTACTS",
+    "DEFAULT_PER_HOUR",
+    "DEFAULT_PER_MINUTE",
+    "DEFAULT_REQUEST_DEADLINE_S",
+    "KEY_ENV",
+    "MAX_BODY_ENV",
+    "MAX_CONTACTS_ENV",
+    "MAX_PER_PAGE",
+    "REQUEST_DEADLINE_ENV",
+    "REQUEST_LOG",
+    "RETRY_LOG",
+    "SANDBOX_BASE_URL",
+    "SANDBOX_SCHEME",
+    "SECRET_ENV",
+    "URL_ENV",
+    "BulkItemError",
+    "BulkResult",
+    "ClientSettings",
+    "ConnectionFailedError",
+    "ContactPage",
+    "JustCallClient",
+    "RequestRecord",
+    "RequestStats",
+    "check_credential",
+    "credential_problem",
+    "host_port",
+    "is_loopback_host",
+    "normalize_remote_phone",
+    "parse_contact",
+    "resolve_settings",
+    "size_text",
+]
 
 CONTACTS_PATH = "/v2/contacts"
 BULK_PATH = "/v2/contacts/bulk"
-
-
-# ---------------------------------------------------------------------------
-# Settings
-# ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ClientSettings:
-    """Everything the client needs; built by `resolve_settings`."""
-
-    #: the URL as configured: https://..., http://loopback..., or sandbox://PATH
-    api_url: str
-    api_key: str = field(repr=False)
-    api_secret: str = field(repr=False)
-    #: set for sandbox:// (absolute path of the SQLite file)
-    sandbox_db: Path | None = None
-    #: custom-field keys the in-process sandbox accepts (the project's declared ones)
-    sandbox_custom_fields: tuple[str, ...] | None = None
-    per_minute: int | None = None
-    per_hour: int | None = None
-    concurrency: int = 4
-    region: str = "US"
-    verbose: int = 0
-    connect_timeout_s: float = 10.0
-    read_timeout_s: float = 60.0
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS
-    #: stop when every request failed for this long (0: never)
-    max_outage_s: float = DEFAULT_MAX_OUTAGE_S
-    #: the largest decoded body read from one answer
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    #: wall-clock seconds one attempt may take (connect, send, whole answer)
-    request_deadline_s: float = DEFAULT_REQUEST_DEADLINE_S
-    #: the most contacts a listing reads
-    max_contacts: int = DEFAULT_MAX_CONTACTS
-
-    def __post_init__(self) -> None:
-        check_credential(KEY_ENV, self.api_key)
-        check_credential(SECRET_ENV, self.api_secret)
-
-    @property
-    def is_sandbox(self) -> bool:
-        return self.sandbox_db is not None
-
-    @property
-    def base_url(self) -> str:
-        return SANDBOX_BASE_URL if self.is_sandbox else self.api_url.rstrip("/")
-
-    @property
-    def host_port(self) -> str:
-        """`HOST:PORT` of the API (the default port of the scheme when none is written).
-
-        Never carries credentials: only the host and the port of the URL.
-        """
-        if self.is_sandbox:
-            return "the embedded sandbox"
-        return host_port(self.api_url)
-
-
-def credential_problem(value: str) -> str | None:
-    """Why `value` cannot be sent in an HTTP header, or None. Names no character of it."""
-    for char in value:
-        if char in "\r\n":
-            return "a line break"
-        if not char.isascii():
-            return "a character that is not ASCII"
-        if not char.isprintable():
-            return "a control character"
-    return None
-
-
-def check_credential(name: str, value: str) -> None:
-    """Raise CredentialsError naming the variable (never the value) for a key or secret
-    that cannot travel in the Authorization header."""
-    problem = credential_problem(value)
-    if problem is not None:
-        raise CredentialsError(
-            f"{name} holds {problem}; API credentials are sent in an HTTP header and "
-            f"must be printable ASCII: set {name} again (its value is not shown)"
-        )
-
-
-def _positive_setting(env: Mapping[str, str], name: str, default: float, *, whole: bool) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    kind = "a whole number" if whole else "a number of seconds"
-    try:
-        value = float(int(raw)) if whole else float(raw)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        shown = raw if len(raw) <= 40 else raw[:40] + "..."
-        raise JcstateError(f"{name}={shown!r} is not valid: use {kind} greater than 0")
-    return value
-
-
-def _limits(env: Mapping[str, str]) -> dict[str, Any]:
-    """max_body_bytes, request_deadline_s and max_contacts from the environment."""
-    return {
-        "max_body_bytes": int(
-            _positive_setting(env, MAX_BODY_ENV, DEFAULT_MAX_BODY_BYTES, whole=True)
-        ),
-        "request_deadline_s": _positive_setting(
-            env, REQUEST_DEADLINE_ENV, DEFAULT_REQUEST_DEADLINE_S, whole=False
-        ),
-        "max_contacts": int(
-            _positive_setting(env, MAX_CONTACTS_ENV, DEFAULT_MAX_CONTACTS, whole=True)
-        ),
-    }
-
-
-def size_text(size: int) -> str:
-    """16 MiB, 4 KiB, 1,000 bytes."""
-    if size >= 1 << 20 and size % (1 << 20) == 0:
-        return f"{size >> 20} MiB"
-    if size >= 1 << 10 and size % (1 << 10) == 0:
-        return f"{size >> 10} KiB"
-    return f"{size:,} bytes"
-
-
-def host_port(url: str) -> str:
-    """`api.example.com:443`, `127.0.0.1:8787`, `[::1]:8787` from a URL."""
-    try:
-        parts = urlsplit(url)
-        host, port = parts.hostname, parts.port
-    except ValueError:
-        return public_url(url)
-    if not host:
-        return public_url(url)
-    if port is None:
-        port = 443 if parts.scheme == "https" else 80
-    shown = f"[{host}]" if ":" in host else host
-    return f"{shown}:{port}"
-
-
-def is_loopback_host(host: str | None) -> bool:
-    if not host:
-        return False
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def resolve_settings(
-    project: Project | None,
-    *,
-    api_url: str | None,
-    env: Mapping[str, str],
-    insecure_http: bool = False,
-    verbose: int = 0,
-    max_outage_s: float = DEFAULT_MAX_OUTAGE_S,
-) -> ClientSettings:
-    """Settings from `--api-url` > `JCSTATE_API_URL` > `api.url`, and the environment.
-
-    Raises CredentialsError (naming both variables) for a real URL without
-    credentials, and InsecureUrlError for http:// to a host that is not
-    loopback (unless `insecure_http`). No request is made here.
-    """
-    config_api = project.config.api if project is not None else None
-    url, source = _api_url_and_source(api_url, env, config_api.url if config_api else None)
-    rate = config_api.rate_limit if config_api is not None else None
-    concurrency = config_api.concurrency if config_api is not None else 4
-    region = project.config.default_region if project is not None else "US"
-    key = env.get(KEY_ENV, "").strip()
-    secret = env.get(SECRET_ENV, "").strip()
-    per_minute = rate.per_minute if rate is not None else None
-    per_hour = rate.per_hour if rate is not None else None
-    common: dict[str, Any] = {
-        "concurrency": concurrency,
-        "region": region,
-        "verbose": verbose,
-        "max_outage_s": max_outage_s,
-        **_limits(env),
-    }
-    check_credential(KEY_ENV, key)
-    check_credential(SECRET_ENV, secret)
-
-    if url.startswith(SANDBOX_SCHEME):
-        raw_path = url[len(SANDBOX_SCHEME) :]
-        if not raw_path:
-            raise JcstateError(f"API URL {public_url(url)!r}: sandbox:// needs a database path")
-        root = project.root if project is not None else Path.cwd()
-        declared = tuple(project.config.custom_fields) if project is not None else ()
-        # The ownership marker is a custom field of the account too (creates carry it).
-        ownership = project.config.ownership if project is not None else None
-        if ownership is not None and ownership.field not in declared:
-            declared = (*declared, ownership.field)
-        return ClientSettings(
-            api_url=url,
-            api_key=key or DEFAULT_API_KEY,
-            api_secret=secret or DEFAULT_API_SECRET,
-            sandbox_db=(root / raw_path).resolve(),
-            sandbox_custom_fields=declared or None,
-            per_minute=per_minute,
-            per_hour=per_hour,
-            **common,
-        )
-
-    if "@" in url:
-        # httpx would send it as Basic auth instead of the JustCall header. Not
-        # even the URL without it is shown: a password may hold "/" or "#".
-        raise ApiUrlError(
-            f"the API URL from {source} holds a user name or password (an '@'): jcstate "
-            f"sends only {KEY_ENV} and {SECRET_ENV}, in the JustCall header; remove it "
-            "from the URL"
-        )
-    try:
-        scheme, hostname = urlsplit(url).scheme, urlsplit(url).hostname
-    except ValueError:  # e.g. an unclosed "[" of an IPv6 host
-        scheme, hostname = "", None
-    if scheme not in ("http", "https") or not hostname:
-        raise JcstateError(
-            f"API URL {public_url(url)!r} is not valid: use https://HOST, http://localhost:PORT "
-            "or sandbox://PATH"
-        )
-    loopback = is_loopback_host(hostname)
-    if scheme == "http" and not loopback and not insecure_http:
-        raise InsecureUrlError(
-            f"refusing plain http:// to {hostname}: the credentials would travel "
-            "unencrypted; use https:// (or --insecure-http if you really mean it)"
-        )
-    if not key or not secret:
-        missing = [name for name, value in ((KEY_ENV, key), (SECRET_ENV, secret)) if not value]
-        raise CredentialsError(
-            f"missing API credentials: set {KEY_ENV} and {SECRET_ENV} in the environment "
-            f"(not set: {', '.join(missing)})"
-        )
-    if not loopback:
-        # JustCall's smallest plan: safe everywhere; api.rate_limit raises it.
-        per_minute = per_minute if per_minute is not None else DEFAULT_PER_MINUTE
-        per_hour = per_hour if per_hour is not None else DEFAULT_PER_HOUR
-    return ClientSettings(
-        api_url=url,
-        api_key=key,
-        api_secret=secret,
-        per_minute=per_minute,
-        per_hour=per_hour,
-        **common,
-    )
-
-
-def _api_url_and_source(
-    option: str | None, env: Mapping[str, str], configured: str | None
-) -> tuple[str, str]:
-    """The API URL and where it came from: `--api-url` > JCSTATE_API_URL > api.url."""
-    for value, source in (
-        (option, "--api-url"),
-        (env.get(URL_ENV), URL_ENV),
-        (configured, "api.url in jcstate.yaml"),
-    ):
-        if value is not None and value.strip():
-            return value.strip(), source
-    return DEFAULT_API_URL, "the default"
-
-
-# ---------------------------------------------------------------------------
-# Values
-# ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ContactPage:
-    contacts: list[RemoteContact]
-    page: int
-    per_page: int
-    total: int | None = None
-    next_page_link: str | None = None
-
-
-@dataclass(frozen=True)
-class BulkItemError:
-    index: int
-    phone: str | None
-    message: str
-
-
-@dataclass(frozen=True)
-class BulkResult:
-    created: int
-    updated: int
-    failed: int
-    errors: list[BulkItemError] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class RequestRecord:
-    """One attempt of one request (the journal and `-v` use these)."""
-
-    method: str
-    path: str
-    status: int | None
-    attempt: int
-    duration_s: float
-    error: str | None = None
-
-
-@dataclass
-class RequestStats:
-    total: int = 0
-    get: int = 0
-    post: int = 0
-    put: int = 0
-    delete: int = 0
-    bulk: int = 0
-    retries: int = 0
-    rate_limited: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "total": self.total,
-            "get": self.get,
-            "post": self.post,
-            "put": self.put,
-            "delete": self.delete,
-            "bulk": self.bulk,
-            "retries": self.retries,
-            "rate_limited": self.rate_limited,
-        }
-
-
-class ConnectionFailedError(TransportError):
-    """The request never reached the server (connect error or connect timeout)."""
-
-
-# ---------------------------------------------------------------------------
-# Tolerant parsing (pure)
-# ---------------------------------------------------------------------------
-
-
-def _parse_custom_fields(raw: Any) -> dict[str, Any]:
-    if raw is None:
-        return {}
-    if isinstance(raw, dict | Mapping):
-        return {str(key): value for key, value in raw.items()}
-    if isinstance(raw, list):
-        out: dict[str, Any] = {}
-        for item in raw:
-            if not isinstance(item, Mapping) or "key" not in item:
-                raise ValueError("custom_fields list items must be {key, value} objects")
-            out[str(item["key"])] = item.get("value")
-        return out
-    raise ValueError(f"custom_fields must be an object or a list, not {type(raw).__name__}")
-
-
-#: A NANP number already in E.164 (+1, area code and exchange starting 2-9). phonenumbers
-#: formats such a string back to itself when it is valid and keeps it as written when it
-#: is not, so it is its own normalised form; skipping the parse makes a 100,000-contact
-#: listing several seconds faster.
-_NANP_E164 = re.compile(r"\+1[2-9][0-9]{2}[2-9][0-9]{6}")  # ASCII digits: others take the parse
-
-
-def normalize_remote_phone(raw: str, region: str = "US") -> str:
-    """`normalize.try_normalize_phone`, with a shortcut for numbers already in canonical form."""
-    text = raw.strip()
-    if _NANP_E164.fullmatch(text):
-        return text
-    if text.startswith("+"):
-        try:
-            parsed = phonenumbers.parse(text, region)
-        except phonenumbers.NumberParseException:
-            return text
-        # Formatting back to the same text: E.164 when valid, kept as written when not.
-        if phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) == text:
-            return text
-    return try_normalize_phone(text, region)
-
-
-def _standard_field(name: str, value: Any) -> str | None:
-    """`normalize.normalize_field`, inlined for plain strings (a listing parses 100,000s)."""
-    if type(value) is str:
-        if name == "email":
-            return value.strip().lower() or None
-        return value.strip() or None
-    if value is None:
-        return None
-    return normalize_field(name, value)
-
-
-def parse_contact(raw: Mapping[str, Any], region: str = "US") -> RemoteContact:
-    """One contact object from the API, read tolerantly.
-
-    Accepts `phone` or `contact_number`, custom fields as an object or a list
-    of `{key, value}`. Raises ValueError when `id` or the phone is missing.
-    """
-    if type(raw) is dict:
-        # The common shape (integer id, canonical NANP phone, custom fields as an
-        # object) skips the general checks below; the result is the same.
-        get = raw.get
-        contact_id, phone, custom = get("id"), get("phone"), get("custom_fields")
-        if (
-            type(contact_id) is int
-            and type(phone) is str
-            and _NANP_E164.fullmatch(phone) is not None
-            and type(custom) is dict
-        ):
-            created, updated = get("created_at"), get("updated_at")
-            # Spelled out (not a loop over STANDARD_FIELDS): this line runs for every
-            # contact of a listing, and the loop was its largest cost.
-            first, last, email, company = (
-                get("first_name"),
-                get("last_name"),
-                get("email"),
-                get("company"),
-            )
-            return RemoteContact(
-                contact_id,
-                phone,
-                {
-                    "first_name": (first.strip() or None)
-                    if type(first) is str
-                    else _standard_field("first_name", first),
-                    "last_name": (last.strip() or None)
-                    if type(last) is str
-                    else _standard_field("last_name", last),
-                    "email": (email.strip().lower() or None)
-                    if type(email) is str
-                    else _standard_field("email", email),
-                    "company": (company.strip() or None)
-                    if type(company) is str
-                    else _standard_field("company", company),
-                },
-                {str(key): value for key, value in custom.items()} if custom else {},
-                None if created is None else str(created),
-                None if updated is None else str(updated),
-            )
-    return _parse_contact_slowly(raw, region)
-
-
-def _parse_contact_slowly(raw: Mapping[str, Any], region: str) -> RemoteContact:
-    if not isinstance(raw, dict | Mapping):
-        raise ValueError(f"a contact must be an object, not {type(raw).__name__}")
-    raw_id = raw.get("id")
-    if isinstance(raw_id, bool) or raw_id is None:
-        raise ValueError("contact without an id")
-    try:
-        contact_id = _strict_int(raw_id)
-    except ValueError:
-        raise ValueError(f"contact id {raw_id!r} is not an integer") from None
-    phone_raw = raw.get("phone")
-    if phone_raw is None or (isinstance(phone_raw, str) and not phone_raw.strip()):
-        phone_raw = raw.get("contact_number")
-    if phone_raw is None or not str(phone_raw).strip():
-        raise ValueError(f"contact {contact_id} has no phone")
-    created = raw.get("created_at")
-    updated = raw.get("updated_at")
-    return RemoteContact(
-        id=contact_id,
-        phone=normalize_remote_phone(str(phone_raw), region),
-        fields={name: _standard_field(name, raw.get(name)) for name in STANDARD_FIELDS},
-        custom_fields=_parse_custom_fields(raw.get("custom_fields")),
-        created_at=str(created) if created is not None else None,
-        updated_at=str(updated) if updated is not None else None,
-    )
-
-
-def _server_message(body: Any) -> tuple[str | None, str | None]:
-    """(message, error_code) from an error body, if it is an object."""
-    if not isinstance(body, Mapping):
-        return None, None
-    message = body.get("message") or body.get("error") or body.get("detail")
-    code = body.get("error_code")
-    text = None if message is None else str(message)
-    if text is not None and len(text) > 500:
-        text = text[:500] + "..."
-    return text, (None if code is None else str(code))
-
-
-def _describe_body(response: httpx.Response) -> str:
-    content_type = response.headers.get("content-type", "no content type").split(";")[0]
-    size = len(response.content)
-    return f"the answer is not JSON ({content_type}, {size} bytes)"
-
-
-# ---------------------------------------------------------------------------
-# The client
-# ---------------------------------------------------------------------------
 
 
 def _is_retryable_read(exc: BaseException) -> bool:
@@ -1252,23 +814,6 @@ class JustCallClient:
         if not isinstance(data, Mapping):
             raise ProtocolError("the answer has no contact in 'data'", method=method, path=where)
         return self._contact(data, method, where)
-
-
-def _strict_int(value: Any) -> int:
-    """An integer as JSON may carry one: an int, an integral float, or digits in a string.
-
-    Anything else raises ValueError: `int()` alone would turn 1.5 into 1 (a wrong
-    id, a wrong count) and raise OverflowError for 1e999.
-    """
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, float) and value.is_integer():  # False for inf and nan
-        return int(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if text.lstrip("+-").isdecimal() and len(text) - len(text.lstrip("+-")) <= 1:
-            return int(text)
-    raise ValueError(f"{value!r} is not an integer")
 
 
 def _rate_limit_headers(response: httpx.Response) -> dict[str, str]:

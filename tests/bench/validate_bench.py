@@ -2,7 +2,7 @@
 
 Two scenarios: N contacts in 20 files, and N contacts in ONE file (what
 `jcstate export` writes; the stock loader's node graph made that one slow and
-large, see `yamlio._EventBuilder`).
+large, see `yamlio.events._EventBuilder`).
 
 Run alone: `python -m tests.bench.validate_bench [--contacts N] [--smoke]
 [--scenario files|one-file|all]`.

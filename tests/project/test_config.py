@@ -166,7 +166,7 @@ def test_a_file_matched_by_two_globs_is_loaded_once(tmp_path: Path) -> None:
 def test_an_oversized_file_is_refused_unread(
     project_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(yamlio, "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(yamlio.limits, "MAX_FILE_BYTES", 100)
     with pytest.raises(ConfigError) as caught:
         load_project(cwd=project_dir)
     (diagnostic,) = caught.value.diagnostics

@@ -24,7 +24,7 @@ def no_reference_path(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_args: object) -> None:
         raise AssertionError("parse_fast fell back to the node-graph loader")
 
-    monkeypatch.setattr(yamlio, "_parse_composed", refuse)
+    monkeypatch.setattr(yamlio.fast, "_parse_composed", refuse)
 
 
 def large_contacts_file(contacts: int) -> str:

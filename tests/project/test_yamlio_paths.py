@@ -112,7 +112,7 @@ def test_invalid_utf8_is_the_same_error_on_both_paths(
 def test_loads_without_the_c_extension(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("JCSTATE_PURE_YAML", raising=False)
     monkeypatch.setattr(ruamel_main, "CParser", None)
-    monkeypatch.setattr(yamlio, "CParser", None)
+    monkeypatch.setattr(yamlio.loader, "CParser", None)
     assert parse_fast(b"a: 1\n").data == {"a": 1}
     with pytest.raises(YamlProblem) as problem:
         parse_fast(b"a: [1\n")

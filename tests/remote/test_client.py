@@ -28,11 +28,11 @@ from jcstate.remote.client import (
     BulkItemError,
     JustCallClient,
     RequestRecord,
-    _parse_contact_slowly,
     normalize_remote_phone,
     parse_contact,
     resolve_settings,
 )
+from jcstate.remote.tolerant import _parse_contact_slowly
 from tests.support.client import (
     API_KEY,
     API_SECRET,

@@ -2,7 +2,7 @@
 
 The exceptions are in `.ci/complexity-allow.txt`, one a line, each with a reason::
 
-    jcstate/project/yamlio.py::_EventBuilder._run: one state machine over the YAML events
+    jcstate/project/yamlio/events.py::_EventBuilder._run: one state machine over the YAML events
 
 `python -m tests.support.complexity` prints each problem and exits 1 when there
 is one: a function above the limit that is not listed, a listed one without a

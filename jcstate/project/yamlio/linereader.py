@@ -1,0 +1,266 @@
+"""The canonical form, read without a YAML parser."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from jcstate.core.model import CONTACT_KEYS
+from jcstate.project.yamlio.canonical import SCHEMA_COMMENT_PREFIX
+from jcstate.project.yamlio.events import (
+    _MISSING,
+    _PLAIN_CACHE_CHARS,
+    _PLAIN_CACHE_ENTRIES,
+    _Sentinel,
+)
+from jcstate.project.yamlio.fast import parse_fast
+from jcstate.project.yamlio.limits import MAX_FILE_BYTES
+from jcstate.project.yamlio.loader import _NOT_PRINTABLE, FastDoc, YamlProblem
+
+#
+# `jcstate fmt` writes every contacts file in one narrow shape: ``version: 1``,
+# ``contacts:``, then each contact as ``  - key: value`` lines in
+# `CONTACT_KEYS` order, custom fields sorted, phones double-quoted, every other
+# value plain. `parse_canonical` reads exactly that shape line by line (the
+# common case: files fmt wrote) and gives the very value and item positions
+# `parse_fast` gives; anything else returns None, and the caller takes the
+# general path (which also words every error). A contact written in another,
+# still simple shape (comments, single quotes, another key order) is read by
+# `parse_fast` on its own lines, so a file fmt has not been run on since one
+# contact changed still reads quickly. The agreement with `parse_fast` is
+# tested on a corpus and on generated files (tests/project/test_canonical.py).
+
+_CANON_RANK: dict[str, int] = {key: rank for rank, key in enumerate(CONTACT_KEYS)}
+_CANON_TEXT = re.compile(r"[^\W\d_][\w.@+\-]*(?: [\w.@+\-]+)*\Z")
+_CANON_INT = re.compile(r"(?:0|[1-9][0-9]{0,17})\Z")
+_CANON_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+#: Words YAML 1.2 reads as something other than text (the canonical form writes
+#: ``true``, ``false`` and ``null`` for those values).
+_CANON_NOT_TEXT = frozenset(
+    {"true", "True", "TRUE", "false", "False", "FALSE", "null", "Null", "NULL"}
+)
+_CANON_WORDS: dict[str, Any] = {"true": True, "false": False, "null": None}
+_BAD: Any = _Sentinel("not canonical")
+
+#: One line of a contact that is simple but not canonical: a comment or blank
+#: line, or ``key: value`` with a plain, single- or double-quoted one-line value
+#: and perhaps a comment; nothing that can span lines, alias or tag.
+_SIMPLE_LINE = re.compile(
+    r"""(?:[ ]*(?:\#.*)?"""
+    r"""|(?:[ ][ ]-[ ]|[ ]{4}|[ ]{6})[A-Za-z_][A-Za-z0-9_]*:"""
+    r"""(?:[ ]+(?:[A-Za-z0-9(+](?:[A-Za-z0-9()+\-.@_]|[ ](?![ ]*\#))*"""
+    r"""|'[^'\n]*'|"[^"\\\n]*"))?"""
+    r"""(?:[ ]+\#.*)?[ ]*)\Z""",
+    re.VERBOSE,
+)
+
+
+def _canon_scalar(text: str) -> Any:
+    """The value of a plain scalar in the canonical form, or `_BAD` (short ones remembered)."""
+    value = _CANON_MEMO.get(text, _MISSING)
+    if value is not _MISSING:
+        return value
+    value = _CANON_WORDS.get(text, _MISSING)
+    if value is _MISSING:
+        if _CANON_TEXT.match(text):
+            value = _BAD if text in _CANON_NOT_TEXT else text
+        elif _CANON_INT.match(text):
+            value = int(text)
+        elif _CANON_DATE.match(text):
+            try:
+                value = dt.date.fromisoformat(text)
+            except ValueError:
+                value = _BAD
+        else:
+            value = _BAD
+    if len(text) <= _PLAIN_CACHE_CHARS and len(_CANON_MEMO) < _PLAIN_CACHE_ENTRIES:
+        _CANON_MEMO[text] = value  # all immutable: str, int, bool, None, date
+    return value
+
+
+_CANON_MEMO: dict[str, Any] = {}
+_CANON_NAMES: set[str] = set()  # custom-field keys already seen to be plain names
+
+
+def _canon_name(name: str) -> bool:
+    if name in _CANON_NAMES:
+        return True
+    if _CANON_NAME.match(name) and name not in _CANON_NOT_TEXT:
+        if len(_CANON_NAMES) < _PLAIN_CACHE_ENTRIES:
+            _CANON_NAMES.add(name)
+        return True
+    return False
+
+
+_CANON_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _canon_phone(text: str) -> str | None:
+    if (
+        len(text) > 3
+        and text[0] == '"'
+        and text[-1] == '"'
+        and text[1] == "+"
+        and len(text) <= 23
+        and text[2:-1].isdigit()
+        and text.isascii()
+    ):
+        return text[1:-1]
+    return None
+
+
+def canonical_item(lines: Sequence[str]) -> dict[str, Any] | None:
+    """One contact's lines (the first starts ``  - ``) in the canonical form, as a mapping.
+
+    None when they are not exactly canonical (or hold no phone). Each line is
+    split with plain string operations (no pattern per line): this runs for
+    every contact of a file.
+    """
+    item: dict[str, Any] = {}
+    last = -1
+    count = len(lines)
+    index = 0
+    rank_of = _CANON_RANK
+    scalar = _canon_scalar
+    while index < count:
+        line = lines[index]
+        if not line.startswith("  - " if index == 0 else "    ") or line[4:5] == " ":
+            return None
+        key, sep, text = line[4:].partition(": ")
+        index += 1
+        if not sep:
+            if key != "custom_fields:":
+                return None
+            key = "custom_fields"
+        rank = rank_of.get(key)
+        if rank is None or rank <= last:
+            return None
+        last = rank
+        if key == "custom_fields":
+            if sep:
+                return None
+            custom: dict[str, Any] = {}
+            previous = ""
+            while index < count:
+                line = lines[index]
+                if not line.startswith("      ") or line[6:7] == " ":
+                    break
+                name, sep, text = line[6:].partition(": ")
+                if not sep or name <= previous or not _canon_name(name):
+                    return None
+                previous = name
+                value = scalar(text)
+                if value is _BAD:
+                    return None
+                custom[name] = value
+                index += 1
+            if not custom:
+                return None
+            item[key] = custom
+        elif key == "phone":
+            phone = _canon_phone(text)
+            if phone is None:
+                return None
+            item[key] = phone
+        else:
+            value = scalar(text)
+            if value is _BAD or (key == "id" and type(value) is not int):
+                return None
+            item[key] = value
+    return item if "phone" in item else None
+
+
+def split_contacts(text: str) -> tuple[list[str], int, list[int]] | None:
+    """A contacts file's lines, where its list starts, and the line index of each ``  - ``.
+
+    None unless the file is ``version: 1`` then ``contacts:`` (after, at most,
+    the schema comment), each contact starts at ``  - ``, and every later line
+    is blank or indented: the shape in which a contact's lines run exactly
+    from its ``  - `` to the next one.
+    """
+    if not text.endswith("\n"):
+        return None
+    lines = text.split("\n")
+    lines.pop()  # after the final newline
+    start = 1 if lines and lines[0].startswith(SCHEMA_COMMENT_PREFIX) else 0
+    if lines[start : start + 2] != ["version: 1", "contacts:"]:
+        return None
+    begin = start + 2
+    starts = [index for index in range(begin, len(lines)) if lines[index].startswith("  - ")]
+    if not starts or starts[0] != begin:
+        return None
+    for line in itertools.islice(lines, begin, None):
+        if line and not line.startswith("  "):
+            return None
+    return lines, begin, starts
+
+
+def parse_canonical(raw: bytes, yaml: YAML | None = None) -> FastDoc | None:
+    """`parse_fast(raw, index_key="contacts")` for a file in (or near) the canonical form.
+
+    None when the file is not in that shape; the caller then reads it with
+    `parse_fast`, which gives the same value, or the error.
+    """
+    if len(raw) > MAX_FILE_BYTES or b"\t" in raw or b"\r" in raw:
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if _NOT_PRINTABLE.search(text) or text.startswith("\ufeff"):
+        return None
+    split = split_contacts(text)
+    if split is None:
+        return None
+    lines, _begin, starts = split
+    items: list[Any] = []
+    marks: list[tuple[int, int]] = []
+    exact: list[int] = []
+    shape = True
+    bounds = [*starts, len(lines)]
+    for number, first in enumerate(starts):
+        end = bounds[number + 1]
+        segment = lines[first:end]
+        item = canonical_item(segment)
+        if item is None:
+            shape = False
+            item = _simple_item(segment, yaml)
+            if item is None:
+                return None
+        else:
+            exact.append(number)
+        items.append(item)
+        marks.append((first + 1, 5))
+    return FastDoc({"version": 1, "contacts": items}, tuple(marks), shape, frozenset(exact))
+
+
+def _simple_item(segment: Sequence[str], yaml: YAML | None) -> dict[str, Any] | None:
+    """A contact written simply but not canonically, read by `parse_fast` on its own lines."""
+    for line in segment:
+        if not _SIMPLE_LINE.match(line):
+            return None
+    try:
+        doc = parse_fast(
+            ("contacts:\n" + "\n".join(segment) + "\n").encode("utf-8"),
+            index_key="contacts",
+            yaml=yaml,
+        )
+    except YamlProblem:
+        return None
+    data = doc.data
+    if (
+        type(data) is not dict
+        or list(data) != ["contacts"]
+        or type(data["contacts"]) is not list
+        or len(data["contacts"]) != 1
+        or doc.item_marks != ((2, 5),)
+        or type(data["contacts"][0]) is not dict
+    ):
+        return None
+    item: dict[str, Any] = data["contacts"][0]
+    return item
