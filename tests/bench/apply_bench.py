@@ -13,7 +13,6 @@ Run alone: `python -m tests.bench.apply_bench [--contacts N] [--smoke]`.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import dataclasses
 import math
@@ -29,7 +28,7 @@ from jcstate.execute.apply import apply_plan
 from jcstate.remote.client import ClientSettings, JustCallClient, resolve_settings
 from jcstate.remote.listing import fetch_remote
 from jcstate.sandbox.seeddata import generated_contact
-from tests.bench.common import BenchRow, print_table, verdict
+from tests.bench.common import BenchRow, bench_main, verdict
 from tests.support.sandbox_server import SandboxServer, start_sandbox
 
 RATE_LIMIT = 600
@@ -188,11 +187,7 @@ def run(contacts: int, smoke: bool) -> list[BenchRow]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.bench.apply_bench")
-    parser.add_argument("--contacts", type=int, default=10_000)
-    parser.add_argument("--smoke", action="store_true")
-    args = parser.parse_args()
-    print_table(run(args.contacts, args.smoke))
+    bench_main("apply_bench", run, 10_000)
 
 
 if __name__ == "__main__":

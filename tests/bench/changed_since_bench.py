@@ -19,7 +19,6 @@ files of 1,000, and `jcstate -v` subprocesses whose request log is counted.
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import re
@@ -32,7 +31,7 @@ from pathlib import Path
 
 from jcstate.project.yamlio import render_contacts_file
 from jcstate.sandbox.seeddata import generated_contact
-from tests.bench.common import BenchRow, print_table, verdict
+from tests.bench.common import BenchRow, bench_main, verdict
 from tests.support.sandbox_server import SandboxServer, start_sandbox
 from tests.support.scenario import jcstate_env, seed_db, write_project
 
@@ -273,11 +272,7 @@ def run(contacts: int, smoke: bool) -> list[BenchRow]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.bench.changed_since_bench")
-    parser.add_argument("--contacts", type=int, default=10_000)
-    parser.add_argument("--smoke", action="store_true")
-    args = parser.parse_args(argv)
-    print_table(run(args.contacts, args.smoke))
+    bench_main("changed_since_bench", run, 10_000, argv)
 
 
 if __name__ == "__main__":

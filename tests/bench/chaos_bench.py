@@ -13,12 +13,11 @@ Run alone: `python -m tests.bench.chaos_bench [--contacts N] [--smoke]`.
 
 from __future__ import annotations
 
-import argparse
 import math
 import tempfile
 from pathlib import Path
 
-from tests.bench.common import BenchRow, print_table, verdict
+from tests.bench.common import BenchRow, bench_main, verdict
 from tests.e2e.test_chaos import MAX_RUNS, soak
 from tests.support.scenario import Scenario
 
@@ -71,11 +70,7 @@ def run(contacts: int, smoke: bool) -> list[BenchRow]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.bench.chaos_bench")
-    parser.add_argument("--contacts", type=int, default=10_000)
-    parser.add_argument("--smoke", action="store_true")
-    args = parser.parse_args()
-    print_table(run(args.contacts, args.smoke))
+    bench_main("chaos_bench", run, 10_000)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import resource
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -35,3 +37,17 @@ def print_table(rows: list[BenchRow]) -> None:
         print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
         if index == 0:
             print("  ".join("-" * w for w in widths))
+
+
+def bench_main(
+    prog: str,
+    run: Callable[[int, bool], list[BenchRow]],
+    default_contacts: int,
+    argv: list[str] | None = None,
+) -> None:
+    """The command line of one benchmark: `--contacts N` and `--smoke`, then its table."""
+    parser = argparse.ArgumentParser(prog=f"python -m tests.bench.{prog}")
+    parser.add_argument("--contacts", type=int, default=default_contacts)
+    parser.add_argument("--smoke", action="store_true")
+    args = parser.parse_args(argv)
+    print_table(run(args.contacts, args.smoke))

@@ -13,7 +13,6 @@ The full run uses at least 100,000 contacts whatever `--contacts` says.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from jcstate.sandbox.seeddata import generated_contact
-from tests.bench.common import BenchRow, print_table, verdict
+from tests.bench.common import BenchRow, bench_main, verdict
 from tests.support.sandbox_server import start_sandbox
 from tests.support.scenario import jcstate_env, seed_db, write_project
 
@@ -126,11 +125,7 @@ def run(contacts: int, smoke: bool) -> list[BenchRow]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.bench.memory_bench")
-    parser.add_argument("--contacts", type=int, default=FULL_SIZE)
-    parser.add_argument("--smoke", action="store_true")
-    args = parser.parse_args()
-    print_table(run(args.contacts, args.smoke))
+    bench_main("memory_bench", run, FULL_SIZE)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ Run alone: `python -m tests.bench.recheck_bench [--contacts N] [--smoke]`.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import math
 import tempfile
@@ -25,7 +24,7 @@ from jcstate.execute.apply import apply_plan
 from jcstate.remote.client import ClientSettings, JustCallClient, resolve_settings
 from jcstate.remote.listing import fetch_remote
 from jcstate.sandbox.seeddata import generated_contact
-from tests.bench.common import BenchRow, print_table, verdict
+from tests.bench.common import BenchRow, bench_main, verdict
 from tests.support.sandbox_server import SandboxServer, start_sandbox
 
 
@@ -105,11 +104,7 @@ def run(contacts: int, smoke: bool) -> list[BenchRow]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.bench.recheck_bench")
-    parser.add_argument("--contacts", type=int, default=10_000)
-    parser.add_argument("--smoke", action="store_true")
-    args = parser.parse_args()
-    print_table(run(args.contacts, args.smoke))
+    bench_main("recheck_bench", run, 10_000)
 
 
 if __name__ == "__main__":

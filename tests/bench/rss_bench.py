@@ -15,13 +15,12 @@ Run alone: `python -m tests.bench.rss_bench [--contacts N] [--smoke]`
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
 
 from jcstate.sandbox.seeddata import generated_contact
-from tests.bench.common import BenchRow, print_table, verdict
+from tests.bench.common import BenchRow, bench_main, verdict
 from tests.bench.memory_bench import measure
 from tests.support.sandbox_server import start_sandbox
 from tests.support.scenario import jcstate_env, seed_db, write_project
@@ -77,11 +76,7 @@ def run(contacts: int, smoke: bool) -> list[BenchRow]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.bench.rss_bench")
-    parser.add_argument("--contacts", type=int, default=FULL_SIZE)
-    parser.add_argument("--smoke", action="store_true")
-    args = parser.parse_args()
-    print_table(run(args.contacts, args.smoke))
+    bench_main("rss_bench", run, FULL_SIZE)
 
 
 if __name__ == "__main__":

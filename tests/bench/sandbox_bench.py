@@ -16,7 +16,6 @@ A served sandbox (`jcstate sandbox serve`, real HTTP on loopback) holding
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import statistics
@@ -28,7 +27,7 @@ import httpx
 
 from jcstate.sandbox.seeddata import generated_contacts
 from jcstate.sandbox.store import ContactStore
-from tests.bench.common import BenchRow, print_table, verdict
+from tests.bench.common import BenchRow, bench_main, verdict
 from tests.support.sandbox_server import SandboxServer, start_sandbox
 
 PER_PAGE = 100
@@ -179,11 +178,7 @@ def run(contacts: int, smoke: bool) -> list[BenchRow]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--contacts", type=int, default=100_000)
-    parser.add_argument("--smoke", action="store_true")
-    args = parser.parse_args()
-    print_table(run(args.contacts, args.smoke))
+    bench_main("sandbox_bench", run, 100_000)
 
 
 if __name__ == "__main__":
