@@ -202,6 +202,37 @@ def split_contacts(text: str) -> tuple[list[str], int, list[int]] | None:
     return lines, begin, starts
 
 
+_CONTACT_LINE = re.compile(r"^  - ", re.MULTILINE)
+_NOT_INDENTED = re.compile(r"\n(?:[^ \n]| [^ ])")
+_HEADER_TEXT = "version: 1\ncontacts:\n"
+
+
+def contact_spans(text: str) -> tuple[list[int], list[int]] | None:
+    """Where each contact of a file starts: its offset in `text` and its 1-based line.
+
+    The same shape as `split_contacts` asks (None otherwise), without cutting
+    the file into lines: a contact's text runs from its offset to the next
+    one's (the last one's to the end of the file).
+    """
+    if not text.endswith("\n"):
+        return None
+    begin = text.index("\n") + 1 if text.startswith(SCHEMA_COMMENT_PREFIX) else 0
+    if not text.startswith(_HEADER_TEXT + "  - ", begin):
+        return None
+    at = begin + len(_HEADER_TEXT)
+    if _NOT_INDENTED.search(text, at - 1):
+        return None
+    starts = [match.start() for match in _CONTACT_LINE.finditer(text, at)]
+    lines: list[int] = []
+    line = text.count("\n", 0, at) + 1
+    previous = at
+    for start in starts:
+        line += text.count("\n", previous, start)
+        lines.append(line)
+        previous = start
+    return starts, lines
+
+
 def parse_canonical(raw: bytes, yaml: YAML | None = None) -> FastDoc | None:
     """`parse_fast(raw, index_key="contacts")` for a file in (or near) the canonical form.
 
