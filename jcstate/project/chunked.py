@@ -32,6 +32,10 @@ from jcstate.project.cache import CANONICAL_FACT, MeaningCache
 from jcstate.project.validate import ContactsDoc, check_contacts_files
 from jcstate.project.yamlio import Chunk, contact_chunks, read_chunk
 
+#: Files smaller than this keep one entry for the whole file: reading one of
+#: them again costs little, and one entry is read faster than a few chunks.
+MIN_CHUNKED_BYTES = 1 << 20
+
 #: A chunk's contacts and, for each, whether it was read exactly as fmt writes it.
 _Part = tuple[tuple[DesiredContact, ...], tuple[bool, ...]]
 
@@ -58,10 +62,13 @@ def read_by_chunks(
 ) -> ChunkedRead | None:
     """The file `name` (bytes `raw`, sha256 `content`) by chunks; None: read it whole.
 
-    None when the file is not in the shape chunks need, or when a contact read
+    None when the file is small (`MIN_CHUNKED_BYTES`) or not in the shape
+    chunks need, or when a contact read
     again is not simple or has a problem of its own: the ordinary path then
     reads the whole file and reports each problem in its place.
     """
+    if len(raw) < MIN_CHUNKED_BYTES:
+        return None
     chunks = contact_chunks(raw)
     if chunks is None:
         return None
@@ -78,17 +85,23 @@ def read_by_chunks(
         for index, part in zip(missed, fresh, strict=True):
             parts[index] = part
             cache.put_chunk(digests[index], chunks[index].line, *part)
-    known = [part for part in parts if part is not None]
-    contacts = tuple(itertools.chain.from_iterable(part[0] for part in known))
+    read = _joined([part for part in parts if part is not None], len(missed))
+    if len(read.exact_lines) == len(read.contacts) and (
+        missed or not cache.has_fact(CANONICAL_FACT, content)
+    ):
+        cache.put_fact(CANONICAL_FACT, content)  # fmt --check: nothing to do in this file
+    return read
+
+
+def _joined(parts: Sequence[_Part], read_again: int) -> ChunkedRead:
+    contacts = tuple(itertools.chain.from_iterable(part[0] for part in parts))
     exact = frozenset(
         contact.source.line
-        for part in known
+        for part in parts
         for contact, flag in zip(*part, strict=True)
         if flag and contact.source is not None
     )
-    if len(exact) == len(contacts) and (missed or not cache.has_fact(CANONICAL_FACT, content)):
-        cache.put_fact(CANONICAL_FACT, content)  # fmt --check: nothing to do in this file
-    return ChunkedRead(contacts, exact, len(missed))
+    return ChunkedRead(contacts, exact, read_again)
 
 
 def _check_again(

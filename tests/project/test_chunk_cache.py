@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from click.testing import CliRunner
 
 from jcstate.cli import cli
 from jcstate.errors import ConfigError
+from jcstate.project import chunked
 from jcstate.project.cache import CACHE_DIR_ENV
 from jcstate.project.config import load_project
 from jcstate.project.yamlio import linereader
@@ -63,6 +65,12 @@ def first_line_of(lines: list[str], number: int) -> int:
     """The 0-based index of contact `number`'s first line in `big_file()`'s lines."""
     phone = canonical_contact(number)[0]
     return lines.index(phone)
+
+
+@pytest.fixture(autouse=True)
+def _small_files_by_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files of a few hundred kilobytes read by chunks (the real floor is 1 MiB)."""
+    monkeypatch.setattr(chunked, "MIN_CHUNKED_BYTES", 64 * 1024)
 
 
 @pytest.fixture
@@ -225,6 +233,17 @@ def test_a_corrupt_chunk_entry_is_a_miss(
     assert len(read_contacts) == COUNT
 
 
+def test_a_small_file_keeps_one_entry_for_the_whole_file(
+    project: Path, read_contacts: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(chunked, "MIN_CHUNKED_BYTES", 1 << 20)
+    cold = meaning(project)
+    assert chunk_entries() == []
+    read_contacts.clear()
+    assert meaning(project) == cold
+    assert read_contacts == []
+
+
 def test_fmt_with_the_chunks_cached_writes_what_fmt_without_the_cache_writes(
     project: Path, tmp_path: Path
 ) -> None:
@@ -251,3 +270,23 @@ def test_fmt_with_the_chunks_cached_writes_what_fmt_without_the_cache_writes(
     ]
     assert len(changed) == 2
     assert "# by hand" in with_cache
+
+
+def test_the_base_side_of_changed_since_reads_a_big_file_from_its_chunks(
+    project: Path, read_contacts: list[int]
+) -> None:
+    from jcstate.project.gitbase import load_base
+
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-C", str(project)]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "base"]):
+        subprocess.run([*git, *args], check=True, capture_output=True)
+    base = meaning(project)  # the base branch was read before
+    lines = big_file()
+    lines[first_line_of(lines, 42) + 1] = "    first_name: Renamed"
+    write(project, lines)
+    current = load_project(project, cwd=project)
+    read_contacts.clear()
+    loaded = load_base(current, "HEAD", cwd=project)
+    assert read_contacts == []
+    assert [c.phone for c in loaded.contacts] == [c[0] for c in base]
+    assert loaded.contacts[42].fields["first_name"] == "Person42"
