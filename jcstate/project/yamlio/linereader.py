@@ -202,7 +202,7 @@ def split_contacts(text: str) -> tuple[list[str], int, list[int]] | None:
     return lines, begin, starts
 
 
-_CONTACT_LINE = re.compile(r"^  - ", re.MULTILINE)
+_CONTACT_LINE = re.compile(r"\n  - ")  # a literal: the engine finds it fast (unlike ^)
 _NOT_INDENTED = re.compile(r"\n(?:[^ \n]| [^ ])")
 _HEADER_TEXT = "version: 1\ncontacts:\n"
 
@@ -222,7 +222,7 @@ def contact_spans(text: str) -> tuple[list[int], list[int]] | None:
     at = begin + len(_HEADER_TEXT)
     if _NOT_INDENTED.search(text, at - 1):
         return None
-    starts = [match.start() for match in _CONTACT_LINE.finditer(text, at)]
+    starts = [match.start() + 1 for match in _CONTACT_LINE.finditer(text, at - 1)]
     lines: list[int] = []
     line = text.count("\n", 0, at) + 1
     previous = at
