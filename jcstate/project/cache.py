@@ -5,7 +5,10 @@ line and column of each), keyed by the sha256 of the file's bytes and the
 `salt`: jcstate's version, a fingerprint of the code that gives a file its
 meaning, and the parts of `jcstate.yaml` that change it
 (`config.meaning_inputs`). A hit skips parsing and validating that file; the
-checks across files (duplicate phones and ids) still run on every file.
+checks across files (duplicate phones and ids) still run on every file. A big
+file may instead be kept as chunks of its contacts, each under the sha256 of
+the chunk's bytes (`chunk`, `put_chunk`; see `jcstate.project.chunked`), lines
+relative to the chunk.
 
 The cache is never authority:
 
