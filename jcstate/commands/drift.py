@@ -81,12 +81,11 @@ def command(
     Exit code 0 in sync, 2 drift, 1 error.
     """
     from jcstate.commands._project import project_from_ctx
-    from jcstate.commands._rules import drift_rules
+    from jcstate.commands._rules import drift_violations
     from jcstate.core.drift import compute_drift
     from jcstate.project.adopt import adopt_changed, adopt_unmanaged, describe
     from jcstate.project.adopt import adopt_deletes as adopt_deletes_from
-    from jcstate.render.drift import render_json, render_markdown, render_text
-    from jcstate.render.mask import mask_text
+    from jcstate.render.drift import iter_drift
 
     check_mask_options(output_format, mask_pii, mask_pii_json)
     project = project_from_ctx(ctx)
@@ -101,18 +100,12 @@ def command(
     remote = asyncio.run(fetch_full_listing(settings, project.config.api.concurrency))
     report = compute_drift(project.desired, remote)
 
-    postprocess = mask_text if mask_pii else None
-    if output_format == "markdown":
-        text = render_markdown(report, postprocess=postprocess)
-    else:
-        if output_format == "json":
-            text = render_json(report)
-        else:
-            text = render_text(report, color=color and not mask_pii)
-        if postprocess is not None:
-            text = postprocess(text)
-    text, rules_broken = drift_rules(project, remote.contacts, text, output_format, postprocess)
-    click.echo(text, nl=False)
+    violations, rules_broken = drift_violations(project, remote.contacts)
+    document = iter_drift(
+        report, output_format, color=color, mask_pii=mask_pii, violations=violations
+    )
+    for chunk in document:
+        click.echo(chunk, nl=False)  # JSON and text stream: the report is never one string
 
     if adopt:
         for line in describe(adopt_changed(project, report)):
