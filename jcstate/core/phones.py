@@ -38,19 +38,14 @@ _TYPES = (
 )
 
 #: one number description: its possible lengths (empty: any) and its pattern
-_Desc = tuple[tuple[int, ...], re.Pattern[str]]
+_Desc = tuple[frozenset[int], re.Pattern[str]]
 
 
 def _desc(desc: PhoneNumberDesc | None) -> _Desc | None:
     """None for a description no number matches (no pattern)."""
     if desc is None or not desc.national_number_pattern:
         return None
-    return tuple(desc.possible_length), re.compile(desc.national_number_pattern)
-
-
-def _matches(desc: _Desc, nsn: str) -> bool:
-    lengths, pattern = desc
-    return (not lengths or len(nsn) in lengths) and pattern.fullmatch(nsn) is not None
+    return frozenset(desc.possible_length), re.compile(desc.national_number_pattern)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +59,21 @@ class _Rules:
     national_prefix: re.Pattern[str] | None
 
     def valid(self, nsn: str) -> bool:
-        """`phonenumbers`' number type is not UNKNOWN: the general description, then a type."""
-        if self.general is None or not _matches(self.general, nsn):
+        """`phonenumbers`' number type is not UNKNOWN: the general description, then a type.
+
+        A description matches when the length is one of its possible lengths
+        (if it lists any) and its whole pattern matches.
+        """
+        size = len(nsn)
+        if self.general is None:
             return False
-        return any(_matches(desc, nsn) for desc in self.types)
+        lengths, pattern = self.general
+        if (lengths and size not in lengths) or pattern.fullmatch(nsn) is None:
+            return False
+        for lengths, pattern in self.types:
+            if (not lengths or size in lengths) and pattern.fullmatch(nsn) is not None:
+                return True
+        return False
 
 
 def _rules(metadata: PhoneMetadata | None) -> _Rules | None:
@@ -127,13 +133,44 @@ def _number_region(country_code: int, nsn: str) -> str | None:
     return None
 
 
-def _split(digits: str) -> tuple[int, str] | None:
-    """Country code and national number, as `phonenumbers.parse` splits them after a `+`."""
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """What the first digits after `+` decide, for one default region."""
+
+    country_code: int
+    #: where the national number starts in the text (after `+` and the country code)
+    start: int
+    #: the national prefix of the code's main region, which parse may strip
+    national_prefix: re.Pattern[str] | None
+    #: the default region's rules when it has this country code (its validity shortcut)
+    default: _Rules | None
+
+
+@lru_cache(maxsize=8_192)
+def _route(region: str, head: str) -> _Route | None:
+    """The country code `phonenumbers.parse` splits from `head` (the first 3 digits), and so on.
+
+    None when `region` is not a region phonenumbers knows, no code starts the
+    digits, or the code has no metadata.
+    """
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        return None
     for size in (1, 2, 3):
-        code = int(digits[:size])
+        code = int(head[:size])
         if code in COUNTRY_CODE_TO_REGION_CODE:
-            return code, digits[size:]
-    return None
+            break
+    else:
+        return None
+    main = _code_rules(code, COUNTRY_CODE_TO_REGION_CODE[code][0])
+    if main is None:
+        return None
+    default = _region_rules(region)
+    return _Route(
+        country_code=code,
+        start=1 + size,
+        national_prefix=main.national_prefix,
+        default=default if default is not None and default.country_code == code else None,
+    )
 
 
 def plain_e164(text: str, region: str) -> str | None:
@@ -146,18 +183,18 @@ def plain_e164(text: str, region: str) -> str | None:
     it is written (a national prefix or a leading zero after the country
     code, an unknown code, other digits or characters) is left to it (None).
     """
-    if _PLAIN_E164.fullmatch(text) is None or region not in phonenumbers.SUPPORTED_REGIONS:
+    if _PLAIN_E164.fullmatch(text) is None:
         return None
-    split = _split(text[1:])
-    if split is None:
+    route = _route(region, text[1:4])
+    if route is None:
         return None
-    code, nsn = split
+    nsn = text[route.start :]
     if len(nsn) not in _NSN_LENGTHS or nsn[0] == "0":
         return None
-    main = _code_rules(code, COUNTRY_CODE_TO_REGION_CODE[code][0])
-    if main is None or (main.national_prefix is not None and main.national_prefix.match(nsn)):
+    if route.national_prefix is not None and route.national_prefix.match(nsn):
         return None  # parse might strip what reads as a national prefix
-    if _valid_for_region(code, nsn, region) or _valid_for_region(
+    code = route.country_code
+    if (route.default is not None and route.default.valid(nsn)) or _valid_for_region(
         code, nsn, _number_region(code, nsn)
     ):
         return text
