@@ -47,6 +47,7 @@ from jcstate.core.normalize import (
     normalize_field,
     normalize_phone,
 )
+from jcstate.core.phones import plain_e164
 from jcstate.core.urls import public_url
 from jcstate.project.paths import leaves_project
 from jcstate.project.yamlio import DocPath, Where
@@ -751,7 +752,7 @@ def _file_items(
         source = SourceRef(doc.file, mark[0], mark[1]) if mark else None
         item_issues: list[Issue] = []
         checker.issues = item_issues
-        if not isinstance(item, Mapping):
+        if type(item) is not dict and not isinstance(item, Mapping):
             message = (
                 f"each contact must be a mapping (phone: ..., first_name: ...), not {_kind(item)}"
             )
@@ -767,9 +768,12 @@ def _file_items(
         if "phone" not in bad:
             written = item["phone"]
             try:
-                phone = (known.get(written) if isinstance(written, str) else None) or (
-                    normalize_phone(written, region)
-                )
+                # Known to the cache, or plain E.164 (what normalize_phone checks first).
+                phone = (
+                    (known.get(written) or plain_e164(written, region))
+                    if isinstance(written, str)
+                    else None
+                ) or normalize_phone(written, region)
             except ValueError:
                 item_issues.append(
                     Issue(doc.file, (*base, "phone"), phone_problem(written, region))
