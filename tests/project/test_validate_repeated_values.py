@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 import jcstate.project.validate as validate_module
+from jcstate.core.normalize import normalize_custom_value
 from jcstate.errors import ConfigError
 from jcstate.project.config import load_project
 
@@ -37,11 +38,10 @@ def test_a_repeated_custom_value_is_normalised_once_per_file(
 ) -> None:
     """Cold `validate` of 100,000 contacts checks a few enum values 100,000 times otherwise."""
     calls: list[Any] = []
-    real = validate_module.normalize_custom_value
 
     def counting(value: Any, definition: Any) -> Any:
         calls.append(value)
-        return real(value, definition)
+        return normalize_custom_value(value, definition)
 
     monkeypatch.setattr(validate_module, "normalize_custom_value", counting)
     write(tmp_path, ["{tier: Pro, seats: 3}", "{tier: Free, seats: 3}"] * 50)
