@@ -172,7 +172,17 @@ def test_pre_commit_try_repo(tmp_path: Path, project: Path) -> None:
         REPO_ROOT,
         hooks_repo,
         ignore=shutil.ignore_patterns(
-            ".git", ".venv", ".jcstate", "*cache*", "__pycache__", "*.egg-info", "dist", "build"
+            ".git",
+            ".venv",
+            ".jcstate",
+            ".mypy_cache",
+            ".pytest_cache",
+            ".ruff_cache",
+            ".hypothesis",
+            "__pycache__",
+            "*.egg-info",
+            "dist",
+            "build",
         ),
     )
     _git(hooks_repo, "init", "-q")

@@ -5,7 +5,10 @@ line and column of each), keyed by the sha256 of the file's bytes and the
 `salt`: jcstate's version, a fingerprint of the code that gives a file its
 meaning, and the parts of `jcstate.yaml` that change it
 (`config.meaning_inputs`). A hit skips parsing and validating that file; the
-checks across files (duplicate phones and ids) still run on every file.
+checks across files (duplicate phones and ids) still run on every file. A big
+file may instead be kept as chunks of its contacts, each under the sha256 of
+the chunk's bytes (`chunk`, `put_chunk`; see `jcstate.project.chunked`), lines
+relative to the chunk.
 
 The cache is never authority:
 
@@ -245,6 +248,31 @@ class MeaningCache:
     def put_contacts(self, digest: str, contacts: Iterable[DesiredContact]) -> None:
         self._write(self.key("contacts", digest), _columns(contacts))
 
+    # -- what a chunk of a file's contacts means -----------------------------
+
+    def chunk(
+        self, digest: str, file: str, line: int
+    ) -> tuple[tuple[DesiredContact, ...], tuple[bool, ...]] | None:
+        """The contacts of the chunk of `file` with sha256 `digest`, its first on `line`.
+
+        Also, for each, whether the line reader read it in the exact form fmt
+        writes with its phone already E.164 (`Project.canonical_lines`).
+        """
+        data = self._read(self.key("chunk", digest))
+        found = _chunk_from(data, file, line - 1) if data is not None else None
+        if found is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return found
+
+    def put_chunk(
+        self, digest: str, line: int, contacts: Iterable[DesiredContact], exact: Iterable[bool]
+    ) -> None:
+        data = _columns(contacts, line - 1)
+        data["exact"] = list(exact)
+        self._write(self.key("chunk", digest), data)
+
     # -- facts about a file's bytes (fmt: "already canonical") ---------------
 
     def has_fact(self, fact: str, digest: str) -> bool:
@@ -303,11 +331,14 @@ def _make_dirs(directory: Path) -> None:
             raise OSError(f"{part} is a symbolic link")
 
 
-def _columns(contacts: Iterable[DesiredContact]) -> dict[str, list[Any]]:
-    """Contacts as columns (each checked and rebuilt in one pass on load)."""
+def _columns(contacts: Iterable[DesiredContact], line_offset: int = 0) -> dict[str, list[Any]]:
+    """Contacts as columns (each checked and rebuilt in one pass on load).
+
+    Lines are stored less `line_offset` (a chunk's, relative to the chunk).
+    """
     rows = list(contacts)
     return {
-        "lines": [c.source.line if c.source else 0 for c in rows],
+        "lines": [c.source.line - line_offset if c.source else 0 for c in rows],
         "cols": [c.source.col if c.source else 0 for c in rows],
         "phones": [c.phone for c in rows],
         "ids": [c.id for c in rows],
@@ -316,7 +347,26 @@ def _columns(contacts: Iterable[DesiredContact]) -> dict[str, list[Any]]:
     }
 
 
-def _contacts_from(data: Any, file: str) -> tuple[DesiredContact, ...] | None:
+def _chunk_from(
+    data: Any, file: str, line_offset: int
+) -> tuple[tuple[DesiredContact, ...], tuple[bool, ...]] | None:
+    """A chunk entry back into its contacts and their exact flags; None if anything is off."""
+    if type(data) is not dict:
+        return None
+    exact = data.get("exact")
+    contacts = _contacts_from(data, file, line_offset)
+    if (
+        contacts is None
+        or not contacts
+        or type(exact) is not list
+        or len(exact) != len(contacts)
+        or not set(map(type, exact)) <= _BOOL
+    ):
+        return None
+    return contacts, tuple(exact)
+
+
+def _contacts_from(data: Any, file: str, line_offset: int = 0) -> tuple[DesiredContact, ...] | None:
     """Columns back into contacts, every value checked; None if anything is off.
 
     Each check runs over a whole column at once (the types of every line,
@@ -361,6 +411,8 @@ def _contacts_from(data: Any, file: str) -> tuple[DesiredContact, ...] | None:
         if type(value) is float
     ):
         return None
+    if line_offset:
+        lines = [line + line_offset for line in lines]
     sources = map(SourceRef, itertools.repeat(file), lines, cols)
     return tuple(map(DesiredContact, phones, fields, custom, ids, sources))
 
@@ -369,6 +421,7 @@ _COLUMNS = ("lines", "cols", "phones", "ids", "fields", "custom")
 _starts_with_plus = operator.methodcaller("startswith", "+")
 _ID = frozenset({int, type(None)})
 _DICT = frozenset({dict})
+_BOOL = frozenset({bool})
 _INT = frozenset({int})
 _STR = frozenset({str})
 _TEXT = frozenset({str, type(None)})

@@ -25,6 +25,7 @@ from jcstate.core import limits
 from jcstate.core.model import DesiredContact, Project, ProjectConfig
 from jcstate.errors import ConfigError, Diagnostic, ProjectNotFoundError
 from jcstate.project.cache import CANONICAL_FACT, MeaningCache, file_digest
+from jcstate.project.chunked import read_by_chunks
 from jcstate.project.files import leads_out
 from jcstate.project.paths import glob_segments, leaves_project
 from jcstate.project.rules import check_rules
@@ -332,12 +333,15 @@ def _load_project(project_dir: Path | None, cwd: Path | None, use_cache: bool) -
     digests: dict[int, str] = {}  # docs index -> sha256 of a parsed file, to store it
     shaped: set[int] = set()  # docs read in the exact form fmt writes
     exact: dict[int, tuple[str, frozenset[int]]] = {}  # docs index -> canonical_items
+    chunk_lines: dict[str, tuple[str, frozenset[int]]] = {}  # files read by chunks
     for path in contact_paths:
         name = display_path(path, here)
         files[name] = path
         try:
             raw = read_limited(path)
-            doc, content, canonical, items = _contacts_doc(raw, name, cache, yaml)
+            doc, content, canonical, items = _contacts_doc(
+                raw, name, cache, yaml, config, chunk_lines
+            )
             _note_parsed(len(docs), content, canonical, items, digests, shaped, exact)
             docs.append(doc)
         except YamlProblem as problem:
@@ -374,7 +378,7 @@ def _load_project(project_dir: Path | None, cwd: Path | None, use_cache: bool) -
         digest=digest.hexdigest(),
         rule_marks=rules.marks,
         config_name=config_name,
-        canonical_lines=_canonical_lines(docs, exact, clean),
+        canonical_lines={**_canonical_lines(docs, exact, clean), **chunk_lines},
     )
 
 
@@ -425,13 +429,20 @@ def _note_parsed(
 
 
 def _contacts_doc(
-    raw: bytes, name: str, cache: MeaningCache | None, yaml: YAML
+    raw: bytes,
+    name: str,
+    cache: MeaningCache | None,
+    yaml: YAML,
+    config: ProjectConfig,
+    chunk_lines: dict[str, tuple[str, frozenset[int]]],
 ) -> tuple[ContactsDoc | KnownFile, str | None, bool, tuple[str, frozenset[int]] | None]:
-    """A contacts file as parsed, or as the cache knows it.
+    """A contacts file as parsed, or as the cache knows it (whole, or by chunks).
 
     With it: the digest to cache a parsed one under (None: no cache, or known),
     whether it is in the exact form fmt writes, and the sha256 and numbers of
-    the contacts the line reader took in canonical form (None: none).
+    the contacts the line reader took in canonical form (None: none). A file
+    read by chunks (`chunked.read_by_chunks`) has its sha256 and canonical
+    lines put in `chunk_lines`.
     """
     content = None
     if cache is not None:
@@ -439,6 +450,10 @@ def _contacts_doc(
         known = cache.contacts(content, name)
         if known is not None:
             return KnownFile(name, known), None, False, None
+        chunked = read_by_chunks(raw, name, content, config, cache, yaml)
+        if chunked is not None:
+            chunk_lines[name] = (content, chunked.exact_lines)
+            return KnownFile(name, chunked.contacts), None, False, None
     parsed = parse_canonical(raw, yaml) or parse_fast(raw, index_key="contacts", yaml=yaml)
     doc = ContactsDoc(name, parsed.data, parsed.item_marks)
     items = (

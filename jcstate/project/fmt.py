@@ -22,13 +22,13 @@ from jcstate.project.validate import ContactsDoc, check_contacts
 from jcstate.project.yamlio import (
     YamlProblem,
     canonical_item,
+    contact_spans,
     dump_roundtrip_str,
     load_roundtrip_bytes,
     ordered_keys,
     parse_fast,
     roundtrip_yaml,
     sorted_custom_keys,
-    split_contacts,
 )
 
 _TOP_KEYS: tuple[str, ...] = ("version", "defaults", "contacts")
@@ -134,7 +134,7 @@ def format_file(
 ) -> tuple[str, bool]:
     """The canonical text of a contacts file, and whether it declares what `text` declares.
 
-    A file in the shape `yamlio.split_contacts` describes is formatted one
+    A file in the shape `yamlio.contact_spans` describes is formatted one
     contact at a time: a contact already canonical (`yamlio.canonical_item`,
     its phone already the E.164 one) is kept byte for byte, and only the
     others take the comment-keeping round trip, each on its own lines. So a
@@ -159,32 +159,35 @@ def format_file(
 def _format_by_contact(
     text: str, config: ProjectConfig, phones: Mapping[int, str] | None, exact: AbstractSet[int]
 ) -> str | None:
-    split = split_contacts(text)
-    if split is None:
+    spans = contact_spans(text)
+    if spans is None:
         return None
-    lines, begin, starts = split
-    if phones is not None and sorted(phones) != [start + 1 for start in starts]:
+    starts, lines = spans
+    if phones is not None and set(phones) != set(lines):
         return None  # the load saw other contacts: let the whole-file path decide
     region = config.default_region
-    out = lines[:begin]
-    bounds = [*starts, len(lines)]
-    for number, first in enumerate(starts):
-        segment = lines[first : bounds[number + 1]]
-        if first + 1 in exact:
-            out.extend(segment)
+    out: list[str] = []
+    kept = 0  # text[kept:] is not in `out` yet
+    bounds = [*starts, len(text)]
+    for number, line in enumerate(lines):
+        if line in exact:
             continue
+        first, end = starts[number], bounds[number + 1]
+        segment = text[first:end].split("\n")
+        segment.pop()  # after the contact's final newline
         item = canonical_item(segment)
         if item is not None:
             written = item["phone"]
-            e164 = phones.get(first + 1) if phones is not None else _e164(written, region)
+            e164 = phones.get(line) if phones is not None else _e164(written, region)
             if written == e164:
-                out.extend(segment)
                 continue
         formatted = _format_contact(segment, config)
         if formatted is None:
             return None
-        out.extend(formatted)
-    return "\n".join(out) + "\n"
+        out += [text[kept:first], "\n".join(formatted), "\n"]
+        kept = end
+    out.append(text[kept:])
+    return "".join(out)
 
 
 def _e164(written: str, region: str) -> str | None:

@@ -34,6 +34,7 @@ from jcstate.errors import (
     UnknownRefError,
 )
 from jcstate.project.cache import MeaningCache, file_digest
+from jcstate.project.chunked import read_by_chunks
 from jcstate.project.config import PROJECT_FILE, display_path, open_cache
 from jcstate.project.validate import (
     ContactsDoc,
@@ -296,7 +297,7 @@ def load_base(
     # (keyed by its bytes, as for the working tree; the base of a pull request
     # was usually read before, on the base branch).
     cache = open_cache(project.root, config, use_cache)
-    read = _read_changed(to_read, contents, f"{short}:{prefix}", cache, yaml)
+    read = _read_changed(to_read, contents, f"{short}:{prefix}", cache, yaml, config)
     if isinstance(read, str):
         return _invalid(ref, commit, read)
     docs, digests = read
@@ -359,6 +360,7 @@ def _read_changed(
     label: str,
     cache: MeaningCache | None,
     yaml: YAML,
+    config: ProjectConfig,
 ) -> tuple[list[ContactsDoc | KnownFile], dict[int, str]] | str:
     """The files that differ from the working tree, parsed or known from the cache (with
     the digest of each parsed one, by position), or the first YAML problem's message.
@@ -372,6 +374,9 @@ def _read_changed(
         name = f"{label}{rel}"
         content = file_digest(raw) if cache is not None else ""
         known = cache.contacts(content, name) if cache is not None else None
+        if known is None and cache is not None:
+            chunked = read_by_chunks(raw, name, content, config, cache, yaml)
+            known = chunked.contacts if chunked is not None else None
         if known is not None:
             docs.append(KnownFile(name, known))
             continue

@@ -20,11 +20,17 @@ from hypothesis import strategies as st
 from jcstate.project.fmt import format_contacts_text
 from jcstate.project.yamlio import (
     SCHEMA_COMMENT_PREFIX,
+    FastDoc,
     YamlProblem,
     canonical_item,
+    contact_chunks,
+    contact_spans,
+    linereader,
     parse_canonical,
     parse_fast,
+    read_chunk,
     same_plain,
+    split_contacts,
 )
 
 HEADER = "version: 1\ncontacts:\n"
@@ -45,15 +51,59 @@ def parser(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 def same_as_parse_fast(text: str) -> bool:
-    """Asserts agreement where `parse_canonical` answers; returns whether it answered."""
+    """Asserts agreement where `parse_canonical` answers; returns whether it answered.
+
+    Also that reading the file by chunks (`contact_chunks`, `read_chunk`: the
+    meaning cache's way) answers exactly where `parse_canonical` does, with the
+    same values, positions and canonical contacts, and that `contact_spans`
+    (fmt's way) finds the contacts `split_contacts` finds.
+    """
     raw = text.encode("utf-8", "surrogatepass")
     quick = parse_canonical(raw)
+    assert_same_by_chunks(raw, quick)
+    assert_same_spans(text)
     if quick is None:
         return False
     reference = parse_fast(raw, index_key="contacts")
     assert same_plain(quick.data, reference.data), (text, quick.data, reference.data)
     assert quick.item_marks == reference.item_marks, text
     return True
+
+
+def assert_same_by_chunks(raw: bytes, whole: FastDoc | None) -> None:
+    spread, most = linereader.CHUNK_SPREAD, linereader.CHUNK_MAX
+    linereader.CHUNK_SPREAD, linereader.CHUNK_MAX = 2, 3  # chunks even in small files
+    try:
+        chunks = contact_chunks(raw)
+        reads = [read_chunk(raw, chunk) for chunk in chunks or ()]
+    finally:
+        linereader.CHUNK_SPREAD, linereader.CHUNK_MAX = spread, most
+    if chunks is None or None in reads:
+        assert whole is None, raw
+        return
+    assert whole is not None, raw
+    items, marks, exact = [], [], []
+    for read in reads:
+        assert read is not None
+        exact += [len(items) + number for number in read[2]]
+        items += read[0]
+        marks += read[1]
+    assert [chunk.end for chunk in chunks[:-1]] == [chunk.start for chunk in chunks[1:]]
+    assert same_plain(items, whole.data["contacts"]), raw
+    assert tuple(marks) == whole.item_marks
+    assert frozenset(exact) == whole.canonical_items
+
+
+def assert_same_spans(text: str) -> None:
+    split = split_contacts(text)
+    spans = contact_spans(text)
+    if split is None:
+        assert spans is None, text
+        return
+    assert spans is not None, text
+    lines, _begin, starts = split
+    offsets = [len("\n".join(lines[:start])) + 1 for start in starts]
+    assert spans == (offsets, [start + 1 for start in starts])
 
 
 CANONICAL = (

@@ -39,7 +39,15 @@ from jcstate.project.yamlio.limits import (
     check_nesting,
     read_limited,
 )
-from jcstate.project.yamlio.linereader import canonical_item, parse_canonical, split_contacts
+from jcstate.project.yamlio.linereader import (
+    Chunk,
+    canonical_item,
+    contact_chunks,
+    contact_spans,
+    parse_canonical,
+    read_chunk,
+    split_contacts,
+)
 from jcstate.project.yamlio.loader import (
     PURE_ENV,
     CParser,
@@ -70,6 +78,7 @@ __all__ = [
     "PURE_ENV",
     "SCHEMA_COMMENT_PREFIX",
     "CParser",
+    "Chunk",
     "DocPath",
     "FastDoc",
     "Where",
@@ -83,6 +92,8 @@ __all__ = [
     "check_aliases",
     "check_nesting",
     "compose_node",
+    "contact_chunks",
+    "contact_spans",
     "dump_roundtrip_str",
     "fast_yaml",
     "load_roundtrip",
@@ -92,6 +103,7 @@ __all__ = [
     "parse_canonical",
     "parse_fast",
     "plain_value",
+    "read_chunk",
     "read_limited",
     "render_contacts_file",
     "roundtrip_yaml",

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
+import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -200,6 +202,37 @@ def split_contacts(text: str) -> tuple[list[str], int, list[int]] | None:
     return lines, begin, starts
 
 
+_CONTACT_LINE = re.compile(r"\n  - ")  # a literal: the engine finds it fast (unlike ^)
+_NOT_INDENTED = re.compile(r"\n(?:[^ \n]| [^ ])")
+_HEADER_TEXT = "version: 1\ncontacts:\n"
+
+
+def contact_spans(text: str) -> tuple[list[int], list[int]] | None:
+    """Where each contact of a file starts: its offset in `text` and its 1-based line.
+
+    The same shape as `split_contacts` asks (None otherwise), without cutting
+    the file into lines: a contact's text runs from its offset to the next
+    one's (the last one's to the end of the file).
+    """
+    if not text.endswith("\n"):
+        return None
+    begin = text.index("\n") + 1 if text.startswith(SCHEMA_COMMENT_PREFIX) else 0
+    if not text.startswith(_HEADER_TEXT + "  - ", begin):
+        return None
+    at = begin + len(_HEADER_TEXT)
+    if _NOT_INDENTED.search(text, at - 1):
+        return None
+    starts = [match.start() + 1 for match in _CONTACT_LINE.finditer(text, at - 1)]
+    lines: list[int] = []
+    line = text.count("\n", 0, at) + 1
+    previous = at
+    for start in starts:
+        line += text.count("\n", previous, start)
+        lines.append(line)
+        previous = start
+    return starts, lines
+
+
 def parse_canonical(raw: bytes, yaml: YAML | None = None) -> FastDoc | None:
     """`parse_fast(raw, index_key="contacts")` for a file in (or near) the canonical form.
 
@@ -218,25 +251,126 @@ def parse_canonical(raw: bytes, yaml: YAML | None = None) -> FastDoc | None:
     if split is None:
         return None
     lines, _begin, starts = split
+    read = _read_segments(lines, starts, 0, yaml)
+    if read is None:
+        return None
+    items, marks, exact = read
+    shape = len(exact) == len(items)
+    return FastDoc({"version": 1, "contacts": items}, tuple(marks), shape, frozenset(exact))
+
+
+def _read_segments(
+    lines: Sequence[str], starts: Sequence[int], line_offset: int, yaml: YAML | None
+) -> tuple[list[Any], list[tuple[int, int]], list[int]] | None:
+    """Each contact's lines (``lines[start:next start]``) as its value; None if one is not simple.
+
+    Also each contact's (line, col), its line being ``line_offset`` + its index + 1,
+    and the numbers of those read in the exact canonical form.
+    """
     items: list[Any] = []
     marks: list[tuple[int, int]] = []
     exact: list[int] = []
-    shape = True
     bounds = [*starts, len(lines)]
     for number, first in enumerate(starts):
-        end = bounds[number + 1]
-        segment = lines[first:end]
+        segment = lines[first : bounds[number + 1]]
         item = canonical_item(segment)
         if item is None:
-            shape = False
             item = _simple_item(segment, yaml)
             if item is None:
                 return None
         else:
             exact.append(number)
         items.append(item)
-        marks.append((first + 1, 5))
-    return FastDoc({"version": 1, "contacts": items}, tuple(marks), shape, frozenset(exact))
+        marks.append((line_offset + first + 1, 5))
+    return items, marks, exact
+
+
+#: A contact whose first bytes have a crc32 of 0 modulo this starts a new chunk:
+#: about this many contacts a chunk, cut where the contacts' own bytes say.
+CHUNK_SPREAD = 256
+#: ... and never more contacts than this in one chunk.
+CHUNK_MAX = 2_048
+_CHUNK_WINDOW = 32
+_HEADER = b"version: 1\ncontacts:\n"
+_NEXT_CONTACT = re.compile(rb"\n  - ")
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """Whole contacts of a file: its bytes ``raw[start:end]``, the first on 1-based `line`."""
+
+    start: int
+    end: int
+    line: int
+
+
+def contact_chunks(raw: bytes) -> list[Chunk] | None:
+    """A contacts file cut into chunks of whole contacts; None unless it can be read so.
+
+    It can when its header is ``version: 1`` then ``contacts:`` (after, at most,
+    the schema comment) with the first contact right after, as
+    `split_contacts` asks, and it has no tab or carriage return. A chunk starts
+    at a contact whose first bytes' crc32 is 0 modulo `CHUNK_SPREAD` (or after
+    `CHUNK_MAX` contacts): a contact inserted, removed or edited moves the
+    bounds of its own chunk only. The lines of each chunk are checked when it is
+    read (`read_chunk`): whether the file is in the line reader's shape is, past
+    the header, a property of each chunk's own bytes.
+    """
+    if len(raw) > MAX_FILE_BYTES or not raw.endswith(b"\n") or b"\t" in raw or b"\r" in raw:
+        return None
+    begin = 0
+    if raw.startswith(SCHEMA_COMMENT_PREFIX.encode()):
+        begin = raw.index(b"\n") + 1
+        try:
+            comment = raw[:begin].decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if _NOT_PRINTABLE.search(comment):
+            return None
+    if not raw.startswith(_HEADER + b"  - ", begin):
+        return None
+    at = begin + len(_HEADER)
+    line = raw.count(b"\n", 0, at) + 1
+    chunks: list[Chunk] = []
+    count = 1
+    crc32 = zlib.crc32
+    for match in _NEXT_CONTACT.finditer(raw, at):
+        position = match.start() + 1
+        if count >= CHUNK_MAX or not crc32(raw[position : position + _CHUNK_WINDOW]) % CHUNK_SPREAD:
+            chunks.append(Chunk(at, position, line))
+            line += raw.count(b"\n", at, position)
+            at, count = position, 1
+        else:
+            count += 1
+    chunks.append(Chunk(at, len(raw), line))
+    return chunks
+
+
+def read_chunk(
+    raw: bytes, chunk: Chunk, yaml: YAML | None = None
+) -> tuple[list[Any], list[tuple[int, int]], list[int]] | None:
+    """A chunk's contacts as `parse_canonical` reads them in the whole file, or None.
+
+    Their values, their (line, col), and the numbers (in the chunk) of those
+    read in the exact canonical form. None when a line is not in the line
+    reader's shape or a contact is not simple: the caller reads the whole file.
+    """
+    try:
+        text = raw[chunk.start : chunk.end].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if _NOT_PRINTABLE.search(text):
+        return None
+    lines = text.split("\n")
+    lines.pop()  # after the chunk's final newline
+    starts = []
+    for index, line in enumerate(lines):
+        if line.startswith("  "):
+            if line.startswith("  - "):
+                starts.append(index)
+        elif line:
+            return None
+    return _read_segments(lines, starts, chunk.line - 1, yaml)
 
 
 def _simple_item(segment: Sequence[str], yaml: YAML | None) -> dict[str, Any] | None:
