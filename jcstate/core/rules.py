@@ -20,7 +20,7 @@ import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cel_expr_python import cel
 from cel_expr_python.ext.ext_strings import ExtStrings
@@ -36,7 +36,11 @@ from jcstate.core.model import (
     SourceRef,
 )
 from jcstate.core.normalize import normalize_custom_value
-from jcstate.core.plan import CUSTOM_PREFIX, Action, Change, FieldChange, Plan
+
+if TYPE_CHECKING:
+    # Imported where a plan is read: `validate` (contact rules only) need not load
+    # the plan engine and its diff library.
+    from jcstate.core.plan import Change, FieldChange, Plan
 
 #: What a `plan` rule sees besides the three lists of changes.
 PLAN_KEYS: tuple[str, ...] = ("creates", "updates", "deletes", "unchanged", "in_scope")
@@ -387,6 +391,8 @@ def check_contacts(rules: RuleSet, contacts: Sequence[DesiredContact]) -> list[R
 
 
 def _fields_of(changes: Iterable[FieldChange], attr: str) -> dict[str, Any]:
+    from jcstate.core.plan import CUSTOM_PREFIX
+
     value: dict[str, Any] = {}
     custom: dict[str, Any] = {}
     for change in changes:
@@ -413,6 +419,8 @@ def change_value(
     an update's `before` and `after` hold the fields the update changes.
     A create has no `before` fields, a delete no `after` fields.
     """
+    from jcstate.core.plan import CUSTOM_PREFIX, Action
+
     empty: dict[str, Any] = {"custom_fields": {}}
     if change.action is Action.CREATE:
         before, after = empty, _fields_of(change.changes, "new")
@@ -451,6 +459,8 @@ def plan_value(
     defs: Mapping[str, CustomFieldDef] | None = None,
 ) -> dict[str, Any]:
     """What `plan` holds: creates, updates and deletes (lists of changes) and two counts."""
+    from jcstate.core.plan import Action
+
     by_id = {contact.id: contact for contact in remote}
     lists: dict[str, list[dict[str, Any]]] = {"creates": [], "updates": [], "deletes": []}
     key = {Action.CREATE: "creates", Action.UPDATE: "updates", Action.DELETE: "deletes"}

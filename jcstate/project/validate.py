@@ -47,6 +47,7 @@ from jcstate.core.normalize import (
     normalize_field,
     normalize_phone,
 )
+from jcstate.core.phones import plain_e164
 from jcstate.core.urls import public_url
 from jcstate.project.paths import leaves_project
 from jcstate.project.yamlio import DocPath, Where
@@ -430,6 +431,18 @@ def protected_phones(config: ProjectConfig) -> list[str]:
 _SCALARS = frozenset({str, int, float, bool})
 
 
+class _Unseen:
+    """A custom value not checked before (or one with a problem, which is never remembered)."""
+
+
+_UNSEEN = _Unseen()
+#: Custom values whose normalised form is remembered, per file, by (key, type, value):
+#: the type keeps 1 and true apart; no float (0.0 and -0.0 are equal keys).
+_REMEMBERED = frozenset({str, int, bool, type(None)})
+#: at most this many remembered per file (a file of 100,000 distinct notes stays small)
+_SEEN_VALUES = 4_096
+
+
 class _FieldChecker:
     """Normalises the fields of one contact (or of `defaults`), collecting issues."""
 
@@ -440,6 +453,8 @@ class _FieldChecker:
         self.declared = sorted(self.defs)
         self.file = file
         self.issues = issues
+        #: custom values that checked clean: (key, type, value) -> normalised
+        self.seen: dict[tuple[Any, type, Any], CustomValue | None] = {}
 
     def fields(
         self, raw: Mapping[str, Any], base: DocPath, skip: set[Any]
@@ -473,45 +488,63 @@ class _FieldChecker:
 
     def custom(self, values: Mapping[Any, Any], base: DocPath) -> dict[str, CustomValue | None]:
         out: dict[str, CustomValue | None] = {}
+        seen = self.seen
         for key, value in values.items():
-            definition = self.defs.get(key)
-            if key == self.ownership_field:
-                message = (
-                    f"custom field '{key}' is the ownership marker (ownership.field): "
-                    "jcstate sets it; remove it from the contact"
-                )
-                self.issues.append(Issue(self.file, (*base, key), message, "key"))
-                continue
-            key_issue = key_problem(key) if isinstance(key, str) else None
-            if key_issue is not None:
-                message = f"custom field name {key!r} {key_issue}"
-                self.issues.append(Issue(self.file, (*base, key), message, "key"))
-                continue
-            if definition is None:
-                guess = suggest(str(key), self.declared)
-                hint = f" (did you mean '{guess}'?)" if guess else ""
-                message = (
-                    f"undeclared custom field '{key}'{hint}: declare it under "
-                    "custom_fields in jcstate.yaml"
-                )
-                self.issues.append(Issue(self.file, (*base, key), message, "key"))
-                continue
-            if type(value) not in _SCALARS and isinstance(value, Mapping | list | bytes | set):
-                message = f"custom field '{key}': expected a single value, got {_kind(value)}"
-                self.issues.append(Issue(self.file, (*base, key), message))
-                continue
-            try:
-                if definition.type == "date":
-                    _check_date(value)
-                normalized = normalize_custom_value(value, definition)
-                problem = scalar_problem(normalized, notes=definition.type == "string")
-                if problem is not None:
-                    raise ValueError(problem)
-                out[key] = normalized
-            except ValueError as exc:
-                message = f"custom field '{key}' ({definition.type}): {exc}"
-                self.issues.append(Issue(self.file, (*base, key), message))
+            kind = type(value)
+            remembered = kind in _REMEMBERED
+            if remembered:
+                known = seen.get((key, kind, value), _UNSEEN)
+                if not isinstance(known, _Unseen):
+                    out[key] = known
+                    continue
+            normalized = self.custom_value(key, value, base)
+            if isinstance(normalized, _Unseen):
+                continue  # the problem is among self.issues
+            out[key] = normalized
+            if remembered and len(seen) < _SEEN_VALUES:
+                seen[(key, kind, value)] = normalized
         return out
+
+    def custom_value(self, key: Any, value: Any, base: DocPath) -> CustomValue | _Unseen | None:
+        """One custom value normalised, or `_UNSEEN` after adding its problem to the issues."""
+        definition = self.defs.get(key)
+        if key == self.ownership_field:
+            message = (
+                f"custom field '{key}' is the ownership marker (ownership.field): "
+                "jcstate sets it; remove it from the contact"
+            )
+            self.issues.append(Issue(self.file, (*base, key), message, "key"))
+            return _UNSEEN
+        key_issue = key_problem(key) if isinstance(key, str) else None
+        if key_issue is not None:
+            message = f"custom field name {key!r} {key_issue}"
+            self.issues.append(Issue(self.file, (*base, key), message, "key"))
+            return _UNSEEN
+        if definition is None:
+            guess = suggest(str(key), self.declared)
+            hint = f" (did you mean '{guess}'?)" if guess else ""
+            message = (
+                f"undeclared custom field '{key}'{hint}: declare it under "
+                "custom_fields in jcstate.yaml"
+            )
+            self.issues.append(Issue(self.file, (*base, key), message, "key"))
+            return _UNSEEN
+        if type(value) not in _SCALARS and isinstance(value, Mapping | list | bytes | set):
+            message = f"custom field '{key}': expected a single value, got {_kind(value)}"
+            self.issues.append(Issue(self.file, (*base, key), message))
+            return _UNSEEN
+        try:
+            if definition.type == "date":
+                _check_date(value)
+            normalized = normalize_custom_value(value, definition)
+            problem = scalar_problem(normalized, notes=definition.type == "string")
+            if problem is not None:
+                raise ValueError(problem)
+            return normalized
+        except ValueError as exc:
+            message = f"custom field '{key}' ({definition.type}): {exc}"
+            self.issues.append(Issue(self.file, (*base, key), message))
+            return _UNSEEN
 
 
 def _check_date(value: Any) -> None:
@@ -719,7 +752,7 @@ def _file_items(
         source = SourceRef(doc.file, mark[0], mark[1]) if mark else None
         item_issues: list[Issue] = []
         checker.issues = item_issues
-        if not isinstance(item, Mapping):
+        if type(item) is not dict and not isinstance(item, Mapping):
             message = (
                 f"each contact must be a mapping (phone: ..., first_name: ...), not {_kind(item)}"
             )
@@ -735,9 +768,12 @@ def _file_items(
         if "phone" not in bad:
             written = item["phone"]
             try:
-                phone = (known.get(written) if isinstance(written, str) else None) or (
-                    normalize_phone(written, region)
-                )
+                # Known to the cache, or plain E.164 (what normalize_phone checks first).
+                phone = (
+                    (known.get(written) or plain_e164(written, region))
+                    if isinstance(written, str)
+                    else None
+                ) or normalize_phone(written, region)
             except ValueError:
                 item_issues.append(
                     Issue(doc.file, (*base, "phone"), phone_problem(written, region))

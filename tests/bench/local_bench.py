@@ -246,7 +246,8 @@ def run_size(
         rows.append(
             BenchRow(
                 f"local {size}: baselines",
-                f"json.load {json_s:.2f} s, CSafeLoader {csafe_s:.2f} s",
+                f"json.load {json_s:.2f} s, CSafeLoader {csafe_s:.2f} s CPU "
+                f"(load {os.getloadavg()[0]:.1f})",
                 "baseline",
                 "info",
             )
@@ -258,10 +259,12 @@ def run_size(
         def row(name: str, run: Run, target: str, ok: bool | None, key: str) -> None:
             figures[key] = run.cpu
             figures[key + ":rss"] = run.rss_mb
+            load = os.getloadavg()[0]  # the machine's 1-minute load just after the run
             rows.append(
                 BenchRow(
                     f"local {size}: {name}",
-                    f"{run.cpu:.2f} s CPU ({run.wall:.2f} s wall), {run.rss_mb:.0f} MB",
+                    f"{run.cpu:.2f} s CPU ({run.wall:.2f} s wall, load {load:.1f}), "
+                    f"{run.rss_mb:.0f} MB",
                     target,
                     "info" if ok is None or smoke else verdict(ok),
                 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -31,13 +32,14 @@ print(json.dumps({{"code": code, "heavy": sorted(set(n.split(".")[0] for n in he
 """
 
 
-def _loaded_after(*args: str) -> tuple[str, dict[str, object]]:
+def _loaded_after(*args: str, cwd: Path | None = None) -> tuple[str, dict[str, object]]:
     completed = subprocess.run(
         [sys.executable, "-c", _PROBE.format(heavy=set(HEAVY)), *args],
         capture_output=True,
         text=True,
         check=True,
         timeout=120,
+        cwd=cwd,
     )
     help_text, _, last = completed.stdout.rstrip("\n").rpartition("\n")
     return help_text, json.loads(last)
@@ -57,3 +59,21 @@ def test_the_probe_sees_a_heavy_import() -> None:
     assert outcome["code"] == 0
     heavy = outcome["heavy"]
     assert isinstance(heavy, list) and "pydantic" in heavy
+
+
+def test_validate_does_not_load_the_plan_engine(tmp_path: Path) -> None:
+    """`validate` (and the pre-commit check) reads the project; deepdiff is for plans only."""
+    (tmp_path / "jcstate.yaml").write_text(
+        'version: 1\napi: {url: "sandbox://x.db"}\ncontacts: ["contacts/*.yaml"]\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "contacts").mkdir()
+    (tmp_path / "contacts" / "a.yaml").write_text(
+        'version: 1\ncontacts:\n  - phone: "+12125550143"\n    first_name: Ada\n',
+        encoding="utf-8",
+    )
+    text, outcome = _loaded_after("validate", cwd=tmp_path)
+    assert outcome["code"] == 0, text
+    assert "OK: 1 contact" in text
+    heavy = outcome["heavy"]
+    assert isinstance(heavy, list) and "deepdiff" not in heavy
