@@ -8,7 +8,8 @@ first compares against the pages the declared contacts alone would fill (an
 account holds at least the contacts applied before): when the lookups take
 no more requests than that, they are sent directly and no page is spent
 deciding. Only a larger set reads page 1, which then is the listing's own
-first page whenever the listing wins.
+first page whenever the listing wins. Automatic garbage collection is paused
+while the set is read, as for a listing (`listing.collection_paused`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from jcstate.remote.listing import (
     build_state,
     list_all,
     page_count,
+    pausing_collection,
     read_pages,
 )
 from jcstate.remote.listing import (
@@ -76,6 +78,7 @@ async def _targeted(
     return [contact for task in tasks for contact in task.result()]
 
 
+@pausing_collection
 async def fetch_changed(
     client: JustCallClient,
     changes: ChangeSet,

@@ -11,16 +11,26 @@ listing after page 1, and so does reading more contacts than that (pages
 without a `total` that never end, pages holding more than they say). Pages
 are requested by a fixed number of workers, so nothing is allocated in
 proportion to a number the server sends.
+
+While a listing (or a set of lookups) is read, CPython's automatic garbage
+collection is paused (`collection_paused`): the contacts read pile up as
+long-lived objects, and each automatic full collection would walk all of
+them again (at 100,000 contacts, four full collections took 0.45 s of a
+1.9 s listing). Nothing a listing keeps is in a reference cycle; the cycles
+httpx and tenacity leave behind (about 70 small objects a request) wait for
+the first collection after the listing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
+import gc
 from collections import Counter, defaultdict
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, nullcontext
-from typing import Any, Protocol, TypeVar
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from jcstate.core.model import Conflict, RemoteContact, RemoteState
 from jcstate.core.normalize import try_normalize_phone
@@ -46,6 +56,32 @@ class Progress(Protocol):
 ProgressFactory = Callable[[int], AbstractContextManager[Progress | None]]
 
 T = TypeVar("T")
+P = ParamSpec("P")
+
+
+@contextmanager
+def collection_paused() -> Iterator[None]:
+    """No automatic garbage collection inside; afterwards, as it was before."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def pausing_collection(
+    read: Callable[P, Coroutine[Any, Any, T]],
+) -> Callable[P, Coroutine[Any, Any, T]]:
+    """`read` (a coroutine function reading many contacts) runs in `collection_paused`."""
+
+    @functools.wraps(read)
+    async def paused(*args: P.args, **kwargs: P.kwargs) -> T:
+        with collection_paused():
+            return await read(*args, **kwargs)
+
+    return paused
 
 
 def find_conflicts(contacts: Iterable[RemoteContact]) -> tuple[Conflict, ...]:
@@ -168,6 +204,7 @@ def _first_error(group_error: BaseExceptionGroup[BaseException]) -> BaseExceptio
     return leaves[0]
 
 
+@pausing_collection
 async def read_pages(
     client: JustCallClient,
     numbers: Sequence[int],
@@ -201,6 +238,7 @@ RELIST_PAUSE_S = 0.5
 ACCOUNT_CHANGED = "the account changed while it was being read; nothing was changed"
 
 
+@pausing_collection
 async def list_all(
     client: JustCallClient, *, concurrency: int = 4, progress: ProgressFactory | None = None
 ) -> RemoteState:
@@ -321,6 +359,7 @@ async def _list_without_total(
     return build_state(check_listing(pages, None), complete=True)
 
 
+@pausing_collection
 async def lookup_phones(
     client: JustCallClient, phones: Iterable[str], *, concurrency: int = 4
 ) -> RemoteState:
@@ -339,6 +378,7 @@ async def lookup_phones(
     return build_state(by_id.values(), complete=False)
 
 
+@pausing_collection
 async def fetch_remote(
     client: JustCallClient,
     *,

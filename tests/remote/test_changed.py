@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import math
 from typing import Any
 
@@ -119,3 +120,25 @@ def test_an_empty_set_reads_nothing() -> None:
         serve(mock, stored())
         state, client = run(FakeClock(), lambda c: fetch_changed(c, ChangeSet(), declared=N))
     assert client.stats.total == 0 and state.contacts == ()
+
+
+@pytest.mark.parametrize("k", [5, 300], ids=["lookups", "listing"])
+def test_collection_is_paused_while_the_set_is_read_and_resumed_after(k: int) -> None:
+    """Like a full listing, reading a changed set piles up contacts: see test_listing."""
+    contacts = stored()
+    seen: list[bool] = []
+
+    def listing(request: httpx.Request) -> httpx.Response:
+        seen.append(gc.isenabled())
+        params = request.url.params
+        if "phone" in params:
+            found = [c for c in contacts if c["phone"] == params["phone"]]
+            return ok(found, page=1, per_page=100, total=len(found))
+        return page_answer(contacts, int(params["page"]), int(params["per_page"]), len(contacts))
+
+    changes = ChangeSet(changed=tuple(declared(n) for n in range(1, k + 1)))
+    with respx.mock(base_url=BASE_URL, assert_all_called=False) as mock:
+        mock.get("/v2/contacts").mock(side_effect=listing)
+        run(FakeClock(), lambda c: fetch_changed(c, changes, declared=N, concurrency=2))
+    assert seen and not any(seen)
+    assert gc.isenabled()
