@@ -27,6 +27,7 @@ import asyncio
 import dataclasses
 import functools
 import gc
+import operator
 from collections import Counter, defaultdict
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -87,10 +88,10 @@ def pausing_collection(
 def find_conflicts(contacts: Iterable[RemoteContact]) -> tuple[Conflict, ...]:
     """Phones held by more than one remote contact, with their ids (lowest first)."""
     listed = list(contacts)
-    counts = Counter(contact.phone for contact in listed)
-    shared = {phone for phone, count in counts.items() if count > 1}
-    if not shared:
+    counts = Counter(map(_phone_of, listed))
+    if len(counts) == len(listed):
         return ()
+    shared = {phone for phone, count in counts.items() if count > 1}
     ids_by_phone: dict[str, list[int]] = defaultdict(list)
     for contact in listed:
         if contact.phone in shared:
@@ -100,22 +101,22 @@ def find_conflicts(contacts: Iterable[RemoteContact]) -> tuple[Conflict, ...]:
     )
 
 
+_id_of = operator.attrgetter("id")
+_phone_of = operator.attrgetter("phone")
+
+
 def build_state(contacts: Iterable[RemoteContact], *, complete: bool) -> RemoteState:
-    ordered = tuple(sorted(contacts, key=lambda contact: contact.id))
+    ordered = tuple(sorted(contacts, key=_id_of))
     return RemoteState(contacts=ordered, complete=complete, conflicts=find_conflicts(ordered))
 
 
 def check_listing(pages: Sequence[ContactPage], total: int | None) -> list[RemoteContact]:
     """All contacts of a listing, or IncompleteListingError if it is not provably complete."""
     contacts = [contact for page in pages for contact in page.contacts]
-    seen: set[int] = set()
-    repeated: list[int] = []
-    for contact in contacts:
-        if contact.id in seen:
-            repeated.append(contact.id)
-        seen.add(contact.id)
-    if repeated:
-        shown = ", ".join(str(contact_id) for contact_id in sorted(set(repeated))[:10])
+    ids = list(map(_id_of, contacts))
+    if len(set(ids)) != len(ids):
+        repeated = [contact_id for contact_id, count in Counter(ids).items() if count > 1]
+        shown = ", ".join(str(contact_id) for contact_id in sorted(repeated)[:10])
         raise IncompleteListingError(
             f"the contact listing is inconsistent: ids repeated across pages ({shown}); "
             "contacts may have changed during the listing, run again"
