@@ -16,7 +16,7 @@ from jcstate.commands._options import listing_progress
 from jcstate.core.model import Conflict, RemoteState
 from jcstate.errors import IncompleteListingError, JcstateError, ProtocolError, ServerError
 from jcstate.remote.client import JustCallClient
-from jcstate.remote.listing import fetch_remote
+from jcstate.remote.listing import NO_FULL_COLLECTION, fetch_remote
 from tests.support.client import (
     BASE_URL,
     FakeClock,
@@ -293,18 +293,25 @@ def test_a_listing_reports_every_page_to_the_progress_it_is_given() -> None:
 
 
 # -- the collector ------------------------------------------------------------
-# A listing keeps every contact it reads; CPython's automatic collections
+# A listing keeps every contact it reads; CPython's automatic full collections
 # would walk all of them again and again while they pile up (four full
-# collections cost 0.45 s of a 1.9 s listing of 100,000). They are paused
-# while pages are read and resumed afterwards, however the listing ends.
+# collections cost 0.45 s of a 1.9 s listing of 100,000). They are held back
+# while pages are read (young collections go on, freeing the cycles each
+# request leaves) and the thresholds are restored afterwards, however the
+# listing ends.
+
+Thresholds = tuple[int, int, int]
 
 
-def collector_during(answer: Any, **options: Any) -> tuple[list[bool], BaseException | None]:
-    """gc.isenabled() seen by the server at each request, and the listing's error."""
-    seen: list[bool] = []
+def collector_during(
+    answer: Any, **options: Any
+) -> tuple[list[tuple[bool, Thresholds]], BaseException | None]:
+    """(gc.isenabled(), gc.get_threshold()) seen by the server at each request, and the
+    listing's error."""
+    seen: list[tuple[bool, Thresholds]] = []
 
     def recording(request: httpx.Request) -> httpx.Response:
-        seen.append(gc.isenabled())
+        seen.append((gc.isenabled(), gc.get_threshold()))
         response: httpx.Response = answer(request)
         return response
 
@@ -329,6 +336,16 @@ def serving(contacts: list[dict[str, Any]]) -> Any:
     return answer
 
 
+@contextlib.contextmanager
+def thresholds(*values: int) -> Iterator[Thresholds]:
+    before = gc.get_threshold()
+    gc.set_threshold(*values)
+    try:
+        yield gc.get_threshold()
+    finally:
+        gc.set_threshold(*before)
+
+
 @pytest.mark.parametrize(
     "options",
     [
@@ -338,17 +355,15 @@ def serving(contacts: list[dict[str, Any]]) -> Any:
     ],
     ids=["full", "auto", "targeted"],
 )
-def test_collection_is_paused_while_pages_are_read_and_resumed_after(
-    options: dict[str, Any],
-) -> None:
-    assert gc.isenabled()
-    seen, error = collector_during(serving(stored(500)), **options)
-    assert error is None
-    assert seen and not any(seen)
-    assert gc.isenabled()
+def test_full_collections_are_held_back_while_pages_are_read(options: dict[str, Any]) -> None:
+    with thresholds(500, 7, 9) as before:
+        seen, error = collector_during(serving(stored(500)), **options)
+        assert error is None
+        assert seen == [(True, (500, 7, NO_FULL_COLLECTION))] * len(seen) != []
+        assert gc.get_threshold() == before
 
 
-def test_collection_is_resumed_after_a_failed_listing() -> None:
+def test_the_thresholds_are_restored_after_a_failed_listing() -> None:
     contacts = stored(500)
 
     def answer(request: httpx.Request) -> httpx.Response:
@@ -356,17 +371,8 @@ def test_collection_is_resumed_after_a_failed_listing() -> None:
             return httpx.Response(200, text="<html/>")
         return page_answer(contacts, int(request.url.params["page"]), 100, 500)
 
-    seen, error = collector_during(answer, refresh="full")
-    assert isinstance(error, ProtocolError)
-    assert not any(seen)
-    assert gc.isenabled()
-
-
-def test_a_listing_leaves_collection_off_when_it_was_off() -> None:
-    gc.disable()
-    try:
-        seen, _ = collector_during(serving(stored(300)), refresh="full")
-        assert not any(seen)
-        assert not gc.isenabled()
-    finally:
-        gc.enable()
+    with thresholds(600, 8, 10) as before:
+        seen, error = collector_during(answer, refresh="full")
+        assert isinstance(error, ProtocolError)
+        assert all(during == (600, 8, NO_FULL_COLLECTION) for _, during in seen)
+        assert gc.get_threshold() == before
