@@ -383,6 +383,17 @@ async def lookup_phones(
     return build_state(by_id.values(), complete=False)
 
 
+def _distinct_phones(phones: Iterable[str], region: str, *, up_to: int) -> int:
+    """How many distinct phones (normalised) there are, counted up to `up_to` at most:
+    choosing between lookups and a listing needs no more. (Pure.)"""
+    seen: set[str] = set()
+    for phone in phones:
+        if len(seen) >= up_to:
+            break
+        seen.add(try_normalize_phone(phone, region))
+    return len(seen)
+
+
 @pausing_full_collections
 async def fetch_remote(
     client: JustCallClient,
@@ -418,10 +429,8 @@ async def fetch_remote(
     # auto: page 1 tells how many pages a listing would take.
     first = await client.list_page(1, MAX_PER_PAGE)
     if first.total is not None:
-        pages = page_count(first.total, first.per_page)
-        region = client.settings.region
-        lookups = len({try_normalize_phone(phone, region) for phone in phones})
-        if lookups < listing_cost(pages):
+        cost = listing_cost(page_count(first.total, first.per_page))
+        if _distinct_phones(phones, client.settings.region, up_to=cost) < cost:
             found = await lookup_phones(client, phones, concurrency=concurrency)
             return dataclasses.replace(found, total=first.total)
     return await _list_rest(client, first, concurrency=concurrency, progress=progress)

@@ -14,7 +14,9 @@ import respx
 
 from jcstate.commands._options import listing_progress
 from jcstate.core.model import Conflict, RemoteState
+from jcstate.core.normalize import try_normalize_phone
 from jcstate.errors import IncompleteListingError, JcstateError, ProtocolError, ServerError
+from jcstate.remote import listing
 from jcstate.remote.client import JustCallClient
 from jcstate.remote.listing import NO_FULL_COLLECTION, fetch_remote
 from tests.support.client import (
@@ -376,3 +378,25 @@ def test_the_thresholds_are_restored_after_a_failed_listing() -> None:
         assert isinstance(error, ProtocolError)
         assert all(during == (600, 8, NO_FULL_COLLECTION) for _, during in seen)
         assert gc.get_threshold() == before
+
+
+def test_auto_refresh_normalises_only_the_phones_it_needs_to_choose_the_listing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Deciding between lookups and a listing needs to know only whether the distinct
+    phones reach the listing's cost; a plan of 100,000 contacts does not read them all."""
+    contacts = stored(1000)  # 10 pages: a listing costs 11 more requests after page 1
+    normalised: list[str] = []
+
+    def counting(phone: str, region: str = "US") -> str:
+        normalised.append(phone)
+        return try_normalize_phone(phone, region)
+
+    monkeypatch.setattr(listing, "try_normalize_phone", counting)
+    wanted = [c["phone"] for c in contacts[:500]]
+    with respx.mock(base_url=BASE_URL) as mock:
+        route = listing_route(mock, contacts)
+        state, _ = fetch(phones=wanted)
+    assert state.complete and len(state.contacts) == 1000
+    assert route.call_count == 12
+    assert len(normalised) == 11
