@@ -8,7 +8,9 @@ first compares against the pages the declared contacts alone would fill (an
 account holds at least the contacts applied before): when the lookups take
 no more requests than that, they are sent directly and no page is spent
 deciding. Only a larger set reads page 1, which then is the listing's own
-first page whenever the listing wins.
+first page whenever the listing wins. Automatic full garbage collections
+are held back while the set is read, as for a listing
+(`listing.full_collections_paused`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from jcstate.remote.listing import (
     build_state,
     list_all,
     page_count,
+    pausing_full_collections,
     read_pages,
 )
 from jcstate.remote.listing import (
@@ -76,6 +79,7 @@ async def _targeted(
     return [contact for task in tasks for contact in task.result()]
 
 
+@pausing_full_collections
 async def fetch_changed(
     client: JustCallClient,
     changes: ChangeSet,

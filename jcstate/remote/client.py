@@ -109,6 +109,7 @@ from jcstate.remote.tolerant import (
     _strict_int,
     normalize_remote_phone,
     parse_contact,
+    parse_contacts,
 )
 from jcstate.remote.values import (
     BulkItemError,
@@ -330,7 +331,10 @@ class JustCallClient:
             raise ProtocolError(
                 "the answer has no list of contacts in 'data'", method="GET", path=where
             )
-        contacts = [self._contact(item, "GET", where, index) for index, item in enumerate(data)]
+        try:
+            contacts = parse_contacts(data, self.settings.region)
+        except ValueError as exc:
+            raise ProtocolError(str(exc), method="GET", path=where) from None
         return ContactPage(
             contacts=contacts,
             page=_int_or(body.get("page"), page),
@@ -783,14 +787,11 @@ class JustCallClient:
         self._raise_for_error_status(body, method, where, response.status_code)
         return body
 
-    def _contact(
-        self, raw: Any, method: str, where: str, index: int | None = None
-    ) -> RemoteContact:
+    def _contact(self, raw: Any, method: str, where: str) -> RemoteContact:
         try:
             return parse_contact(raw, self.settings.region)
         except ValueError as exc:
-            item = f"contact #{index}: " if index is not None else ""
-            raise ProtocolError(f"{item}{exc}", method=method, path=where) from None
+            raise ProtocolError(str(exc), method=method, path=where) from None
 
     def _single_contact(
         self,

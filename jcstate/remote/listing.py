@@ -11,16 +11,27 @@ listing after page 1, and so does reading more contacts than that (pages
 without a `total` that never end, pages holding more than they say). Pages
 are requested by a fixed number of workers, so nothing is allocated in
 proportion to a number the server sends.
+
+While a listing (or a set of lookups) is read, CPython's automatic full
+garbage collections are held back (`full_collections_paused`): the contacts
+read pile up as long-lived objects, and each full collection walks all of
+them again (at 100,000 contacts, four full collections took 0.45 s of a
+1.9 s listing). The young collections still run, so the reference cycles
+httpx and tenacity leave behind (about 70 small objects a request) are freed
+while the listing goes on; the next full collection comes after it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
+import gc
+import operator
 from collections import Counter, defaultdict
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, nullcontext
-from typing import Any, Protocol, TypeVar
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from jcstate.core.model import Conflict, RemoteContact, RemoteState
 from jcstate.core.normalize import try_normalize_phone
@@ -46,15 +57,45 @@ class Progress(Protocol):
 ProgressFactory = Callable[[int], AbstractContextManager[Progress | None]]
 
 T = TypeVar("T")
+P = ParamSpec("P")
+
+
+#: The full-collection threshold while contacts are read: never reached.
+NO_FULL_COLLECTION = 1 << 30
+
+
+@contextmanager
+def full_collections_paused() -> Iterator[None]:
+    """No automatic full garbage collection inside (young ones still run);
+    afterwards, the collector's thresholds as they were."""
+    young, middle, full = gc.get_threshold()
+    gc.set_threshold(young, middle, max(full, NO_FULL_COLLECTION))
+    try:
+        yield
+    finally:
+        gc.set_threshold(young, middle, full)
+
+
+def pausing_full_collections(
+    read: Callable[P, Coroutine[Any, Any, T]],
+) -> Callable[P, Coroutine[Any, Any, T]]:
+    """`read` (a coroutine function reading many contacts) runs in `full_collections_paused`."""
+
+    @functools.wraps(read)
+    async def paused(*args: P.args, **kwargs: P.kwargs) -> T:
+        with full_collections_paused():
+            return await read(*args, **kwargs)
+
+    return paused
 
 
 def find_conflicts(contacts: Iterable[RemoteContact]) -> tuple[Conflict, ...]:
     """Phones held by more than one remote contact, with their ids (lowest first)."""
     listed = list(contacts)
-    counts = Counter(contact.phone for contact in listed)
-    shared = {phone for phone, count in counts.items() if count > 1}
-    if not shared:
+    counts = Counter(map(_phone_of, listed))
+    if len(counts) == len(listed):
         return ()
+    shared = {phone for phone, count in counts.items() if count > 1}
     ids_by_phone: dict[str, list[int]] = defaultdict(list)
     for contact in listed:
         if contact.phone in shared:
@@ -64,22 +105,22 @@ def find_conflicts(contacts: Iterable[RemoteContact]) -> tuple[Conflict, ...]:
     )
 
 
+_id_of = operator.attrgetter("id")
+_phone_of = operator.attrgetter("phone")
+
+
 def build_state(contacts: Iterable[RemoteContact], *, complete: bool) -> RemoteState:
-    ordered = tuple(sorted(contacts, key=lambda contact: contact.id))
+    ordered = tuple(sorted(contacts, key=_id_of))
     return RemoteState(contacts=ordered, complete=complete, conflicts=find_conflicts(ordered))
 
 
 def check_listing(pages: Sequence[ContactPage], total: int | None) -> list[RemoteContact]:
     """All contacts of a listing, or IncompleteListingError if it is not provably complete."""
     contacts = [contact for page in pages for contact in page.contacts]
-    seen: set[int] = set()
-    repeated: list[int] = []
-    for contact in contacts:
-        if contact.id in seen:
-            repeated.append(contact.id)
-        seen.add(contact.id)
-    if repeated:
-        shown = ", ".join(str(contact_id) for contact_id in sorted(set(repeated))[:10])
+    ids = list(map(_id_of, contacts))
+    if len(set(ids)) != len(ids):
+        repeated = [contact_id for contact_id, count in Counter(ids).items() if count > 1]
+        shown = ", ".join(str(contact_id) for contact_id in sorted(repeated)[:10])
         raise IncompleteListingError(
             f"the contact listing is inconsistent: ids repeated across pages ({shown}); "
             "contacts may have changed during the listing, run again"
@@ -168,6 +209,7 @@ def _first_error(group_error: BaseExceptionGroup[BaseException]) -> BaseExceptio
     return leaves[0]
 
 
+@pausing_full_collections
 async def read_pages(
     client: JustCallClient,
     numbers: Sequence[int],
@@ -201,6 +243,7 @@ RELIST_PAUSE_S = 0.5
 ACCOUNT_CHANGED = "the account changed while it was being read; nothing was changed"
 
 
+@pausing_full_collections
 async def list_all(
     client: JustCallClient, *, concurrency: int = 4, progress: ProgressFactory | None = None
 ) -> RemoteState:
@@ -321,6 +364,7 @@ async def _list_without_total(
     return build_state(check_listing(pages, None), complete=True)
 
 
+@pausing_full_collections
 async def lookup_phones(
     client: JustCallClient, phones: Iterable[str], *, concurrency: int = 4
 ) -> RemoteState:
@@ -339,6 +383,18 @@ async def lookup_phones(
     return build_state(by_id.values(), complete=False)
 
 
+def _distinct_phones(phones: Iterable[str], region: str, *, up_to: int) -> int:
+    """How many distinct phones (normalised) there are, counted up to `up_to` at most:
+    choosing between lookups and a listing needs no more. (Pure.)"""
+    seen: set[str] = set()
+    for phone in phones:
+        if len(seen) >= up_to:
+            break
+        seen.add(try_normalize_phone(phone, region))
+    return len(seen)
+
+
+@pausing_full_collections
 async def fetch_remote(
     client: JustCallClient,
     *,
@@ -373,10 +429,8 @@ async def fetch_remote(
     # auto: page 1 tells how many pages a listing would take.
     first = await client.list_page(1, MAX_PER_PAGE)
     if first.total is not None:
-        pages = page_count(first.total, first.per_page)
-        region = client.settings.region
-        lookups = len({try_normalize_phone(phone, region) for phone in phones})
-        if lookups < listing_cost(pages):
+        cost = listing_cost(page_count(first.total, first.per_page))
+        if _distinct_phones(phones, client.settings.region, up_to=cost) < cost:
             found = await lookup_phones(client, phones, concurrency=concurrency)
             return dataclasses.replace(found, total=first.total)
     return await _list_rest(client, first, concurrency=concurrency, progress=progress)

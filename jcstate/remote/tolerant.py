@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -111,6 +111,23 @@ def parse_contact(raw: Mapping[str, Any], region: str = "US") -> RemoteContact:
                 None if updated is None else str(updated),
             )
     return _parse_contact_slowly(raw, region)
+
+
+def parse_contacts(items: Sequence[Any], region: str = "US") -> list[RemoteContact]:
+    """`parse_contact` of each item, in order (a page of a listing).
+
+    A ValueError names the first item that cannot be read: `contact #3: ...`.
+    """
+    try:
+        return [parse_contact(item, region) for item in items]
+    except ValueError:
+        pass
+    for index, item in enumerate(items):  # the error path only: find which item failed
+        try:
+            parse_contact(item, region)
+        except ValueError as exc:
+            raise ValueError(f"contact #{index}: {exc}") from None
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _parse_contact_slowly(raw: Mapping[str, Any], region: str) -> RemoteContact:

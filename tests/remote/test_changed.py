@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import math
 from typing import Any
 
@@ -12,6 +13,7 @@ import respx
 from jcstate.core.changeset import ChangeSet
 from jcstate.core.model import DesiredContact
 from jcstate.remote.changed import fetch_changed
+from jcstate.remote.listing import NO_FULL_COLLECTION
 from tests.support.client import BASE_URL, FakeClock, contact_json, ok, page_answer, run
 
 N = 1000  # 10 pages
@@ -119,3 +121,26 @@ def test_an_empty_set_reads_nothing() -> None:
         serve(mock, stored())
         state, client = run(FakeClock(), lambda c: fetch_changed(c, ChangeSet(), declared=N))
     assert client.stats.total == 0 and state.contacts == ()
+
+
+@pytest.mark.parametrize("k", [5, 300], ids=["lookups", "listing"])
+def test_full_collections_are_held_back_while_the_set_is_read(k: int) -> None:
+    """Like a full listing, reading a changed set piles up contacts: see test_listing."""
+    contacts = stored()
+    seen: list[tuple[int, int, int]] = []
+
+    def listing(request: httpx.Request) -> httpx.Response:
+        seen.append(gc.get_threshold())
+        params = request.url.params
+        if "phone" in params:
+            found = [c for c in contacts if c["phone"] == params["phone"]]
+            return ok(found, page=1, per_page=100, total=len(found))
+        return page_answer(contacts, int(params["page"]), int(params["per_page"]), len(contacts))
+
+    changes = ChangeSet(changed=tuple(declared(n) for n in range(1, k + 1)))
+    before = gc.get_threshold()
+    with respx.mock(base_url=BASE_URL, assert_all_called=False) as mock:
+        mock.get("/v2/contacts").mock(side_effect=listing)
+        run(FakeClock(), lambda c: fetch_changed(c, changes, declared=N, concurrency=2))
+    assert seen == [(*before[:2], NO_FULL_COLLECTION)] * len(seen) != []
+    assert gc.get_threshold() == before

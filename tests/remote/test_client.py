@@ -252,6 +252,83 @@ def test_a_truncated_json_body_is_a_protocol_error(respx_mock: respx.MockRouter)
         run(FakeClock(), lambda client: client.list_page(1))
 
 
+def test_a_page_with_an_unreadable_contact_names_the_contact() -> None:
+    page = [contact_json(1), {"phone": "+14155550002"}, contact_json(3)]
+    with respx.mock(base_url=BASE_URL) as mock:
+        mock.get("/v2/contacts").mock(return_value=ok(page))
+        with pytest.raises(
+            ProtocolError, match=r"\?page=1&per_page=100.*contact #1: contact without an id"
+        ):
+            run(FakeClock(), lambda client: client.list_page(1))
+
+
+#: Values a lying or hostile server may put anywhere in a contact (all valid JSON).
+_json_scalar = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=12),
+    st.sampled_from(["", " ", "\u2003x\u2003", "+14155550123", " +1 415 555 0123 ", "12"]),
+)
+_json_value = st.recursive(
+    _json_scalar,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+_hostile_contact = st.one_of(
+    st.fixed_dictionaries(
+        {
+            "id": st.one_of(st.integers(min_value=1, max_value=2**40), _json_scalar),
+            "phone": st.one_of(st.from_regex(r"\A\+1[2-9][0-9]{2}[2-9][0-9]{6}\Z"), _json_scalar),
+        },
+        optional={
+            name: _json_value
+            for name in (
+                "contact_number",
+                "first_name",
+                "last_name",
+                "email",
+                "company",
+                "custom_fields",
+                "created_at",
+                "updated_at",
+            )
+        },
+    ),
+    _json_value,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_hostile_contact, max_size=6))
+def test_a_listed_page_holds_exactly_the_contacts_each_item_parses_to(items: list[Any]) -> None:
+    """Through the whole client (JSON over HTTP), a page is its items read one by one,
+    or an error naming the first item that cannot be read."""
+    expected: list[Any] = []
+    failed: str | None = None
+    for index, item in enumerate(items):
+        try:
+            expected.append(parse_contact(item))
+        except ValueError as exc:
+            failed = f"contact #{index}: {exc}"
+            break
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"status": "success", "data": items})
+
+    transport = httpx.MockTransport(answer)
+    try:
+        page, _ = run(FakeClock(), lambda client: client.list_page(1), transport=transport)
+    except ProtocolError as exc:
+        assert failed is not None and str(exc).endswith(failed)
+    else:
+        assert failed is None
+        assert page.contacts == expected
+
+
 @pytest.mark.parametrize(
     "body",
     [
