@@ -308,6 +308,10 @@ class KnownE164(Mapping[str, str]):
             return written
         raise KeyError(written)
 
+    def get(self, written: str, default: Any = None) -> Any:
+        """`written` when known, else `default` (a miss is the usual case: no exception)."""
+        return written if written in self.phones else default
+
     def __iter__(self) -> Iterator[str]:
         return iter(self.phones)
 
