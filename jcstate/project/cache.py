@@ -294,7 +294,7 @@ class MeaningCache:
         """Store the phones, unless they are the ones `known` already holds."""
         fresh = frozenset(phones)
         if known is None or fresh != known.phones:
-            self._write(self.key("phones", "all"), sorted(fresh))
+            self._write(self.key("phones", "all"), list(fresh))  # order means nothing
 
 
 class KnownE164(Mapping[str, str]):
@@ -346,9 +346,14 @@ def _columns(contacts: Iterable[DesiredContact], line_offset: int = 0) -> dict[s
         "cols": [c.source.col if c.source else 0 for c in rows],
         "phones": [c.phone for c in rows],
         "ids": [c.id for c in rows],
-        "fields": [dict(c.fields) for c in rows],
-        "custom": [dict(c.custom_fields) for c in rows],
+        "fields": [_plain_dict(c.fields) for c in rows],
+        "custom": [_plain_dict(c.custom_fields) for c in rows],
     }
+
+
+def _plain_dict(mapping: Mapping[str, Any]) -> dict[str, Any]:
+    """`mapping` as a dict for JSON (the checks build dicts: no copy then)."""
+    return mapping if type(mapping) is dict else dict(mapping)
 
 
 def _chunk_from(
