@@ -282,6 +282,7 @@ def _canonical_groups(groups: Sequence[str | None]) -> dict[str, Any] | None:
     """The mapping of a contact `_CANON_CONTACT` matched, as `canonical_item` reads it; or None."""
     id_text, phone, *standard, custom_text = groups
     scalar = _canon_scalar
+    memo = _CANON_MEMO  # looked up here first: most values are short and repeated
     item: dict[str, Any] = {}
     if id_text is not None:
         value = scalar(id_text)
@@ -291,7 +292,9 @@ def _canonical_groups(groups: Sequence[str | None]) -> dict[str, Any] | None:
     item["phone"] = phone
     for name, text in zip(STANDARD_FIELDS, standard, strict=True):
         if text is not None:
-            value = scalar(text)
+            value = memo.get(text, _MISSING)
+            if value is _MISSING:
+                value = scalar(text)
             if value is _BAD:
                 return None
             item[name] = value
@@ -303,7 +306,9 @@ def _canonical_groups(groups: Sequence[str | None]) -> dict[str, Any] | None:
             if not sep or name <= previous or not _canon_name(name):
                 return None
             previous = name
-            value = scalar(text)
+            value = memo.get(text, _MISSING)
+            if value is _MISSING:
+                value = scalar(text)
             if value is _BAD:
                 return None
             custom[name] = value
