@@ -53,7 +53,7 @@ CACHE_DIR_ENV = "JCSTATE_CACHE_DIR"
 #: Set to 1 to turn the cache off (what the global ``--no-cache`` does).
 NO_CACHE_ENV = "JCSTATE_NO_CACHE"
 #: The layout of entries; a change makes every older entry a miss.
-FORMAT = 2
+FORMAT = 3
 #: The fact "these bytes are already in the form `jcstate fmt` writes".
 CANONICAL_FACT = "canonical"
 #: An entry larger than this is not read (a 100,000-contact file's is ~15 MB).
@@ -294,7 +294,7 @@ class MeaningCache:
         """Store the phones, unless they are the ones `known` already holds."""
         fresh = frozenset(phones)
         if known is None or fresh != known.phones:
-            self._write(self.key("phones", "all"), sorted(fresh))
+            self._write(self.key("phones", "all"), list(fresh))  # order means nothing
 
 
 class KnownE164(Mapping[str, str]):
@@ -307,6 +307,10 @@ class KnownE164(Mapping[str, str]):
         if written in self.phones:
             return written
         raise KeyError(written)
+
+    def get(self, written: str, default: Any = None) -> Any:
+        """`written` when known, else `default` (a miss is the usual case: no exception)."""
+        return written if written in self.phones else default
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.phones)
@@ -332,19 +336,41 @@ def _make_dirs(directory: Path) -> None:
 
 
 def _columns(contacts: Iterable[DesiredContact], line_offset: int = 0) -> dict[str, list[Any]]:
-    """Contacts as columns (each checked and rebuilt in one pass on load).
+    """Contacts as flat columns (each checked and rebuilt in one pass on load).
 
-    Lines are stored less `line_offset` (a chunk's, relative to the chunk).
+    Each contact's fields (and custom fields) are the index of their keys in
+    `shapes` (the distinct key lists, in order of first use) and their values
+    in one flat list: no mapping per contact to encode or decode. Lines are
+    stored less `line_offset` (a chunk's, relative to the chunk).
     """
     rows = list(contacts)
+    shapes: dict[tuple[str, ...], int] = {}
+    field_shapes: list[int] = []
+    field_values: list[Any] = []
+    custom_shapes: list[int] = []
+    custom_values: list[Any] = []
+    for contact in rows:
+        fields, custom = contact.fields, contact.custom_fields
+        field_shapes.append(shapes.setdefault(tuple(fields), len(shapes)))
+        field_values.extend(fields.values())
+        custom_shapes.append(shapes.setdefault(tuple(custom), len(shapes)))
+        custom_values.extend(custom.values())
     return {
         "lines": [c.source.line - line_offset if c.source else 0 for c in rows],
         "cols": [c.source.col if c.source else 0 for c in rows],
         "phones": [c.phone for c in rows],
         "ids": [c.id for c in rows],
-        "fields": [dict(c.fields) for c in rows],
-        "custom": [dict(c.custom_fields) for c in rows],
+        "shapes": [list(keys) for keys in shapes],
+        "fields": field_shapes,
+        "field_values": field_values,
+        "custom": custom_shapes,
+        "custom_values": custom_values,
     }
+
+
+def _plain_dict(mapping: Mapping[str, Any]) -> dict[str, Any]:
+    """`mapping` as a dict for JSON (the checks build dicts: no copy then)."""
+    return mapping if type(mapping) is dict else dict(mapping)
 
 
 def _chunk_from(
@@ -375,49 +401,78 @@ def _contacts_from(data: Any, file: str, line_offset: int = 0) -> tuple[DesiredC
     if type(data) is not dict:
         return None
     try:
-        lines, cols, phones, ids, fields, custom = (data[name] for name in _COLUMNS)
+        columns = [data[name] for name in _COLUMNS]
     except KeyError:
         return None
-    columns = (lines, cols, phones, ids, fields, custom)
     if any(type(column) is not list for column in columns):
         return None
+    lines, cols, phones, ids, shapes, fields, field_values, custom, custom_values = columns
     count = len(lines)
-    if any(len(column) != count for column in columns):
+    if any(len(column) != count for column in (cols, phones, ids, fields, custom)):
         return None
     if not count:
         return ()
+    keys = _shapes(shapes)
     if (
-        not set(map(type, lines)) <= _INT
+        keys is None
+        or not set(map(type, lines)) <= _INT
         or not set(map(type, cols)) <= _INT
         or min(lines) < 1
         or min(cols) < 1
         or not set(map(type, phones)) <= _STR
         or not all(map(_starts_with_plus, phones))
         or not set(map(type, ids)) <= _ID
-        or not set(map(type, fields)) <= _DICT
-        or not set(map(type, custom)) <= _DICT
-        or not _FIELDS.issuperset(itertools.chain.from_iterable(fields))
-        or not set(map(type, itertools.chain.from_iterable(map(dict.values, fields)))) <= _TEXT
-    ):
-        return None
-    if any(number <= 0 for number in ids if number is not None):
-        return None
-    kinds = set(map(type, itertools.chain.from_iterable(map(dict.values, custom))))
-    if not kinds <= _CUSTOM:
-        return None
-    if float in kinds and not all(
-        math.isfinite(value)
-        for value in itertools.chain.from_iterable(map(dict.values, custom))
-        if type(value) is float
+        or any(number <= 0 for number in ids if number is not None)
+        or not _values_fit(fields, field_values, keys, _TEXT)
+        or not _FIELDS.issuperset(itertools.chain.from_iterable(keys[i] for i in set(fields)))
+        or not _values_fit(custom, custom_values, keys, _CUSTOM)
+        or not all(math.isfinite(value) for value in custom_values if type(value) is float)
     ):
         return None
     if line_offset:
         lines = [line + line_offset for line in lines]
     sources = map(SourceRef, itertools.repeat(file), lines, cols)
-    return tuple(map(DesiredContact, phones, fields, custom, ids, sources))
+    field_iter, custom_iter = iter(field_values), iter(custom_values)
+    # zip stops at the end of the keys before taking a value: each takes its own.
+    field_maps = [dict(zip(keys[i], field_iter)) for i in fields]  # noqa: B905
+    custom_maps = [dict(zip(keys[i], custom_iter)) for i in custom]  # noqa: B905
+    return tuple(map(DesiredContact, phones, field_maps, custom_maps, ids, sources))
 
 
-_COLUMNS = ("lines", "cols", "phones", "ids", "fields", "custom")
+def _shapes(shapes: list[Any]) -> list[tuple[str, ...]] | None:
+    """The key lists of an entry, each of distinct strings; None if one is not."""
+    keys: list[tuple[str, ...]] = []
+    for shape in shapes:
+        if (
+            type(shape) is not list
+            or not set(map(type, shape)) <= _STR
+            or len(set(shape)) != len(shape)
+        ):
+            return None
+        keys.append(tuple(shape))
+    return keys
+
+
+def _values_fit(
+    indexes: list[Any], values: list[Any], keys: list[tuple[str, ...]], kinds: frozenset[Any]
+) -> bool:
+    """Every index names a key list, the values are exactly as many as their keys, of `kinds`."""
+    if not set(map(type, indexes)) <= _INT or min(indexes) < 0 or max(indexes) >= len(keys):
+        return False
+    return sum(len(keys[i]) for i in indexes) == len(values) and set(map(type, values)) <= kinds
+
+
+_COLUMNS = (
+    "lines",
+    "cols",
+    "phones",
+    "ids",
+    "shapes",
+    "fields",
+    "field_values",
+    "custom",
+    "custom_values",
+)
 _starts_with_plus = operator.methodcaller("startswith", "+")
 _ID = frozenset({int, type(None)})
 _DICT = frozenset({dict})

@@ -28,7 +28,6 @@ from jcstate.project.cache import CANONICAL_FACT, MeaningCache, file_digest
 from jcstate.project.chunked import read_by_chunks
 from jcstate.project.files import leads_out
 from jcstate.project.paths import glob_segments, leaves_project
-from jcstate.project.rules import check_rules
 from jcstate.project.validate import (
     SANDBOX_SCHEME,
     ContactsDoc,
@@ -365,7 +364,7 @@ def _load_project(project_dir: Path | None, cwd: Path | None, use_cache: bool) -
         if clean and not contact_issues and not diagnostics:
             cache.put_phones((contact.phone for contact in contacts), known_phones)
     issues.extend(contact_issues)
-    rules, rule_problems = check_rules(config_raw, config, config_name)
+    rule_marks, rule_problems = _checked_rules(config_raw, config, config_name)
     if issues or diagnostics or rule_problems:
         raise ConfigError([*rule_problems, *diagnostics, *_diagnostics(issues, files)])
 
@@ -376,10 +375,25 @@ def _load_project(project_dir: Path | None, cwd: Path | None, use_cache: bool) -
         contact_files=tuple(contact_paths),
         desired=build_desired_state(config, contacts),
         digest=digest.hexdigest(),
-        rule_marks=rules.marks,
+        rule_marks=rule_marks,
         config_name=config_name,
         canonical_lines={**_canonical_lines(docs, exact, clean), **chunk_lines},
     )
+
+
+def _checked_rules(
+    raw: bytes, config: ProjectConfig, file: str
+) -> tuple[tuple[tuple[int, int], ...], list[Diagnostic]]:
+    """Where each rule of `rules:` is written, and their problems (`project.rules.check_rules`).
+
+    The rules engine (CEL) is imported only for a project that has rules.
+    """
+    if not config.rules:
+        return (), []
+    from jcstate.project.rules import check_rules
+
+    rules, problems = check_rules(raw, config, file)
+    return rules.marks, problems
 
 
 def _canonical_lines(
@@ -539,7 +553,7 @@ def load_config_only(
         issues.extend(_sandbox_link_issues(config, config_path.parent, name))
     if config is None or issues:
         raise ConfigError(_diagnostics(issues, {name: config_path}))
-    rule_problems = check_rules(raw, config, name)[1]
+    rule_problems = _checked_rules(raw, config, name)[1]
     if rule_problems:
         raise ConfigError(rule_problems)
     return config_path, config

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import itertools
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -22,6 +23,7 @@ import phonenumbers
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from jcstate.core.limits import (
+    MAX_TEXT_LENGTH,
     extension_problem,
     key_problem,
     parse_date,
@@ -740,45 +742,155 @@ def _file_items(
         ]
     issues: list[Issue] = []
     entries, defaults_fields, defaults_custom = _check_contacts_file(config, doc, issues)
-    file_issues = issues
-    items: list[_Item] = []
-    region = config.default_region
     marks = doc.item_marks
-    errors_by_item = _entry_errors(entries)
     checker = _FieldChecker(config, doc.file, [])
-    for index, item in enumerate(entries):
+    sources: list[SourceRef | None] = [
+        SourceRef(doc.file, mark[0], mark[1]) if mark else None
+        for mark in itertools.islice(marks, len(entries))
+    ]
+    sources += [None] * (len(entries) - len(sources))
+    # Each item first by the short way, which takes only an item that has no
+    # problem at all; every other item (its pydantic errors found in one call)
+    # takes the full path, which words each problem.
+    plain = _PlainItems(config.default_region, known, checker, defaults_fields, defaults_custom)
+    quick = [plain.contact(item, source) for item, source in zip(entries, sources, strict=True)]
+    slow = [index for index, contact in enumerate(quick) if contact is None]
+    errors = _entry_errors([entries[index] for index in slow])
+    errors_by_item = {slow[number]: found for number, found in errors.items()}
+    items: list[_Item] = []
+    for index, (item, contact) in enumerate(zip(entries, quick, strict=True)):
         base: DocPath = ("contacts", index)
+        if contact is not None:
+            items.append((base, contact.phone, contact.id, sources[index], contact, []))
+            continue
         mark = marks[index] if index < len(marks) else None
-        source = SourceRef(doc.file, mark[0], mark[1]) if mark else None
+        full = _FullItem(doc.file, config.default_region, known, checker)
+        items.append(
+            full.check(
+                item,
+                base,
+                mark,
+                sources[index],
+                errors_by_item.get(index),
+                defaults_fields,
+                defaults_custom,
+            )
+        )
+    return issues, items
+
+
+_CONTACT_KEY_SET = frozenset(CONTACT_KEYS)
+_ABSENT: Any = object()
+
+
+@dataclass
+class _PlainItems:
+    """The short way through a contact's own checks, for an item with no problem at all.
+
+    `contact` gives exactly the contact the full path (`_FullItem`) gives, or
+    None whenever the item is not certainly clean (a type pydantic refuses, a
+    phone not known or not in plain E.164, a text or custom value with a
+    problem): the full path then checks it and words each problem. So it
+    skips pydantic's shape check (the types it tests are tested here) and
+    the generic phone parse, not any check.
+    """
+
+    region: str
+    known: Mapping[str, str]
+    checker: _FieldChecker
+    defaults_fields: dict[str, str | None]
+    defaults_custom: dict[str, CustomValue | None]
+
+    def contact(self, item: Any, source: SourceRef | None) -> DesiredContact | None:
+        if type(item) is not dict or not _CONTACT_KEY_SET.issuperset(item):
+            return None
+        written = item.get("phone")
+        contact_id = item.get("id")
+        if type(written) is not str or (
+            contact_id is not None and (type(contact_id) is not int or contact_id <= 0)
+        ):
+            return None
+        phone = self.known.get(written) or plain_e164(written, self.region)
+        fields = _plain_fields(item)
+        if phone is None or fields is None:
+            return None
+        values = item.get("custom_fields", _ABSENT)
+        custom: dict[str, CustomValue | None] = {}
+        if values is not _ABSENT:
+            if type(values) is not dict:
+                return None
+            issues: list[Issue] = []
+            self.checker.issues = issues
+            custom = self.checker.custom(values, ("contacts",))
+            if issues:
+                return None
+        if self.defaults_fields:
+            fields = {**self.defaults_fields, **fields}
+        if self.defaults_custom:
+            custom = {**self.defaults_custom, **custom}
+        return DesiredContact(phone, fields, custom, contact_id, source)
+
+
+def _plain_fields(item: dict[str, Any]) -> dict[str, str | None] | None:
+    """The standard fields normalised as `_FieldChecker.fields` does; None at any problem."""
+    fields: dict[str, str | None] = {}
+    for name in STANDARD_FIELDS:
+        value = item.get(name, _ABSENT)
+        if value is _ABSENT:
+            continue
+        if value is None:
+            fields[name] = None
+            continue
+        if type(value) is not str:
+            return None
+        text: str | None = value.strip() or None
+        if text is not None:
+            if name == "email":
+                text = text.lower()
+            if not text.isprintable() or len(text) > MAX_TEXT_LENGTH:
+                return None
+            if name == "email":
+                try:
+                    check_email(text)
+                except ValueError:
+                    return None
+        fields[name] = text
+    return fields
+
+
+@dataclass
+class _FullItem:
+    """Every check of one list item, each problem worded (after pydantic's shape check)."""
+
+    file: str
+    region: str
+    known: Mapping[str, str]
+    checker: _FieldChecker
+
+    def check(
+        self,
+        item: Any,
+        base: DocPath,
+        mark: tuple[int, int] | None,
+        source: SourceRef | None,
+        errors: list[Any] | None,
+        defaults_fields: dict[str, str | None],
+        defaults_custom: dict[str, CustomValue | None],
+    ) -> _Item:
         item_issues: list[Issue] = []
-        checker.issues = item_issues
+        self.checker.issues = item_issues
         if type(item) is not dict and not isinstance(item, Mapping):
             message = (
                 f"each contact must be a mapping (phone: ..., first_name: ...), not {_kind(item)}"
             )
-            item_issues.append(Issue(doc.file, base, message, "item", mark))
-            items.append((base, None, None, source, None, item_issues))
-            continue
+            item_issues.append(Issue(self.file, base, message, "item", mark))
+            return (base, None, None, source, None, item_issues)
         bad: set[Any] = set()
-        errors = errors_by_item.get(index)
         if errors:
-            found, bad = _entry_issues(errors, doc.file, base, mark)
+            found, bad = _entry_issues(errors, self.file, base, mark)
             item_issues.extend(found)
-        phone: str | None = None
-        if "phone" not in bad:
-            written = item["phone"]
-            try:
-                # Known to the cache, or plain E.164 (what normalize_phone checks first).
-                phone = (
-                    (known.get(written) or plain_e164(written, region))
-                    if isinstance(written, str)
-                    else None
-                ) or normalize_phone(written, region)
-            except ValueError:
-                item_issues.append(
-                    Issue(doc.file, (*base, "phone"), phone_problem(written, region))
-                )
-        fields, custom = checker.fields(item, base, bad)
+        phone = self.phone(item, base, bad, item_issues)
+        fields, custom = self.checker.fields(item, base, bad)
         contact_id = item.get("id") if "id" not in bad else None
         contact: DesiredContact | None = None
         if phone is not None and not bad:
@@ -789,8 +901,25 @@ def _file_items(
             contact = DesiredContact(
                 phone=phone, fields=fields, custom_fields=custom, id=contact_id, source=source
             )
-        items.append((base, phone, contact_id, source, contact, item_issues))
-    return file_issues, items
+        return (base, phone, contact_id, source, contact, item_issues)
+
+    def phone(
+        self, item: Mapping[str, Any], base: DocPath, bad: set[Any], item_issues: list[Issue]
+    ) -> str | None:
+        if "phone" in bad:
+            return None
+        written = item["phone"]
+        region = self.region
+        try:
+            # Known to the cache, or plain E.164 (what normalize_phone checks first).
+            return (
+                (self.known.get(written) or plain_e164(written, region))
+                if isinstance(written, str)
+                else None
+            ) or normalize_phone(written, region)
+        except ValueError:
+            item_issues.append(Issue(self.file, (*base, "phone"), phone_problem(written, region)))
+            return None
 
 
 def _check_contacts_file(

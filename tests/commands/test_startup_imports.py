@@ -77,3 +77,27 @@ def test_validate_does_not_load_the_plan_engine(tmp_path: Path) -> None:
     assert "OK: 1 contact" in text
     heavy = outcome["heavy"]
     assert isinstance(heavy, list) and "deepdiff" not in heavy
+
+
+def test_validate_without_rules_does_not_load_the_rules_engine(tmp_path: Path) -> None:
+    """The CEL engine is for `rules:`; a project without any does not pay for its start."""
+    (tmp_path / "jcstate.yaml").write_text(
+        'version: 1\napi: {url: "sandbox://x.db"}\ncontacts: ["contacts/*.yaml"]\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "contacts").mkdir()
+    (tmp_path / "contacts" / "a.yaml").write_text(
+        'version: 1\ncontacts:\n  - phone: "+12125550143"\n', encoding="utf-8"
+    )
+    probe = _PROBE.replace("{heavy!r}", "{{'cel_expr_python'}}")
+    completed = subprocess.run(
+        [sys.executable, "-c", probe.format(), "validate"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    text, _, last = completed.stdout.rstrip("\n").rpartition("\n")
+    assert "OK: 1 contact" in text
+    assert json.loads(last)["heavy"] == []

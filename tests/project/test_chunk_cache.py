@@ -87,10 +87,15 @@ def read_contacts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts the contacts the line reader reads (canonical or simple), one entry per contact."""
     calls: list[int] = []
     canonical, simple = linereader.canonical_item, linereader._simple_item
+    matched = linereader._canonical_groups
 
     def counting_canonical(lines: Any) -> Any:
         calls.append(1)
         return canonical(lines)
+
+    def counting_matched(groups: Any) -> Any:
+        calls.append(3)
+        return matched(groups)
 
     def counting_simple(segment: Any, yaml: Any) -> Any:
         calls.append(2)
@@ -98,6 +103,7 @@ def read_contacts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(linereader, "canonical_item", counting_canonical)
     monkeypatch.setattr(linereader, "_simple_item", counting_simple)
+    monkeypatch.setattr(linereader, "_canonical_groups", counting_matched)
     return calls
 
 

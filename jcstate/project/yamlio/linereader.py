@@ -12,7 +12,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from jcstate.core.model import CONTACT_KEYS
+from jcstate.core.model import CONTACT_KEYS, STANDARD_FIELDS
 from jcstate.project.yamlio.canonical import SCHEMA_COMMENT_PREFIX
 from jcstate.project.yamlio.events import (
     _MISSING,
@@ -247,11 +247,13 @@ def parse_canonical(raw: bytes, yaml: YAML | None = None) -> FastDoc | None:
         return None
     if _NOT_PRINTABLE.search(text) or text.startswith("\ufeff"):
         return None
-    split = split_contacts(text)
-    if split is None:
+    if not text.endswith("\n"):
         return None
-    lines, _begin, starts = split
-    read = _read_segments(lines, starts, 0, yaml)
+    begin = text.index("\n") + 1 if text.startswith(SCHEMA_COMMENT_PREFIX) else 0
+    if not text.startswith(_HEADER_TEXT + "  - ", begin):
+        return None
+    at = begin + len(_HEADER_TEXT)
+    read = _read_contacts(text, at, text.count("\n", 0, at) + 1, yaml)
     if read is None:
         return None
     items, marks, exact = read
@@ -259,30 +261,115 @@ def parse_canonical(raw: bytes, yaml: YAML | None = None) -> FastDoc | None:
     return FastDoc({"version": 1, "contacts": items}, tuple(marks), shape, frozenset(exact))
 
 
-def _read_segments(
-    lines: Sequence[str], starts: Sequence[int], line_offset: int, yaml: YAML | None
-) -> tuple[list[Any], list[tuple[int, int]], list[int]] | None:
-    """Each contact's lines (``lines[start:next start]``) as its value; None if one is not simple.
+def _contact_pattern() -> re.Pattern[str]:
+    """One contact in the exact canonical form: each key's line, in `CONTACT_KEYS` order.
 
-    Also each contact's (line, col), its line being ``line_offset`` + its index + 1,
-    and the numbers of those read in the exact canonical form.
+    The values are taken as written (the groups: id, phone digits, each
+    standard field, the custom fields' lines) and checked by `_canonical_groups`.
+    """
+    fields = "".join(f"(?:    {name}: ([^\\n]*)\\n)?" for name in STANDARD_FIELDS)
+    return re.compile(
+        r"  - (?:id: ([^\n]*)\n    )?phone: \"(\+[0-9]{1,20})\"\n"
+        + fields
+        + r"(?:    custom_fields:\n((?:      [^ \n][^\n]*\n)+))?"
+    )
+
+
+_CANON_CONTACT = _contact_pattern()
+
+
+def _canonical_groups(groups: Sequence[str | None]) -> dict[str, Any] | None:
+    """The mapping of a contact `_CANON_CONTACT` matched, as `canonical_item` reads it; or None."""
+    id_text, phone, *standard, custom_text = groups
+    scalar = _canon_scalar
+    memo = _CANON_MEMO  # looked up here first: most values are short and repeated
+    item: dict[str, Any] = {}
+    if id_text is not None:
+        value = scalar(id_text)
+        if type(value) is not int:
+            return None
+        item["id"] = value
+    item["phone"] = phone
+    for name, text in zip(STANDARD_FIELDS, standard, strict=True):
+        if text is not None:
+            value = memo.get(text, _MISSING)
+            if value is _MISSING:
+                value = scalar(text)
+            if value is _BAD:
+                return None
+            item[name] = value
+    if custom_text is not None:
+        custom: dict[str, Any] = {}
+        previous = ""
+        for line in custom_text[:-1].split("\n"):
+            name, sep, text = line[6:].partition(": ")
+            if not sep or name <= previous or not _canon_name(name):
+                return None
+            previous = name
+            value = memo.get(text, _MISSING)
+            if value is _MISSING:
+                value = scalar(text)
+            if value is _BAD:
+                return None
+            custom[name] = value
+        item["custom_fields"] = custom
+    return item
+
+
+def _read_contacts(
+    text: str, at: int, line: int, yaml: YAML | None
+) -> tuple[list[Any], list[tuple[int, int]], list[int]] | None:
+    """The contacts of `text` from offset `at` (a ``  - `` on 1-based `line`) to its end.
+
+    Also each contact's (line, col) and the numbers of those read in the exact
+    canonical form. A contact's text runs from its ``  - `` to the next one. One
+    in the exact canonical form is read by one pattern match on the text,
+    without cutting it into lines (`_canonical_groups` gives what
+    `canonical_item` gives for its lines); any other is read line by line
+    (`canonical_item`, else `_simple_item`). None when a line is neither blank nor indented, or a
+    contact is not simple.
     """
     items: list[Any] = []
     marks: list[tuple[int, int]] = []
     exact: list[int] = []
-    bounds = [*starts, len(lines)]
-    for number, first in enumerate(starts):
-        segment = lines[first : bounds[number + 1]]
-        item = canonical_item(segment)
+    end = len(text)
+    match_contact = _CANON_CONTACT.match
+    while at < end:
+        match = match_contact(text, at)
+        item = None
+        if match is not None:
+            stop = match.end()
+            if stop == end or text.startswith("  - ", stop):
+                item = _canonical_groups(match.groups())
         if item is None:
-            item = _simple_item(segment, yaml)
-            if item is None:
+            stop = text.find("\n  - ", at) + 1 or end
+            segment = text[at:stop].split("\n")
+            segment.pop()  # after the contact's final newline
+            read = _segment_item(segment, yaml)
+            if read is None:
                 return None
+            item, canonical = read
+            if canonical:
+                exact.append(len(items))
         else:
-            exact.append(number)
+            exact.append(len(items))
         items.append(item)
-        marks.append((line_offset + first + 1, 5))
+        marks.append((line, 5))
+        line += text.count("\n", at, stop)
+        at = stop
     return items, marks, exact
+
+
+def _segment_item(segment: list[str], yaml: YAML | None) -> tuple[Any, bool] | None:
+    """One contact's lines (indented or blank, else None) as its value, and whether exact."""
+    for line in segment:
+        if line and not line.startswith("  "):
+            return None
+    item = canonical_item(segment)
+    if item is not None:
+        return item, True
+    simple = _simple_item(segment, yaml)
+    return None if simple is None else (simple, False)
 
 
 #: A contact whose first bytes have a crc32 of 0 modulo this starts a new chunk:
@@ -361,16 +448,9 @@ def read_chunk(
         return None
     if _NOT_PRINTABLE.search(text):
         return None
-    lines = text.split("\n")
-    lines.pop()  # after the chunk's final newline
-    starts = []
-    for index, line in enumerate(lines):
-        if line.startswith("  "):
-            if line.startswith("  - "):
-                starts.append(index)
-        elif line:
-            return None
-    return _read_segments(lines, starts, chunk.line - 1, yaml)
+    if not text.startswith("  - "):
+        return None
+    return _read_contacts(text, 0, chunk.line, yaml)
 
 
 def _simple_item(segment: Sequence[str], yaml: YAML | None) -> dict[str, Any] | None:
