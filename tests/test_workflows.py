@@ -765,4 +765,4 @@ def test_readme_says_how_long_the_tests_take() -> None:
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     head = readme.split("## What it is", 1)[0]
     assert "# 2. Install the development tools and run the tests" in head
-    assert "about 5 minutes on 2 cores" in head
+    assert "about 4 minutes on 2 cores" in head
