@@ -753,8 +753,16 @@ def test_license_changelog_and_one_version_matching_a_tag() -> None:
     assert revs == [f"v{version}"], revs
 
 
+def test_readme_states_the_coverage_floor_that_ci_enforces() -> None:
+    ci = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    floors = re.findall(r"--cov-fail-under=(\d+)", ci)
+    assert len(floors) == 1, floors
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"branch coverage of at least {floors[0]}%" in readme
+
+
 def test_readme_says_how_long_the_tests_take() -> None:
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     head = readme.split("## What it is", 1)[0]
     assert "# 2. Install the development tools and run the tests" in head
-    assert "about 5 minutes on 2 cores" in head
+    assert "about 4 minutes on 2 cores" in head

@@ -445,6 +445,18 @@ class ContactStore:
         start = self.last_id()
         return self.insert_rows(generated_contacts(start, count, custom_fields))
 
+    def reset(self) -> None:
+        """Remove every contact and restart the ids at 1, as in a new file.
+
+        The deletion count only grows (by one more for the reset itself), so no
+        snapshot key (seq, deletions) after a reset repeats one from before it:
+        another store on this file (a served sandbox) never lists stale ids.
+        """
+        with self._transaction(write=True) as conn:
+            conn.execute("DELETE FROM contacts")
+            conn.execute("DELETE FROM sqlite_sequence WHERE name = 'contacts'")
+            conn.execute("UPDATE contacts_deletions SET deleted = deleted + 1 WHERE singleton = 1")
+
     def last_id(self) -> int:
         with self._transaction(write=False) as conn:
             row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'contacts'").fetchone()

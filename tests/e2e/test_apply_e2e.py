@@ -1,4 +1,8 @@
-"""`jcstate apply` end to end: the CLI as a subprocess against `jcstate sandbox serve`."""
+"""`jcstate apply` end to end: the CLI against `jcstate sandbox serve` over HTTP.
+
+The CLI runs in process (tests/support/cli.py), and as a subprocess where stdin
+is a terminal.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from typing import Any
 import httpx
 
 from jcstate.sandbox.seeddata import generated_contact
+from tests.support.cli import run_jcstate
 from tests.support.sandbox_server import SandboxServer
 from tests.support.scenario import write_contact_parts
 
@@ -68,7 +73,10 @@ def jcstate(
     stdin: Any = subprocess.DEVNULL,
     timeout: float = 180,
 ) -> subprocess.CompletedProcess[str]:
+    """jcstate in this process (tests/support/cli.py); in a real one when stdin is a terminal."""
     env = {**os.environ, **server.env, "NO_COLOR": "1"}
+    if stdin is subprocess.DEVNULL:
+        return run_jcstate(["-C", str(root), *args], env=env)
     return subprocess.run(
         [sys.executable, "-m", "jcstate", "-C", str(root), *args],
         stdin=stdin,

@@ -1,7 +1,7 @@
 """`--changed-since REF` and `jcstate show`, end to end.
 
 A real git repository in a temporary folder (git init, commit, branch), the
-CLI as a subprocess, and `jcstate sandbox serve` over HTTP. Requests are
+CLI in process (tests/support/cli.py), and `jcstate sandbox serve` over HTTP. Requests are
 counted from the `-v` request log (`jcstate: GET /v2/contacts... -> 200`).
 """
 
@@ -12,8 +12,7 @@ import os
 import re
 import shutil
 import subprocess
-import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,8 @@ import pytest
 from jcstate.project.yamlio import render_contacts_file
 from jcstate.sandbox.seeddata import generated_contact
 from jcstate.sandbox.store import ContactStore
-from tests.support.sandbox_server import SandboxServer, start_sandbox
+from tests.support.cli import run_jcstate
+from tests.support.sandbox_server import SandboxServer
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test",
@@ -60,13 +60,10 @@ def jcstate(
     project: Path, server: SandboxServer | None, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("JUSTCALL_", "JCSTATE_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "jcstate", *args],
+    return run_jcstate(
+        args,
         cwd=project,
         env={**base, "NO_COLOR": "1", **(server.env if server else {}), **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=300,
     )
 
 
@@ -124,16 +121,14 @@ def remote_by_phone(server: SandboxServer) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture
-def seeded(tmp_path: Path) -> Iterator[SandboxServer]:
-    """A served sandbox holding generated contacts 0..4999 (one transaction, no API calls)."""
-    db = tmp_path / "seeded.db"
-    store = ContactStore(db)
+def seeded(sandbox_server: SandboxServer) -> SandboxServer:
+    """The served sandbox holding generated contacts 0..4999 (one transaction, no API calls)."""
+    store = ContactStore(sandbox_server.db_path)
     try:
         store.seed(5000)
     finally:
         store.close()
-    with start_sandbox(db) as server:
-        yield server
+    return sandbox_server
 
 
 def big_project(root: Path) -> str:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
 from jcstate.project.yamlio import render_contacts_file
 from jcstate.sandbox.seeddata import generated_contact
+from tests.support.cli import run_jcstate
 from tests.support.sandbox_server import SandboxServer
 
 COUNT = 250  # 3 listing pages
@@ -31,14 +31,7 @@ COST = re.compile(
 
 def run(project: Path, server: SandboxServer, *args: str) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("JUSTCALL_", "JCSTATE_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "jcstate", *args],
-        cwd=project,
-        env={**base, "NO_COLOR": "1", **server.env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_jcstate(args, cwd=project, env={**base, "NO_COLOR": "1", **server.env})
 
 
 def test_the_cost_line_counts_reads_and_writes(

@@ -1,4 +1,4 @@
-"""`jcstate drift` end to end: the CLI as a subprocess against `jcstate sandbox serve`."""
+"""`jcstate drift` end to end: the CLI (in process) against `jcstate sandbox serve` over HTTP."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import json
 import math
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import pytest
 
 from jcstate.project.yamlio import render_contacts_file
 from jcstate.sandbox.seeddata import generated_contact
+from tests.support.cli import run_jcstate
 from tests.support.sandbox_server import SandboxServer
 
 COUNT = 12
@@ -23,13 +23,8 @@ COUNT = 12
 def jcstate(
     project: Path, server: SandboxServer, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "jcstate", *args],
-        cwd=project,
-        env={**os.environ, "NO_COLOR": "1", **server.env, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=120,
+    return run_jcstate(
+        args, cwd=project, env={**os.environ, "NO_COLOR": "1", **server.env, **(env or {})}
     )
 
 

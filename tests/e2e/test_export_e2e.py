@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 
 from jcstate.project.config import load_project
 from jcstate.sandbox.seeddata import generated_contact
+from tests.support.cli import run_jcstate
 from tests.support.sandbox_server import SandboxServer, start_sandbox
 
 SEEDED = 5000
@@ -20,14 +20,7 @@ SEEDED = 5000
 def run(
     cwd: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "jcstate", *args],
-        cwd=cwd,
-        env={**os.environ, "NO_COLOR": "1", **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_jcstate(args, cwd=cwd, env={**os.environ, "NO_COLOR": "1", **(env or {})})
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
 from jcstate.sandbox.seeddata import generated_contact
+from tests.support.cli import run_jcstate
 from tests.support.sandbox_server import SandboxServer
 
 COUNT = 6
@@ -23,14 +23,7 @@ COUNT = 6
 
 def run(cwd: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("JUSTCALL_", "JCSTATE_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "jcstate", *args],
-        cwd=cwd,
-        env={**base, "NO_COLOR": "1", **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_jcstate(args, cwd=cwd, env={**base, "NO_COLOR": "1", **env})
 
 
 def _seed(server: SandboxServer) -> dict[str, int]:

@@ -1,4 +1,4 @@
-"""`rules:` end to end: the CLI as a subprocess against `jcstate sandbox serve` (real HTTP).
+"""`rules:` end to end: the CLI (in process) against `jcstate sandbox serve` (real HTTP).
 
 plan and apply (fresh and saved, forged or not), `--force-rule`, import with
 `--skip-invalid`, and drift of remote contacts that break a contact rule.
@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from tests.support.cli import run_jcstate
 from tests.support.sandbox_server import SandboxServer
 
 CONFIG = """\
@@ -46,14 +46,7 @@ contacts:
 
 def jcstate(project: Path, server: SandboxServer, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **server.env, "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "jcstate", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=project,
-        timeout=120,
-    )
+    return run_jcstate(args, cwd=project, env=env)
 
 
 def seed(server: SandboxServer, contacts: list[dict[str, Any]]) -> None:
