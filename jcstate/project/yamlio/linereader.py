@@ -207,6 +207,16 @@ _NOT_INDENTED = re.compile(r"\n(?:[^ \n]| [^ ])")
 _HEADER_TEXT = "version: 1\ncontacts:\n"
 
 
+def _first_contact(text: str) -> int | None:
+    """The offset of the first contact of a file with the canonical header, else None."""
+    if not text.endswith("\n"):
+        return None
+    begin = text.index("\n") + 1 if text.startswith(SCHEMA_COMMENT_PREFIX) else 0
+    if not text.startswith(_HEADER_TEXT + "  - ", begin):
+        return None
+    return begin + len(_HEADER_TEXT)
+
+
 def contact_spans(text: str) -> tuple[list[int], list[int]] | None:
     """Where each contact of a file starts: its offset in `text` and its 1-based line.
 
@@ -214,13 +224,8 @@ def contact_spans(text: str) -> tuple[list[int], list[int]] | None:
     the file into lines: a contact's text runs from its offset to the next
     one's (the last one's to the end of the file).
     """
-    if not text.endswith("\n"):
-        return None
-    begin = text.index("\n") + 1 if text.startswith(SCHEMA_COMMENT_PREFIX) else 0
-    if not text.startswith(_HEADER_TEXT + "  - ", begin):
-        return None
-    at = begin + len(_HEADER_TEXT)
-    if _NOT_INDENTED.search(text, at - 1):
+    at = _first_contact(text)
+    if at is None or _NOT_INDENTED.search(text, at - 1):
         return None
     starts = [match.start() + 1 for match in _CONTACT_LINE.finditer(text, at - 1)]
     lines: list[int] = []
@@ -247,12 +252,9 @@ def parse_canonical(raw: bytes, yaml: YAML | None = None) -> FastDoc | None:
         return None
     if _NOT_PRINTABLE.search(text) or text.startswith("\ufeff"):
         return None
-    if not text.endswith("\n"):
+    at = _first_contact(text)
+    if at is None:
         return None
-    begin = text.index("\n") + 1 if text.startswith(SCHEMA_COMMENT_PREFIX) else 0
-    if not text.startswith(_HEADER_TEXT + "  - ", begin):
-        return None
-    at = begin + len(_HEADER_TEXT)
     read = _read_contacts(text, at, text.count("\n", 0, at) + 1, yaml)
     if read is None:
         return None
