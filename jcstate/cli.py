@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import importlib
 import logging
 import os
@@ -239,4 +241,9 @@ def cli(
 
 
 def main() -> None:
+    # What a command built stays in memory until the process ends: at exit the
+    # collector's generations are frozen, so CPython's finalisation skips a full
+    # collection over all of it (0.1 s at 100,000 contacts); the memory goes back
+    # with the process.
+    atexit.register(gc.freeze)
     cli()

@@ -139,6 +139,8 @@ def warn_undeclared_targets(
     Such a target plans nothing (`No changes.` would look like "all is well"),
     except a delete with --prune.
     """
+    if not targets:
+        return
     from jcstate.core.normalize import try_normalize_phone
 
     region = project.config.default_region

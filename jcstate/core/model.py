@@ -236,13 +236,17 @@ class DesiredContact:
     source: SourceRef | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class RemoteContact:
     """A contact as the API returned it, after tolerant parsing.
 
     `phone` is E.164 when the remote value parses, else the raw string.
     `fields` holds every standard field (None when absent/empty); custom
     values are as the server sent them (the plan normalises them by type).
+
+    Frozen, compared and printed as a dataclass; only its constructor is
+    written out: it sets the slots through their descriptors, about a third
+    cheaper than the generated frozen `__init__` (a listing builds 100,000s).
     """
 
     id: int
@@ -251,6 +255,30 @@ class RemoteContact:
     custom_fields: Mapping[str, Any]
     created_at: str | None = None
     updated_at: str | None = None
+
+    def __init__(
+        self,
+        id: int,
+        phone: str,
+        fields: Mapping[str, str | None],
+        custom_fields: Mapping[str, Any],
+        created_at: str | None = None,
+        updated_at: str | None = None,
+    ) -> None:
+        set_id, set_phone, set_fields, set_custom, set_created, set_updated = _REMOTE_SLOTS
+        set_id(self, id)
+        set_phone(self, phone)
+        set_fields(self, fields)
+        set_custom(self, custom_fields)
+        set_created(self, created_at)
+        set_updated(self, updated_at)
+
+
+#: The slot setters of `RemoteContact`, in field order (they bypass the frozen `__setattr__`).
+_REMOTE_SLOTS: tuple[Any, ...] = tuple(
+    vars(RemoteContact)[name].__set__
+    for name in ("id", "phone", "fields", "custom_fields", "created_at", "updated_at")
+)
 
 
 def fingerprint(contact: RemoteContact) -> str:

@@ -37,8 +37,6 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, overload
 
-from deepdiff import DeepDiff
-
 from jcstate.core.limits import MAX_BULK
 from jcstate.core.model import (
     STANDARD_FIELDS,
@@ -332,6 +330,8 @@ def _differing(
 
 def _field_changes(have: Mapping[str, Any], want: Mapping[str, Any]) -> list[FieldChange]:
     """The changed attributes of one contact, named by deepdiff."""
+    from deepdiff import DeepDiff  # imported by the first change: a plan with none needs none
+
     diff = DeepDiff(dict(have), dict(want), view="tree")
     labels: set[str] = set()
     for levels in diff.values():

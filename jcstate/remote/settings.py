@@ -27,7 +27,6 @@ from jcstate.errors import (
 from jcstate.remote.pacing import (
     DEFAULT_MAX_OUTAGE_S,
 )
-from jcstate.sandbox.config import DEFAULT_API_KEY, DEFAULT_API_SECRET
 
 DEFAULT_API_URL = "https://api.justcall.io"
 SANDBOX_SCHEME = "sandbox://"
@@ -235,6 +234,9 @@ def resolve_settings(
         raw_path = url[len(SANDBOX_SCHEME) :]
         if not raw_path:
             raise JcstateError(f"API URL {public_url(url)!r}: sandbox:// needs a database path")
+        # Imported here: a real account's plan has no use for the sandbox's modules.
+        from jcstate.sandbox.config import DEFAULT_API_KEY, DEFAULT_API_SECRET
+
         root = project.root if project is not None else Path.cwd()
         declared = tuple(project.config.custom_fields) if project is not None else ()
         # The ownership marker is a custom field of the account too (creates carry it).
