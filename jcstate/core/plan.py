@@ -37,8 +37,6 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, overload
 
-from deepdiff import DeepDiff
-
 from jcstate.core.limits import MAX_BULK
 from jcstate.core.model import (
     STANDARD_FIELDS,
@@ -331,7 +329,10 @@ def _differing(
 
 
 def _field_changes(have: Mapping[str, Any], want: Mapping[str, Any]) -> list[FieldChange]:
-    """The changed attributes of one contact, named by deepdiff."""
+    """The changed attributes of one contact, named by deepdiff (imported on first use:
+    reading a project, or the changed set of `--changed-since`, needs no diff engine)."""
+    from deepdiff import DeepDiff
+
     diff = DeepDiff(dict(have), dict(want), view="tree")
     labels: set[str] = set()
     for levels in diff.values():
