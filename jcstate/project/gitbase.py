@@ -22,7 +22,7 @@ import os
 import re
 import subprocess
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +67,8 @@ class BaseProject:
     declared: int = 0
     #: why the base could not be read as a valid project (the plan then widens)
     problem: str | None = None
+    #: the working tree's contacts outside the unchanged files (`current_contacts`)
+    current: tuple[DesiredContact, ...] | None = None
 
 
 def _git(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -284,6 +286,26 @@ def _relative(path: Path, start: Path) -> str | None:
         return None
 
 
+def _relative_paths(paths: Sequence[Path], start: Path) -> dict[str, Path]:
+    """`_relative` of each path, resolving each folder's links once (not once per file)."""
+    real_start = os.path.realpath(start)
+    folders: dict[Path, str] = {}
+    out: dict[str, Path] = {}
+    for path in paths:
+        if os.path.islink(path):
+            real = os.path.realpath(path)
+        else:
+            folder = folders.get(path.parent)
+            if folder is None:
+                folder = folders[path.parent] = os.path.realpath(path.parent)
+            real = os.path.join(folder, path.name)
+        try:
+            out[Path(os.path.relpath(real, real_start)).as_posix()] = path
+        except ValueError:  # pragma: no cover - another drive on Windows
+            continue
+    return out
+
+
 def load_base(
     project: Project, ref: str, cwd: Path | None = None, *, use_cache: bool = True
 ) -> BaseProject:
@@ -336,14 +358,15 @@ def load_base(
     if issues:
         first = issues[0]
         return _invalid(ref, commit, f"{first.file}: {first.message}")
-    in_unchanged = sum(map(unchanged.__contains__, _source_files(project.desired.contacts)))
+    current = _outside(project.desired.contacts, unchanged)
     return BaseProject(
         ref=ref,
         commit=commit,
         config=config,
         contacts=contacts,
         unchanged_files=frozenset(unchanged),
-        declared=len(contacts) + in_unchanged,
+        declared=len(contacts) + len(project.desired.contacts) - len(current),
+        current=current,
     )
 
 
@@ -363,11 +386,7 @@ def _unchanged_or_to_read(
         config.custom_fields == project.config.custom_fields
         and config.default_region == project.config.default_region
     )
-    current = {
-        rel: path
-        for path in project.contact_files
-        if (rel := _relative(path, project.root)) is not None
-    }
+    current = _relative_paths(project.contact_files, project.root)
     unchanged: set[str] = set()
     to_read: list[str] = []
     for rel in files:
@@ -428,10 +447,18 @@ def _invalid(ref: str, commit: str, problem: str) -> BaseProject:
 
 def current_contacts(project: Project, base: BaseProject) -> tuple[DesiredContact, ...]:
     """The declared contacts to compare with the base: those outside its unchanged files."""
-    if not base.unchanged_files:
-        return project.desired.contacts
-    contacts = project.desired.contacts
-    skipped = map(base.unchanged_files.__contains__, _source_files(contacts))
+    if base.current is not None:
+        return base.current
+    return _outside(project.desired.contacts, base.unchanged_files)
+
+
+def _outside(
+    contacts: tuple[DesiredContact, ...], files: Collection[str]
+) -> tuple[DesiredContact, ...]:
+    """The contacts not declared in one of `files` (one pass, in C)."""
+    if not files:
+        return contacts
+    skipped = map(files.__contains__, _source_files(contacts))
     return tuple(itertools.compress(contacts, map(operator.not_, skipped)))
 
 
