@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jcstate.core.model import (
     DesiredContact,
@@ -33,17 +33,10 @@ from jcstate.core.model import (
     RemoteState,
 )
 from jcstate.core.normalize import try_normalize_phone
-from jcstate.core.plan import (
-    Change,
-    Plan,
-    PlanOptions,
-    compute_plan,
-    delete_change,
-    finish_plan,
-    not_declared_note,
-)
-from jcstate.core.planjson import typed
 from jcstate.errors import PlanFileError
+
+if TYPE_CHECKING:  # the plan engine is imported by the functions that plan (below)
+    from jcstate.core.plan import Change, Plan, PlanOptions
 
 #: At most this many "no longer declared" notes; the rest are counted.
 MAX_LISTED = 50
@@ -185,6 +178,8 @@ def plan_changed(
     lookups, or a full listing). Contacts outside the set are neither planned
     nor counted: a full listing read for cost reasons does not widen the plan.
     """
+    from jcstate.core.plan import compute_plan, finish_plan, not_declared_note
+
     safety = current.safety
     narrow = dataclasses.replace(
         current,
@@ -250,6 +245,8 @@ def _removed_deletes(
     unless something still declared claims them; never a contact outside the
     ownership scope, never a protected phone.
     """
+    from jcstate.core.plan import delete_change
+
     claimed = {c.id for c in base.changes if c.id is not None}
     declared_phones = {c.phone for c in current.contacts}
     declared_ids = {c.id for c in current.contacts if c.id is not None}
@@ -349,6 +346,8 @@ def changed_since_from_dict(data: Any) -> ChangedSince | None:
         return None
     if not isinstance(data, Mapping):
         raise PlanFileError("'changed_since' must be an object")
+    from jcstate.core.planjson import typed
+
     record: ChangedSince = typed(ChangedSince, data, "'changed_since'")
     return record
 

@@ -329,8 +329,9 @@ def _differing(
 
 
 def _field_changes(have: Mapping[str, Any], want: Mapping[str, Any]) -> list[FieldChange]:
-    """The changed attributes of one contact, named by deepdiff."""
-    from deepdiff import DeepDiff  # imported by the first change: a plan with none needs none
+    """The changed attributes of one contact, named by deepdiff (imported on first use:
+    reading a project, or the changed set of `--changed-since`, needs no diff engine)."""
+    from deepdiff import DeepDiff
 
     diff = DeepDiff(dict(have), dict(want), view="tree")
     labels: set[str] = set()

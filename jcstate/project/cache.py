@@ -432,11 +432,16 @@ def _contacts_from(data: Any, file: str, line_offset: int = 0) -> tuple[DesiredC
     if line_offset:
         lines = [line + line_offset for line in lines]
     sources = map(SourceRef, itertools.repeat(file), lines, cols)
-    field_iter, custom_iter = iter(field_values), iter(custom_values)
-    # zip stops at the end of the keys before taking a value: each takes its own.
-    field_maps = [dict(zip(keys[i], field_iter)) for i in fields]  # noqa: B905
-    custom_maps = [dict(zip(keys[i], custom_iter)) for i in custom]  # noqa: B905
+    # zip stops at the end of the keys before taking a value: each takes its own
+    # (maps all the way down: no Python frame per contact).
+    field_maps = _maps(map(keys.__getitem__, fields), field_values)
+    custom_maps = _maps(map(keys.__getitem__, custom), custom_values)
     return tuple(map(DesiredContact, phones, field_maps, custom_maps, ids, sources))
+
+
+def _maps(key_lists: Iterable[tuple[str, ...]], values: list[Any]) -> Iterator[dict[str, Any]]:
+    """One dict per key list, taking its values in turn from `values`."""
+    return map(dict, map(zip, key_lists, itertools.repeat(iter(values))))
 
 
 def _shapes(shapes: list[Any]) -> list[tuple[str, ...]] | None:
@@ -459,7 +464,8 @@ def _values_fit(
     """Every index names a key list, the values are exactly as many as their keys, of `kinds`."""
     if not set(map(type, indexes)) <= _INT or min(indexes) < 0 or max(indexes) >= len(keys):
         return False
-    return sum(len(keys[i]) for i in indexes) == len(values) and set(map(type, values)) <= kinds
+    counted = sum(map(len, map(keys.__getitem__, indexes)))
+    return counted == len(values) and set(map(type, values)) <= kinds
 
 
 _COLUMNS = (

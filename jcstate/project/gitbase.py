@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import itertools
+import operator
 import os
 import re
 import subprocess
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +67,8 @@ class BaseProject:
     declared: int = 0
     #: why the base could not be read as a valid project (the plan then widens)
     problem: str | None = None
+    #: the working tree's contacts outside the unchanged files (`current_contacts`)
+    current: tuple[DesiredContact, ...] | None = None
 
 
 def _git(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -94,8 +98,33 @@ def fetch_hint(ref: str) -> str:
     return "git fetch origin main"
 
 
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
 def resolve_base(root: Path, ref: str) -> tuple[Path, str]:
-    """The repository's top folder and the merge base of REF and HEAD (full sha)."""
+    """The repository's top folder and the merge base of REF and HEAD (full sha).
+
+    One `git rev-parse` answers the top folder, HEAD and REF, and `git merge-base`
+    the base; only when that rev-parse fails are the questions asked one by one,
+    to say which answer is missing.
+    """
+    if not ref.startswith("-"):
+        asked = _git(
+            ["rev-parse", "--show-toplevel", "HEAD^{commit}", f"{ref}^{{commit}}", "--"], root
+        )
+        answers = asked.stdout.split("\n")
+        # the top folder, HEAD, REF, and the "--" that ends the revisions
+        if asked.returncode == 0 and answers[3:] == ["--", ""]:
+            top, head, wanted = answers[:3]
+            if top and _SHA.fullmatch(head) and _SHA.fullmatch(wanted):
+                merged = _git(["merge-base", wanted, head], root)
+                if merged.returncode == 0 and merged.stdout.strip():
+                    return Path(top), merged.stdout.strip()
+    return _resolve_one_by_one(root, ref)
+
+
+def _resolve_one_by_one(root: Path, ref: str) -> tuple[Path, str]:
+    """`resolve_base`, each question its own `git` run: the exact error when one fails."""
     top = _git(["rev-parse", "--show-toplevel"], root)
     if top.returncode != 0:
         raise NotAGitRepositoryError(
@@ -257,6 +286,26 @@ def _relative(path: Path, start: Path) -> str | None:
         return None
 
 
+def _relative_paths(paths: Sequence[Path], start: Path) -> dict[str, Path]:
+    """`_relative` of each path, resolving each folder's links once (not once per file)."""
+    real_start = os.path.realpath(start)
+    folders: dict[Path, str] = {}
+    out: dict[str, Path] = {}
+    for path in paths:
+        if os.path.islink(path):
+            real = os.path.realpath(path)
+        else:
+            folder = folders.get(path.parent)
+            if folder is None:
+                folder = folders[path.parent] = os.path.realpath(path.parent)
+            real = os.path.join(folder, path.name)
+        try:
+            out[Path(os.path.relpath(real, real_start)).as_posix()] = path
+        except ValueError:  # pragma: no cover - another drive on Windows
+            continue
+    return out
+
+
 def load_base(
     project: Project, ref: str, cwd: Path | None = None, *, use_cache: bool = True
 ) -> BaseProject:
@@ -309,16 +358,15 @@ def load_base(
     if issues:
         first = issues[0]
         return _invalid(ref, commit, f"{first.file}: {first.message}")
-    in_unchanged = sum(
-        1 for c in project.desired.contacts if c.source is not None and c.source.file in unchanged
-    )
+    current = _outside(project.desired.contacts, unchanged)
     return BaseProject(
         ref=ref,
         commit=commit,
         config=config,
         contacts=contacts,
         unchanged_files=frozenset(unchanged),
-        declared=len(contacts) + in_unchanged,
+        declared=len(contacts) + len(project.desired.contacts) - len(current),
+        current=current,
     )
 
 
@@ -338,11 +386,7 @@ def _unchanged_or_to_read(
         config.custom_fields == project.config.custom_fields
         and config.default_region == project.config.default_region
     )
-    current = {
-        rel: path
-        for path in project.contact_files
-        if (rel := _relative(path, project.root)) is not None
-    }
+    current = _relative_paths(project.contact_files, project.root)
     unchanged: set[str] = set()
     to_read: list[str] = []
     for rel in files:
@@ -403,9 +447,28 @@ def _invalid(ref: str, commit: str, problem: str) -> BaseProject:
 
 def current_contacts(project: Project, base: BaseProject) -> tuple[DesiredContact, ...]:
     """The declared contacts to compare with the base: those outside its unchanged files."""
-    if not base.unchanged_files:
-        return project.desired.contacts
-    skip = base.unchanged_files
-    return tuple(
-        c for c in project.desired.contacts if c.source is None or c.source.file not in skip
-    )
+    if base.current is not None:
+        return base.current
+    return _outside(project.desired.contacts, base.unchanged_files)
+
+
+def _outside(
+    contacts: tuple[DesiredContact, ...], files: Collection[str]
+) -> tuple[DesiredContact, ...]:
+    """The contacts not declared in one of `files` (one pass, in C)."""
+    if not files:
+        return contacts
+    skipped = map(files.__contains__, _source_files(contacts))
+    return tuple(itertools.compress(contacts, map(operator.not_, skipped)))
+
+
+_source_of = operator.attrgetter("source")
+_file_of = operator.attrgetter("file")
+
+
+def _source_files(contacts: Sequence[DesiredContact]) -> list[str | None]:
+    """The file each contact was declared in (None: not from a file), in one pass in C."""
+    sources = list(map(_source_of, contacts))
+    if any(map(operator.is_, sources, itertools.repeat(None))):
+        return [None if source is None else source.file for source in sources]
+    return list(map(_file_of, sources))

@@ -13,15 +13,17 @@ import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from jcstate.core.changeset import ChangedSince, ChangeSet
 from jcstate.core.model import Project
-from jcstate.core.plan import PlanOptions
 from jcstate.errors import JcstateError
-from jcstate.remote.client import JustCallClient
-from jcstate.remote.listing import ProgressFactory
-from jcstate.remote.pipeline import PlanRun
-from jcstate.runs.rules import with_rules_run
+
+if TYPE_CHECKING:  # the HTTP side is imported when a plan is made, not for changed_scope
+    from jcstate.core.plan import PlanOptions
+    from jcstate.remote.client import JustCallClient
+    from jcstate.remote.listing import ProgressFactory
+    from jcstate.remote.pipeline import PlanRun
 
 
 def target_phones(targets: Sequence[str], region: str) -> frozenset[str] | None:
@@ -112,6 +114,7 @@ async def plan_project(
     """
     from jcstate.remote.changed import make_changed_plan
     from jcstate.remote.pipeline import make_plan
+    from jcstate.runs.rules import with_rules_run
 
     if scope is not None and scope.changes is not None:
         run = await make_changed_plan(

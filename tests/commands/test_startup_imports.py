@@ -10,6 +10,7 @@ already) and lists what `sys.modules` holds after the help was printed.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -101,3 +102,55 @@ def test_validate_without_rules_does_not_load_the_rules_engine(tmp_path: Path) -
     text, _, last = completed.stdout.rstrip("\n").rpartition("\n")
     assert "OK: 1 contact" in text
     assert json.loads(last)["heavy"] == []
+
+
+_LOCAL_CHANGED = """
+import json, sys
+from pathlib import Path
+from jcstate.project.config import load_project
+from jcstate.runs.plan import changed_scope
+root = Path(sys.argv[1])
+project = load_project(root, cwd=root)
+scope = changed_scope(project, "HEAD")
+assert scope is not None and scope.changes is not None, scope
+heavy = {"deepdiff", "httpx", "tenacity"}
+loaded = {n.split(".")[0] for n in sys.modules} & heavy
+if "jcstate.core.plan" in sys.modules:
+    loaded.add("plan engine")
+print(json.dumps({"changed": len(scope.changes.changed), "heavy": sorted(loaded)}))
+"""
+
+
+def test_the_local_part_of_changed_since_loads_no_http_client_nor_diff_engine(
+    tmp_path: Path,
+) -> None:
+    """`plan --changed-since`: the project, the base from git and the changed set come
+    before any request; the HTTP client (httpx, tenacity), deepdiff and the plan engine
+    (`jcstate.core.plan`) wait for it."""
+    (tmp_path / "jcstate.yaml").write_text(
+        'version: 1\napi: {url: "sandbox://x.db"}\ncontacts: ["contacts/*.yaml"]\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "contacts").mkdir()
+    contacts = tmp_path / "contacts" / "a.yaml"
+    contacts.write_text(
+        'version: 1\ncontacts:\n  - phone: "+12125550143"\n    first_name: Ada\n',
+        encoding="utf-8",
+    )
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-C", str(tmp_path)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "contacts"], check=True)
+    contacts.write_text(contacts.read_text(encoding="utf-8").replace("Ada", "Grace"))
+    completed = subprocess.run(
+        [sys.executable, "-c", _LOCAL_CHANGED, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={**os.environ, "JCSTATE_NO_CACHE": "1"},
+    )
+    outcome = json.loads(completed.stdout.strip().rpartition("\n")[2])
+    assert outcome["changed"] == 1
+    assert outcome["heavy"] == [], f"the local part of --changed-since imported {outcome['heavy']}"

@@ -106,3 +106,41 @@ def test_the_base_of_a_changed_file_is_parsed_once_then_cached(
     assert [c.fields["first_name"] for c in second.contacts] == ["Ann"]
     gitbase.load_base(project, "HEAD", cwd=root, use_cache=False)
     assert len(parsed) == 2
+
+
+def test_the_base_costs_four_git_processes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One `rev-parse` (top folder, shallow or not, HEAD and REF), `merge-base`,
+    `ls-tree` and `cat-file --batch`: each git start costs milliseconds."""
+    import os
+    import shutil
+    import stat
+
+    from jcstate.project import gitbase
+    from jcstate.project.config import load_project
+
+    root = tmp_path / "repo"
+    (root / "contacts").mkdir(parents=True)
+    (root / "jcstate.yaml").write_text('version: 1\ncontacts: ["contacts/*.yaml"]\n')
+    (root / "contacts" / "a.yaml").write_text(
+        'version: 1\ncontacts:\n  - phone: "+14155550100"\n    first_name: Ann\n'
+    )
+    _git(root, "init", "-q")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "base")
+    (root / "contacts" / "a.yaml").write_text(
+        'version: 1\ncontacts:\n  - phone: "+14155550100"\n    first_name: Bea\n'
+    )
+    project = load_project(root, cwd=root, use_cache=False)
+    real_git = shutil.which("git")
+    assert real_git is not None
+    log = tmp_path / "git.log"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "git"
+    wrapper.write_text(f'#!/bin/sh\necho "$1" >> "{log}"\nexec "{real_git}" "$@"\n')
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+
+    base = gitbase.load_base(project, "HEAD", cwd=root, use_cache=False)
+    assert [c.fields["first_name"] for c in base.contacts] == ["Ann"]
+    assert log.read_text().split() == ["rev-parse", "merge-base", "ls-tree", "cat-file"]
