@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 
 import pytest
 
 from tests.support.sandbox_server import SandboxServer, SharedSandbox
+
+# A shell without job control starts a background job with Ctrl-C ignored, and an
+# ignored signal stays ignored in every child: the tests that send Ctrl-C to a
+# jcstate process would see it ignored. They test jcstate, not how pytest was started.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.hookimpl(tryfirst=True)

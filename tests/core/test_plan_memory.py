@@ -9,6 +9,7 @@ the same JSON, the same plan file.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import tracemalloc
 from collections.abc import Callable
@@ -106,9 +107,12 @@ def test_creates_and_deletes_read_their_field_changes_as_before() -> None:
         safety=NO_LIMITS,
         ownership=Ownership(field="managed_by", value="jcstate"),
     )
-    gone = _listed(7)
-    gone.fields["company"] = ""  # an empty value is not a change
-    gone.custom_fields["managed_by"] = "jcstate"  # in scope: marked
+    listed = _listed(7)
+    gone = dataclasses.replace(
+        listed,
+        fields={**listed.fields, "company": ""},  # an empty value is not a change
+        custom_fields={**listed.custom_fields, "managed_by": "jcstate"},  # in scope: marked
+    )
     plan = compute_plan(desired, RemoteState((gone,)), PlanOptions(prune=True))
     create, delete = plan.changes
     one, seven = generated_contact(1, custom_fields=True), generated_contact(7, custom_fields=True)

@@ -82,7 +82,9 @@ def assert_same_by_chunks(raw: bytes, whole: FastDoc | None) -> None:
         assert whole is None, raw
         return
     assert whole is not None, raw
-    items, marks, exact = [], [], []
+    items: list[Any] = []
+    marks: list[Any] = []
+    exact: list[int] = []
     for read in reads:
         assert read is not None
         exact += [len(items) + number for number in read[2]]

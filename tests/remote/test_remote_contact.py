@@ -61,7 +61,7 @@ def test_frozen_and_slotted() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         contact.phone = "+14155550124"  # type: ignore[misc]
     with pytest.raises(dataclasses.FrozenInstanceError):
-        del contact.id  # type: ignore[misc]
+        del contact.id
     assert not hasattr(contact, "__dict__")
 
 
