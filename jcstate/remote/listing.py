@@ -92,10 +92,11 @@ def pausing_full_collections(
 def find_conflicts(contacts: Iterable[RemoteContact]) -> tuple[Conflict, ...]:
     """Phones held by more than one remote contact, with their ids (lowest first)."""
     listed = list(contacts)
-    counts = Counter(map(_phone_of, listed))
-    if len(counts) == len(listed):
+    phones = list(map(_phone_of, listed))
+    if len(set(phones)) == len(phones):
+        # The common case, no phone shared: a set is a few times cheaper than counting.
         return ()
-    shared = {phone for phone, count in counts.items() if count > 1}
+    shared = {phone for phone, count in Counter(phones).items() if count > 1}
     ids_by_phone: dict[str, list[int]] = defaultdict(list)
     for contact in listed:
         if contact.phone in shared:
