@@ -105,6 +105,10 @@ class LazyGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(130)
+        finally:
+            # What the project load froze (jcstate.project.config) is collectable
+            # again once the command is done, for a process that goes on.
+            gc.unfreeze()
 
 
 def _more_verbose(ctx: click.Context, _param: click.Parameter, value: int) -> int:

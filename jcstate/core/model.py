@@ -221,12 +221,15 @@ class RuleViolation:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class DesiredContact:
     """A declared contact, normalised. Only managed fields appear in the mappings.
 
     `fields` maps standard field names to a normalised value or None ("must be
     empty"); `custom_fields` maps declared custom keys the same way.
+
+    Its constructor is written out like `RemoteContact`'s (a warm load of the
+    project builds 100,000s from the cache): about a quarter cheaper.
     """
 
     phone: str
@@ -234,6 +237,28 @@ class DesiredContact:
     custom_fields: Mapping[str, CustomValue | None]
     id: int | None = None
     source: SourceRef | None = None
+
+    def __init__(
+        self,
+        phone: str,
+        fields: Mapping[str, str | None],
+        custom_fields: Mapping[str, CustomValue | None],
+        id: int | None = None,
+        source: SourceRef | None = None,
+    ) -> None:
+        set_phone, set_fields, set_custom, set_id, set_source = _DESIRED_SLOTS
+        set_phone(self, phone)
+        set_fields(self, fields)
+        set_custom(self, custom_fields)
+        set_id(self, id)
+        set_source(self, source)
+
+
+#: The slot setters of `DesiredContact`, in field order (they bypass the frozen `__setattr__`).
+_DESIRED_SLOTS: tuple[Any, ...] = tuple(
+    vars(DesiredContact)[name].__set__
+    for name in ("phone", "fields", "custom_fields", "id", "source")
+)
 
 
 @dataclass(frozen=True, slots=True, init=False)

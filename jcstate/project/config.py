@@ -294,11 +294,20 @@ def _no_cycle_collection() -> Iterator[None]:
     makes the collector walk the growing heap again and again (about a third
     of a warm load). Reference counting still frees everything; the collector
     resumes, as it was, when the load ends.
+
+    A load that succeeds then freezes what it built (`gc.freeze`): the project
+    lives as long as the command, and the collector, resuming with every
+    object of the load in its youngest generation, would otherwise walk them
+    all three times over (youngest, middle, then a full collection during the
+    fetch that follows): 0.1 s at 100,000 contacts. Frozen objects are still
+    freed by reference counting; the command's end unfreezes them
+    (`jcstate.cli`), so a process that runs many commands keeps collecting.
     """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
+        gc.freeze()
     finally:
         if was_enabled:
             gc.enable()
