@@ -15,6 +15,7 @@ import pickle
 import pytest
 
 from jcstate.core.model import DesiredContact, SourceRef
+from tests.support.values import assert_frozen_and_slotted
 
 
 def _contact(**overrides: object) -> DesiredContact:
@@ -58,12 +59,7 @@ def test_defaults_keywords_and_positions_mean_the_same() -> None:
 
 
 def test_frozen_and_slotted() -> None:
-    contact = _contact()
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        contact.phone = "+14155550124"  # type: ignore[misc]
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        del contact.id
-    assert not hasattr(contact, "__dict__")
+    assert_frozen_and_slotted(_contact())
 
 
 def test_replace_repr_fields_and_pickle() -> None:
