@@ -213,6 +213,13 @@ class MeaningCache:
         return entry["data"]
 
     def _write(self, key: str, data: Any) -> None:
+        """Store an entry; a failure is logged and is a miss next time.
+
+        Not the project's one writer (`project/files.py`): the cache folder is
+        outside the project, `_make_dirs` refuses links on the way, and an entry
+        needs no fsync (a torn or lost entry fails its checks and is a miss);
+        two fsyncs an entry cost 8x the write here, 100 to 400 entries a cold run.
+        """
         path = self._path(key)
         text = json.dumps(
             {"format": FORMAT, "key": key, "data": data},
