@@ -8,9 +8,8 @@ first compares against the pages the declared contacts alone would fill (an
 account holds at least the contacts applied before): when the lookups take
 no more requests than that, they are sent directly and no page is spent
 deciding. Only a larger set reads page 1, which then is the listing's own
-first page whenever the listing wins. Automatic full garbage collections
-are held back while the set is read, as for a listing
-(`listing.full_collections_paused`).
+first page whenever the listing wins. Automatic garbage collection is
+paused while the set is read, as for a listing (`listing.collections_paused`).
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ from jcstate.remote.listing import (
     build_state,
     list_all,
     page_count,
-    pausing_full_collections,
+    pausing_collections,
     read_pages,
 )
 from jcstate.remote.listing import (
@@ -79,7 +78,7 @@ async def _targeted(
     return [contact for task in tasks for contact in task.result()]
 
 
-@pausing_full_collections
+@pausing_collections
 async def fetch_changed(
     client: JustCallClient,
     changes: ChangeSet,

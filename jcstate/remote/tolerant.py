@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import phonenumbers
 
 from jcstate.core.limits import MAX_PER_PAGE as MAX_PER_PAGE
 from jcstate.core.model import STANDARD_FIELDS, RemoteContact
 from jcstate.core.normalize import normalize_field, try_normalize_phone
+
+if TYPE_CHECKING:
+    from jcstate.remote.values import Answer
 
 
 def _parse_custom_fields(raw: Any) -> dict[str, Any]:
@@ -169,7 +171,7 @@ def _server_message(body: Any) -> tuple[str | None, str | None]:
     return text, (None if code is None else str(code))
 
 
-def _describe_body(response: httpx.Response) -> str:
+def _describe_body(response: Answer) -> str:
     content_type = response.headers.get("content-type", "no content type").split(";")[0]
     size = len(response.content)
     return f"the answer is not JSON ({content_type}, {size} bytes)"

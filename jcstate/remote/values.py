@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
 
 from jcstate.core.limits import MAX_PER_PAGE as MAX_PER_PAGE
 from jcstate.core.model import RemoteContact
@@ -18,6 +22,23 @@ class ContactPage:
     per_page: int
     total: int | None = None
     next_page_link: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One whole answer: status, headers, decoded body (read within its cap), and the request.
+
+    Its `headers` are the ones received: Content-Encoding and Content-Length
+    describe the bytes on the wire, not `content`, which is already decoded.
+    """
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+    request: httpx.Request
+
+    def json(self) -> Any:
+        return json.loads(self.content)
 
 
 @dataclass(frozen=True)

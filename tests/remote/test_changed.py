@@ -13,7 +13,6 @@ import respx
 from jcstate.core.changeset import ChangeSet
 from jcstate.core.model import DesiredContact
 from jcstate.remote.changed import fetch_changed
-from jcstate.remote.listing import NO_FULL_COLLECTION
 from tests.support.client import BASE_URL, FakeClock, contact_json, ok, page_answer, run
 
 N = 1000  # 10 pages
@@ -124,13 +123,13 @@ def test_an_empty_set_reads_nothing() -> None:
 
 
 @pytest.mark.parametrize("k", [5, 300], ids=["lookups", "listing"])
-def test_full_collections_are_held_back_while_the_set_is_read(k: int) -> None:
+def test_automatic_collection_is_paused_while_the_set_is_read(k: int) -> None:
     """Like a full listing, reading a changed set piles up contacts: see test_listing."""
     contacts = stored()
-    seen: list[tuple[int, int, int]] = []
+    seen: list[bool] = []
 
     def listing(request: httpx.Request) -> httpx.Response:
-        seen.append(gc.get_threshold())
+        seen.append(gc.isenabled())
         params = request.url.params
         if "phone" in params:
             found = [c for c in contacts if c["phone"] == params["phone"]]
@@ -138,9 +137,9 @@ def test_full_collections_are_held_back_while_the_set_is_read(k: int) -> None:
         return page_answer(contacts, int(params["page"]), int(params["per_page"]), len(contacts))
 
     changes = ChangeSet(changed=tuple(declared(n) for n in range(1, k + 1)))
-    before = gc.get_threshold()
+    assert gc.isenabled()
     with respx.mock(base_url=BASE_URL, assert_all_called=False) as mock:
         mock.get("/v2/contacts").mock(side_effect=listing)
         run(FakeClock(), lambda c: fetch_changed(c, changes, declared=N, concurrency=2))
-    assert seen == [(*before[:2], NO_FULL_COLLECTION)] * len(seen) != []
-    assert gc.get_threshold() == before
+    assert seen == [False] * len(seen) != []
+    assert gc.isenabled()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +19,7 @@ from jcstate.core.normalize import try_normalize_phone
 from jcstate.errors import IncompleteListingError, JcstateError, ProtocolError, ServerError
 from jcstate.remote import listing
 from jcstate.remote.client import JustCallClient
-from jcstate.remote.listing import NO_FULL_COLLECTION, fetch_remote
+from jcstate.remote.listing import fetch_remote
 from tests.support.client import (
     BASE_URL,
     FakeClock,
@@ -302,18 +303,13 @@ def test_a_listing_reports_every_page_to_the_progress_it_is_given() -> None:
 # request leaves) and the thresholds are restored afterwards, however the
 # listing ends.
 
-Thresholds = tuple[int, int, int]
 
-
-def collector_during(
-    answer: Any, **options: Any
-) -> tuple[list[tuple[bool, Thresholds]], BaseException | None]:
-    """(gc.isenabled(), gc.get_threshold()) seen by the server at each request, and the
-    listing's error."""
-    seen: list[tuple[bool, Thresholds]] = []
+def collector_during(answer: Any, **options: Any) -> tuple[list[bool], BaseException | None]:
+    """Whether automatic garbage collection was on at each request, and the listing's error."""
+    seen: list[bool] = []
 
     def recording(request: httpx.Request) -> httpx.Response:
-        seen.append((gc.isenabled(), gc.get_threshold()))
+        seen.append(gc.isenabled())
         response: httpx.Response = answer(request)
         return response
 
@@ -339,13 +335,13 @@ def serving(contacts: list[dict[str, Any]]) -> Any:
 
 
 @contextlib.contextmanager
-def thresholds(*values: int) -> Iterator[Thresholds]:
-    before = gc.get_threshold()
-    gc.set_threshold(*values)
+def collector(enabled: bool) -> Iterator[None]:
+    was_enabled = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
     try:
-        yield gc.get_threshold()
+        yield
     finally:
-        gc.set_threshold(*before)
+        (gc.enable if was_enabled else gc.disable)()
 
 
 @pytest.mark.parametrize(
@@ -357,15 +353,17 @@ def thresholds(*values: int) -> Iterator[Thresholds]:
     ],
     ids=["full", "auto", "targeted"],
 )
-def test_full_collections_are_held_back_while_pages_are_read(options: dict[str, Any]) -> None:
-    with thresholds(500, 7, 9) as before:
+def test_automatic_collection_is_paused_while_pages_are_read(options: dict[str, Any]) -> None:
+    thresholds = gc.get_threshold()
+    with collector(enabled=True):
         seen, error = collector_during(serving(stored(500)), **options)
         assert error is None
-        assert seen == [(True, (500, 7, NO_FULL_COLLECTION))] * len(seen) != []
-        assert gc.get_threshold() == before
+        assert seen == [False] * len(seen) != []
+        assert gc.isenabled()
+    assert gc.get_threshold() == thresholds
 
 
-def test_the_thresholds_are_restored_after_a_failed_listing() -> None:
+def test_the_collector_is_restored_after_a_failed_listing() -> None:
     contacts = stored(500)
 
     def answer(request: httpx.Request) -> httpx.Response:
@@ -373,11 +371,48 @@ def test_the_thresholds_are_restored_after_a_failed_listing() -> None:
             return httpx.Response(200, text="<html/>")
         return page_answer(contacts, int(request.url.params["page"]), 100, 500)
 
-    with thresholds(600, 8, 10) as before:
+    with collector(enabled=True):
         seen, error = collector_during(answer, refresh="full")
         assert isinstance(error, ProtocolError)
-        assert all(during == (600, 8, NO_FULL_COLLECTION) for _, during in seen)
-        assert gc.get_threshold() == before
+        assert seen == [False] * len(seen) != []
+        assert gc.isenabled()
+
+
+def test_a_collector_paused_by_the_caller_stays_paused() -> None:
+    with collector(enabled=False):
+        seen, error = collector_during(serving(stored(500)), refresh="full")
+        assert error is None and seen == [False] * len(seen)
+        assert not gc.isenabled()
+
+
+class Cycle:
+    """An object only the cycle collector can free (it refers to itself)."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_reference_cycles_left_by_requests_are_freed_while_a_long_listing_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Reference counting cannot free a cycle: with the collector paused, the listing
+    itself collects every COLLECT_EVERY requests and once at its end."""
+    monkeypatch.setattr(listing, "COLLECT_EVERY", 4)
+    contacts = stored(3000)
+    made: list[weakref.ref[Cycle]] = []
+    alive_at_request: list[int] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        alive_at_request.append(sum(ref() is not None for ref in made))
+        made.append(weakref.ref(Cycle()))
+        return page_answer(contacts, int(request.url.params["page"]), 100, len(contacts))
+
+    with collector(enabled=True):
+        seen, error = collector_during(answer, refresh="full")
+        assert error is None and len(seen) == 32
+        # never more than the requests since the last collection, and those in flight
+        assert max(alive_at_request) <= 4 + 2 * 4 + 2
+        assert all(ref() is None for ref in made)
 
 
 def test_auto_refresh_normalises_only_the_phones_it_needs_to_choose_the_listing(
