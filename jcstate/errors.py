@@ -112,6 +112,11 @@ class ApiUrlError(JcstateError):
     """An API URL jcstate will not send credentials to (it holds a user name or password)."""
 
 
+class ProxyError(JcstateError):
+    """The proxy the environment names cannot be used (its value is never shown: it may
+    hold a password)."""
+
+
 class StateDirError(JcstateError):
     pass
 

@@ -73,6 +73,7 @@ from jcstate.errors import (
     BudgetExhaustedError,
     NotFoundError,
     ProtocolError,
+    ProxyError,
     RateLimitedError,
     RequestDeadlineError,
     ResponseTooLargeError,
@@ -268,16 +269,7 @@ class JustCallClient:
         transport = self._transport
         if transport is None and settings.sandbox_db is not None:
             transport = self._sandbox_transport(settings)
-        if transport is None:
-            transport = httpx.AsyncHTTPTransport(
-                verify=True,
-                limits=httpx.Limits(
-                    max_connections=max(10, settings.concurrency * 2),
-                    max_keepalive_connections=max(10, settings.concurrency * 2),
-                ),
-                proxy=environment_proxy(settings.base_url),
-            )
-        self._open_transport = transport
+        self._open_transport = transport or self._network_transport(settings)
         self._headers = httpx.Headers(
             [
                 ("Authorization", f"{settings.api_key}:{settings.api_secret}"),
@@ -302,6 +294,26 @@ class JustCallClient:
         if self._open_transport is not None:
             await self._open_transport.aclose()
             self._open_transport = None
+
+    @staticmethod
+    def _network_transport(settings: ClientSettings) -> httpx.AsyncBaseTransport:
+        """A pool of connections to the API, through the proxy the environment names."""
+        proxy = environment_proxy(settings.base_url)
+        try:
+            return httpx.AsyncHTTPTransport(
+                verify=True,
+                limits=httpx.Limits(
+                    max_connections=max(10, settings.concurrency * 2),
+                    max_keepalive_connections=max(10, settings.concurrency * 2),
+                ),
+                proxy=proxy,
+            )
+        except ImportError:
+            reason = "a SOCKS proxy needs the socksio package (pip install 'httpx[socks]')"
+        except (ValueError, httpx.InvalidURL):
+            reason = "it is not an http://, https://, socks5:// or socks5h:// URL"
+        variable = f"{urlsplit(settings.base_url).scheme.upper()}_PROXY"
+        raise ProxyError(f"the proxy in {variable} (or ALL_PROXY) cannot be used: {reason}")
 
     @staticmethod
     def _sandbox_transport(settings: ClientSettings) -> httpx.AsyncBaseTransport:

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import importlib.util
 import json
+import os
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,6 +19,7 @@ import respx
 
 from jcstate.errors import TransportError
 from jcstate.remote.client import JustCallClient, environment_proxy
+from tests.support.cli import run_jcstate
 from tests.support.client import (
     API_KEY,
     API_SECRET,
@@ -149,3 +153,37 @@ def test_no_proxy_sends_requests_directly(no_proxy_environment: pytest.MonkeyPat
     proxy, error = through_proxy(no_proxy_environment)
     assert isinstance(error, TransportError)
     assert proxy.heads == []
+
+
+@pytest.mark.parametrize(
+    ("proxy", "reason"),
+    [
+        ("ftp://user:hunter2@proxy.example:21", "it is not an http://, https://, socks5://"),
+        pytest.param(
+            "socks5://user:hunter2@127.0.0.1:1080",
+            "a SOCKS proxy needs the socksio package",
+            marks=pytest.mark.skipif(
+                importlib.util.find_spec("socksio") is not None, reason="socksio is installed"
+            ),
+        ),
+    ],
+    ids=["unknown-scheme", "socks-without-socksio"],
+)
+def test_a_proxy_that_cannot_be_used_is_one_error_line_without_its_password(
+    tmp_path: Path, no_proxy_environment: pytest.MonkeyPatch, proxy: str, reason: str
+) -> None:
+    assert run_jcstate(["init"], cwd=tmp_path).returncode == 0
+    environment = {
+        **os.environ,
+        "HTTPS_PROXY": proxy,
+        "JUSTCALL_API_KEY": API_KEY,
+        "JUSTCALL_API_SECRET": API_SECRET,
+    }
+    done = run_jcstate(["plan", "--api-url", UNRESOLVABLE], cwd=tmp_path, env=environment)
+    assert done.returncode == 1
+    assert done.stderr.strip().startswith(
+        f"Error: the proxy in HTTPS_PROXY (or ALL_PROXY) cannot be used: {reason}"
+    )
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "hunter2" not in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr
