@@ -16,10 +16,12 @@ Every scenario talks real HTTP to `jcstate sandbox serve` on loopback.
    minute: the achieved rate may exceed the limit without any 429.
 3. Listing 100,000 contacts (smoke: `contacts`) from the unlimited sandbox:
    `fetch_remote` against a bare httpx loop (GET + JSON decode of the same
-   pages, same concurrency), and `jcstate plan` with no change against that
-   account, warm (its cache and its bytecode filled once before): 3 interleaved rounds of the
-   three, medians. Targets: `fetch_remote` at most 1.2x the bare loop (issue
-   4); the plan's fetch stage (`--timings`) at most 1.3x the bare loop, and
+   pages, same concurrency; also the same loop sent straight to httpx's
+   transport, as jcstate sends, for what httpx's client layer costs), and
+   `jcstate plan` with no change against that account, warm (its cache and
+   its bytecode filled once before): 3 interleaved rounds of the four,
+   medians. Targets: `fetch_remote` at most 1.2x the bare loop (issue 4);
+   the plan's fetch stage (`--timings`) at most 1.3x the bare loop, and
    the whole command at most its fetch + 1 s (issue 24). All share the
    machine's cores with the server, so the ratios depend on the machine's
    load: the load average, the client's CPU time (user + system; the plan's
@@ -32,6 +34,7 @@ import argparse
 import asyncio
 import dataclasses
 import gc
+import json
 import math
 import os
 import resource
@@ -170,6 +173,26 @@ async def _bare(server: SandboxServer, pages: int) -> int:
     return sum(counts)
 
 
+async def _bare_transport(server: SandboxServer, pages: int) -> int:
+    """The bare loop without httpx's client layer: the same pages sent straight to
+    its transport, as jcstate's client sends them."""
+    slots = asyncio.Semaphore(CONCURRENCY)
+    headers = httpx.Headers(server.auth_headers)
+    async with httpx.AsyncHTTPTransport() as transport:
+
+        async def one(page: int) -> int:
+            url = f"{server.url}/v2/contacts?page={page}&per_page=100"
+            async with slots:
+                response = await transport.handle_async_request(
+                    httpx.Request("GET", url, headers=headers)
+                )
+                body = await response.aread()
+            return len(json.loads(body)["data"])
+
+        counts = await asyncio.gather(*(one(page) for page in range(1, pages + 1)))
+    return sum(counts)
+
+
 @dataclasses.dataclass
 class Timed:
     """Medians over runs: wall seconds, this process's CPU, its children's, the server's."""
@@ -215,7 +238,7 @@ def listing_speed(workdir: Path, contacts: int, smoke: bool) -> list[BenchRow]:
     db = workdir / "speed.db"
     _seed(db, contacts)
     pages = math.ceil(contacts / 100)
-    bare, fetch, plan = Timed(), Timed(), Timed()
+    bare, bare_transport, fetch, plan = Timed(), Timed(), Timed(), Timed()
     plan_fetch: list[float] = []
     plan_stages: list[dict[str, float]] = []
     last = ""
@@ -224,9 +247,12 @@ def listing_speed(workdir: Path, contacts: int, smoke: bool) -> list[BenchRow]:
         command, env = _plan_project(workdir, server, contacts)
         for _ in range(1 if smoke else 3):
             bare_count = _timed(bare, server, lambda: asyncio.run(_bare(server, pages)))
+            by_transport = _timed(
+                bare_transport, server, lambda: asyncio.run(_bare_transport(server, pages))
+            )
             # Timed like the bare loop: the fetch only; checking the set comes after.
             state, _ = _timed(fetch, server, lambda: asyncio.run(_fetch_state(settings)))
-            assert bare_count == len(state.contacts) == contacts
+            assert bare_count == by_transport == len(state.contacts) == contacts
             del state
             done = _timed(plan, server, lambda: _run_plan(command, env))
             stages = _stages(done.stderr)
@@ -263,6 +289,14 @@ def listing_speed(workdir: Path, contacts: int, smoke: bool) -> list[BenchRow]:
             f"{runs})",
             f"<= {RATIO_TARGET}x",
             verdict(mine / base <= RATIO_TARGET),
+        ),
+        BenchRow(
+            f"listing {contacts:,}: the bare loop without httpx's client layer",
+            f"{bare_transport.median('wall'):.2f}s vs bare httpx {base:.2f}s "
+            f"(client CPU {bare_transport.median('cpu'):.2f}s vs {bare.median('cpu'):.2f}s; "
+            f"fetch_remote {mine / bare_transport.median('wall'):.2f}x it; {runs})",
+            "info",
+            "info",
         ),
     ]
 
