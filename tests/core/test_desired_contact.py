@@ -9,13 +9,10 @@ defaults, the repr, pickling.
 
 from __future__ import annotations
 
-import dataclasses
-import pickle
-
 import pytest
 
 from jcstate.core.model import DesiredContact, SourceRef
-from tests.support.values import assert_frozen_and_slotted
+from tests.support.values import assert_a_dataclass_still, assert_frozen_and_slotted
 
 
 def _contact(**overrides: object) -> DesiredContact:
@@ -63,12 +60,8 @@ def test_frozen_and_slotted() -> None:
 
 
 def test_replace_repr_fields_and_pickle() -> None:
-    contact = _contact()
-    moved = dataclasses.replace(contact, phone="+14155550124")
-    assert moved.phone == "+14155550124"
-    assert dataclasses.replace(moved, phone=contact.phone) == contact
-    assert repr(contact).startswith("DesiredContact(phone='+14155550123', fields=")
-    assert [f.name for f in dataclasses.fields(DesiredContact)] == [
-        "phone", "fields", "custom_fields", "id", "source",
-    ]  # fmt: skip
-    assert pickle.loads(pickle.dumps(contact)) == contact
+    assert_a_dataclass_still(
+        _contact(),
+        "DesiredContact(phone='+14155550123', fields=",
+        ["phone", "fields", "custom_fields", "id", "source",],
+    )  # fmt: skip
