@@ -755,7 +755,7 @@ class JustCallClient:
         body: Any = None
         if response.content:
             try:
-                body = response.json()
+                body = json.loads(response.content)
             except ValueError:
                 body = None
         message, code = _server_message(body)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 
@@ -36,9 +34,6 @@ class Answer:
     headers: httpx.Headers
     content: bytes
     request: httpx.Request
-
-    def json(self) -> Any:
-        return json.loads(self.content)
 
 
 @dataclass(frozen=True)
